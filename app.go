@@ -1,0 +1,56 @@
+package hookline
+
+import (
+	"regexp"
+	"time"
+)
+
+// namePattern is the pattern Svix uses for uids, event type names, channels
+// and event IDs.
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9\-_.]+$`)
+
+// App is an application: one customer of the sender, owning endpoints and
+// the messages sent to them.
+type App struct {
+	ID   string
+	UID  string // optional caller-chosen identifier, usable in place of ID
+	Name string
+	// RateLimit, when set, caps deliveries per second to each of the app's
+	// endpoints that set no limit of their own.
+	RateLimit *int
+	Metadata  map[string]string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Validate checks the fields a caller sets.
+func (a *App) Validate() error {
+	var v ValidationError
+	if a.Name == "" {
+		v.add("name", "must not be empty")
+	}
+	validUID(&v, a.UID)
+	validRate(&v, "rateLimit", a.RateLimit)
+	return v.err()
+}
+
+func validUID(v *ValidationError, uid string) {
+	if uid == "" {
+		return
+	}
+	if len(uid) > 256 || !namePattern.MatchString(uid) {
+		v.add("uid", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+	}
+}
+
+func validRate(v *ValidationError, field string, r *int) {
+	if r != nil && (*r < 1 || *r > 65535) {
+		v.add(field, "must be between 1 and 65535 per second")
+	}
+}
+
+// ValidName reports whether s can be an event type name, channel, uid or
+// event ID.
+func ValidName(s string) bool {
+	return s != "" && len(s) <= 256 && namePattern.MatchString(s)
+}

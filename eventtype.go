@@ -1,0 +1,35 @@
+package hookline
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EventType names a kind of event that apps publish, such as
+// "invoice.paid". Endpoints subscribe to event types by name.
+type EventType struct {
+	Name        string
+	Description string
+	Archived    bool
+	Deprecated  bool
+	FeatureFlag string
+	// Schemas is the JSON object of schemas by version, kept as sent.
+	Schemas   json.RawMessage
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Validate checks the fields a caller sets.
+func (e *EventType) Validate() error {
+	var v ValidationError
+	if !ValidName(e.Name) {
+		v.add("name", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+	}
+	if e.FeatureFlag != "" && !ValidName(e.FeatureFlag) {
+		v.add("featureFlag", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+	}
+	if len(e.Schemas) > 0 && (e.Schemas[0] != '{' || !json.Valid(e.Schemas)) {
+		v.add("schemas", "must be a JSON object")
+	}
+	return v.err()
+}

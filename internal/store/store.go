@@ -1,0 +1,210 @@
+// Package store defines the durable state of hookline behind one interface,
+// Store, that every database adapter implements (sqlite/ and, later,
+// postgres/). The conformance suite in storetest/ holds each adapter to the
+// same behaviour.
+//
+// The database is the queue: the REST API writes messages and their
+// deliveries; the dispatcher claims due deliveries with a lease, sends them
+// and writes the results back, all through this interface.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/hookline/hookline"
+)
+
+// MaxLimit is the largest page a list returns.
+const MaxLimit = 250
+
+// Page selects one page of a list ordered by ID. IDs sort by creation time,
+// so ID order is creation order.
+type Page struct {
+	// Limit is the most items to return, 1 to MaxLimit.
+	Limit int
+	// Iterator, when set, is the ID the page starts after (exclusive), in
+	// the list's direction.
+	Iterator string
+	// Prev walks backwards from Iterator: the page holds the items just
+	// before it, still returned in the list's direction.
+	Prev bool
+	// Desc lists newest first.
+	Desc bool
+}
+
+// Window restricts a list to items created in a time range.
+type Window struct {
+	Before *time.Time // created strictly before
+	After  *time.Time // created strictly after
+}
+
+// MessageFilter selects messages of one app.
+type MessageFilter struct {
+	Page
+	Window
+	EventTypes []string // any of these; empty means all
+	Channel    string   // messages with this channel; empty means all
+}
+
+// AttemptFilter selects attempts of one app, by message or by endpoint.
+type AttemptFilter struct {
+	Page
+	Window
+	MessageID  string
+	EndpointID string
+	Status     *hookline.Status
+	// StatusCodeClass is 0 for any, 1 for attempts with no response, else
+	// the hundreds of the response code: 200, 300, 400 or 500.
+	StatusCodeClass int
+	EventTypes      []string
+	Channel         string
+}
+
+// EndpointMessageFilter selects the deliveries of one endpoint.
+type EndpointMessageFilter struct {
+	Page
+	Window
+	Status     *hookline.Status
+	EventTypes []string
+	Channel    string
+}
+
+// MessageCreate is one message to publish, an item of a batch. The store
+// fills in the result fields.
+type MessageCreate struct {
+	Message *hookline.Message
+	// Deliveries are the deliveries created, one per accepting endpoint.
+	Deliveries []hookline.Delivery
+	// Existing is true when a message with the same EventID already
+	// existed; Message then holds that message and nothing was created.
+	Existing bool
+	// Err is this item's own failure, such as hookline.ErrNotFound for an
+	// app that does not exist; the rest of the batch is unaffected.
+	Err error
+}
+
+// Claim asks for due deliveries.
+type Claim struct {
+	Now   time.Time
+	Limit int
+	// LeaseUntil is when the claim lapses: a delivery still unfinished
+	// then is due again, so another claim (after a crash) picks it up.
+	LeaseUntil time.Time
+	// Exclude lists endpoint IDs whose deliveries are not to be claimed
+	// now, such as endpoints whose local queue is full.
+	Exclude []string
+}
+
+// Task is a claimed delivery with what it takes to send it.
+type Task struct {
+	Delivery hookline.Delivery
+	Message  *hookline.Message
+	Endpoint *hookline.Endpoint
+}
+
+// Result is the outcome of working one claimed delivery.
+type Result struct {
+	Delivery hookline.Delivery // ID, AppID, EndpointID, Status, Attempts, NextAttempt as they are to be stored
+	// Attempt is the request made, nil when none was (the endpoint was
+	// deleted or disabled meanwhile).
+	Attempt *hookline.Attempt
+	// DisableEndpoint, when not empty, disables the endpoint with this
+	// reason (such as 410 Gone, or failing for too long).
+	DisableEndpoint string
+}
+
+// EndpointStatus is an endpoint a message was sent to, with the state of
+// that delivery.
+type EndpointStatus struct {
+	Endpoint hookline.Endpoint
+	Delivery hookline.Delivery
+}
+
+// MessageStatus is a message sent to an endpoint, with the state of that
+// delivery.
+type MessageStatus struct {
+	Message  hookline.Message
+	Delivery hookline.Delivery
+}
+
+// IdempotentResponse is a response saved under an idempotency key, replayed
+// to a client that repeats the request with the same key.
+type IdempotentResponse struct {
+	Status int
+	Body   []byte
+}
+
+// Store is hookline's durable state. Each method is one transaction.
+// Lookups of a missing resource return hookline.ErrNotFound; writes that
+// collide with an existing uid or name return hookline.ErrConflict.
+type Store interface {
+	AppCreate(ctx context.Context, a *hookline.App) error
+	// AppGet finds an app by ID or uid.
+	AppGet(ctx context.Context, idOrUID string) (*hookline.App, error)
+	AppList(ctx context.Context, p Page) (apps []hookline.App, done bool, err error)
+	AppUpdate(ctx context.Context, a *hookline.App) error
+	// AppDelete deletes an app with its endpoints, messages and attempts.
+	AppDelete(ctx context.Context, id string) error
+
+	EventTypeCreate(ctx context.Context, e *hookline.EventType) error
+	EventTypeGet(ctx context.Context, name string) (*hookline.EventType, error)
+	EventTypeList(ctx context.Context, p Page, includeArchived bool) (types []hookline.EventType, done bool, err error)
+	EventTypeUpdate(ctx context.Context, e *hookline.EventType) error
+	EventTypeDelete(ctx context.Context, name string) error
+
+	EndpointCreate(ctx context.Context, e *hookline.Endpoint) error
+	// EndpointGet finds an endpoint of an app by ID or uid.
+	EndpointGet(ctx context.Context, appID, idOrUID string) (*hookline.Endpoint, error)
+	EndpointList(ctx context.Context, appID string, p Page) (eps []hookline.Endpoint, done bool, err error)
+	// EndpointUpdate stores every field of e, secrets and headers too.
+	EndpointUpdate(ctx context.Context, e *hookline.Endpoint) error
+	EndpointDelete(ctx context.Context, appID, id string) error
+
+	// MessageCreate stores a batch of messages, each with one pending
+	// delivery per endpoint of its app that accepts it, in one
+	// transaction: when it returns nil, every item without Err is durable.
+	MessageCreate(ctx context.Context, batch []*MessageCreate) error
+	// MessageGet finds a message by ID or event ID.
+	MessageGet(ctx context.Context, appID, idOrEventID string) (*hookline.Message, error)
+	MessageList(ctx context.Context, appID string, f MessageFilter) (msgs []hookline.Message, done bool, err error)
+
+	// DeliveryClaim leases up to c.Limit due deliveries, oldest due first,
+	// and marks them sending.
+	DeliveryClaim(ctx context.Context, c Claim) ([]Task, error)
+	// DeliveryFinish stores the results of claimed deliveries: the attempts,
+	// the deliveries' new state, and the endpoints' health.
+	DeliveryFinish(ctx context.Context, results []Result) error
+	// DeliveryRelease returns claimed deliveries, unsent, to pending and due
+	// now, such as on shutdown.
+	DeliveryRelease(ctx context.Context, ids []string) error
+	// DeliveryCreate queues a new delivery of a message to an endpoint.
+	DeliveryCreate(ctx context.Context, d *hookline.Delivery) error
+	// DeliveryRecover queues a new manual delivery for every delivery to an
+	// endpoint that failed in a time range; it returns how many.
+	DeliveryRecover(ctx context.Context, appID, endpointID string, w Window, now time.Time) (int, error)
+
+	AttemptList(ctx context.Context, appID string, f AttemptFilter) (attempts []hookline.Attempt, done bool, err error)
+	AttemptGet(ctx context.Context, appID, msgID, attemptID string) (*hookline.Attempt, error)
+	// MessageEndpointList lists the endpoints a message was sent to.
+	MessageEndpointList(ctx context.Context, appID, msgID string, p Page) (eps []EndpointStatus, done bool, err error)
+	// EndpointMessageList lists the messages sent to an endpoint.
+	EndpointMessageList(ctx context.Context, appID, endpointID string, f EndpointMessageFilter) (msgs []MessageStatus, done bool, err error)
+
+	// IdempotencyBegin reserves key. It returns the saved response if the
+	// key was used before and finished, hookline.ErrConflict if a request
+	// with the key is still in progress, and (nil, nil) if the caller now
+	// holds the key and must call IdempotencyEnd.
+	IdempotencyBegin(ctx context.Context, key string, now time.Time) (*IdempotentResponse, error)
+	// IdempotencyEnd saves the response for key; a nil response releases
+	// the key unused (the request failed and may be retried).
+	IdempotencyEnd(ctx context.Context, key string, resp *IdempotentResponse) error
+
+	// SettingGet returns a server setting, such as the admin token's hash;
+	// hookline.ErrNotFound if unset.
+	SettingGet(ctx context.Context, key string) (string, error)
+	// SettingPut sets a server setting.
+	SettingPut(ctx context.Context, key, value string) error
+
+	Close() error
+}

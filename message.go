@@ -1,0 +1,112 @@
+package hookline
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Message is one event an app published. Its payload is kept exactly as
+// sent; it is delivered to every endpoint of the app that accepts it.
+type Message struct {
+	ID        string
+	AppID     string
+	EventType string
+	// EventID is the caller's optional ID; a second message with the same
+	// EventID in the same app is not created again.
+	EventID   string
+	Channels  []string
+	Payload   json.RawMessage
+	CreatedAt time.Time
+}
+
+// Validate checks the fields a caller sets.
+func (m *Message) Validate() error {
+	var v ValidationError
+	if !ValidName(m.EventType) {
+		v.add("eventType", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+	}
+	if m.EventID != "" && !ValidName(m.EventID) {
+		v.add("eventId", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+	}
+	validNames(&v, "channels", m.Channels, 5)
+	if len(m.Payload) == 0 || m.Payload[0] != '{' || !json.Valid(m.Payload) {
+		v.add("payload", "must be a JSON object")
+	}
+	return v.err()
+}
+
+// Status is the state of a delivery or the outcome of an attempt. The
+// numbers are Svix's MessageStatus values.
+type Status int
+
+// Delivery and attempt states.
+const (
+	StatusSuccess Status = 0
+	StatusPending Status = 1
+	StatusFail    Status = 2
+	StatusSending Status = 3
+)
+
+// String returns Svix's statusText for s.
+func (s Status) String() string {
+	switch s {
+	case StatusSuccess:
+		return "success"
+	case StatusPending:
+		return "pending"
+	case StatusFail:
+		return "fail"
+	case StatusSending:
+		return "sending"
+	}
+	return "unknown"
+}
+
+// Trigger says why an attempt was made. The numbers are Svix's
+// MessageAttemptTriggerType values.
+type Trigger int
+
+// Attempt triggers.
+const (
+	TriggerScheduled Trigger = 0
+	TriggerManual    Trigger = 1
+)
+
+// Delivery is the duty to deliver one message to one endpoint, tried until
+// it succeeds or its retry schedule runs out.
+type Delivery struct {
+	ID         string
+	AppID      string
+	MessageID  string
+	EndpointID string
+	Status     Status
+	Trigger    Trigger
+	// Attempts counts the attempts made so far.
+	Attempts int
+	// NextAttempt is when the next attempt is due; zero once finished.
+	NextAttempt time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Attempt records one HTTP request made for a delivery and its outcome.
+type Attempt struct {
+	ID         string
+	DeliveryID string
+	AppID      string
+	MessageID  string
+	EndpointID string
+	URL        string
+	Status     Status // StatusSuccess or StatusFail
+	Trigger    Trigger
+	// StatusCode is the response status, 0 when no response came.
+	StatusCode int
+	// ResponseHeaders and Response hold the response, capped.
+	ResponseHeaders map[string][]string
+	Response        string
+	Duration        time.Duration
+	// Error is the network error for attempts that got no response, or
+	// the reason a response counted as failure (such as a redirect).
+	Error     string
+	CreatedAt time.Time
+}
