@@ -2,6 +2,7 @@ package hookline
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/segmentio/ksuid"
 )
@@ -17,9 +18,23 @@ const (
 	PrefixTask     = "qtask_"
 )
 
-// NewID returns a new sortable ID with the given prefix.
+var (
+	idMu   sync.Mutex
+	lastID ksuid.KSUID
+)
+
+// NewID returns a new sortable ID with the given prefix. IDs from one
+// process increase strictly, even within one second (a KSUID's timestamp
+// resolution), so that lists ordered by ID are in creation order.
 func NewID(prefix string) string {
-	return prefix + ksuid.New().String()
+	id := ksuid.New()
+	idMu.Lock()
+	if ksuid.Compare(id, lastID) <= 0 {
+		id = lastID.Next()
+	}
+	lastID = id
+	idMu.Unlock()
+	return prefix + id.String()
 }
 
 // IsID reports whether s is a well-formed ID with the given prefix. Such a

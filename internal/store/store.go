@@ -178,10 +178,14 @@ type Store interface {
 	// DeliveryRelease returns claimed deliveries, unsent, to pending and due
 	// now, such as on shutdown.
 	DeliveryRelease(ctx context.Context, ids []string) error
-	// DeliveryCreate queues a new delivery of a message to an endpoint.
+	// DeliveryCreate queues a message for an endpoint again (a resend):
+	// the one delivery of that message to that endpoint is reset to d's
+	// status, trigger and due time with its attempt count at zero, or
+	// created if there was none. d.ID is set to the delivery's ID.
 	DeliveryCreate(ctx context.Context, d *hookline.Delivery) error
-	// DeliveryRecover queues a new manual delivery for every delivery to an
-	// endpoint that failed in a time range; it returns how many.
+	// DeliveryRecover requeues, as manual deliveries due now with a fresh
+	// schedule, every delivery to an endpoint that failed and was created in
+	// the window; it returns how many.
 	DeliveryRecover(ctx context.Context, appID, endpointID string, w Window, now time.Time) (int, error)
 
 	AttemptList(ctx context.Context, appID string, f AttemptFilter) (attempts []hookline.Attempt, done bool, err error)

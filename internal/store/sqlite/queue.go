@@ -1,0 +1,534 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+const messageCols = `id, app_id, event_type, event_id, channels, payload, created_at`
+
+// scanMessage scans a message's columns, then any extra columns of the row
+// into extra.
+func scanMessage(r interface{ Scan(...any) error }, extra ...any) (hookline.Message, error) {
+	var (
+		m              hookline.Message
+		eventID, chans sql.NullString
+		payload        []byte
+		created        int64
+	)
+	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &created}, extra...)...); err != nil {
+		return m, err
+	}
+	m.EventID, m.Payload, m.CreatedAt = eventID.String, payload, fromMicro(created)
+	var err error
+	m.Channels, err = parseJSON[[]string](chans)
+	return m, err
+}
+
+// MessageCreate stores a batch of messages with their deliveries in one
+// transaction.
+func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insMsg.Close()
+		insDlv, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insDlv.Close()
+		// Endpoints are read once per app per batch: a batch is usually
+		// many messages to few apps.
+		endpoints := map[string][]hookline.Endpoint{}
+		for _, item := range batch {
+			item.Err, item.Existing, item.Deliveries = nil, false, nil
+			m := item.Message
+			eps, ok := endpoints[m.AppID]
+			if !ok {
+				if eps, err = appEndpoints(ctx, tx, m.AppID); err != nil {
+					return err
+				}
+				endpoints[m.AppID] = eps
+			}
+			if eps == nil {
+				item.Err = fmt.Errorf("app %s: %w", m.AppID, hookline.ErrNotFound)
+				continue
+			}
+			if m.EventID != "" {
+				existing, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE app_id = ? AND event_id = ?`, m.AppID, m.EventID))
+				if err == nil {
+					item.Message, item.Existing = &existing, true
+					continue
+				}
+				if err != sql.ErrNoRows {
+					return err
+				}
+			}
+			created := micro(m.CreatedAt)
+			if _, err := insMsg.ExecContext(ctx, m.ID, m.AppID, m.EventType, nullString(m.EventID), jsonText(m.Channels), []byte(m.Payload), created); err != nil {
+				return fmt.Errorf("insert message: %w", err)
+			}
+			for i := range eps {
+				if !eps[i].Accepts(m.EventType, m.Channels) {
+					continue
+				}
+				d := hookline.Delivery{
+					ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: eps[i].ID,
+					Status: hookline.StatusPending, NextAttempt: m.CreatedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt,
+				}
+				if _, err := insDlv.ExecContext(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, created, created, created); err != nil {
+					return fmt.Errorf("insert delivery: %w", err)
+				}
+				item.Deliveries = append(item.Deliveries, d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create messages: %w", err)
+	}
+	return nil
+}
+
+// appEndpoints returns the enabled endpoints of an app, an empty non-nil
+// slice for an app without any, and nil for an app that does not exist.
+func appEndpoints(ctx context.Context, tx *sql.Tx, appID string) ([]hookline.Endpoint, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM apps WHERE id = ?`, appID).Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = ? AND disabled = 0`, appID)
+	eps, err := collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
+	if eps == nil && err == nil {
+		eps = []hookline.Endpoint{}
+	}
+	return eps, err
+}
+
+// MessageGet finds a message by ID or event ID.
+func (s *Store) MessageGet(ctx context.Context, appID, idOrEventID string) (*hookline.Message, error) {
+	m, err := scanMessage(s.r.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE app_id = ?1 AND (id = ?2 OR event_id = ?2) LIMIT 1`, appID, idOrEventID))
+	if err != nil {
+		return nil, notFound(err, "message "+idOrEventID)
+	}
+	return &m, nil
+}
+
+// messageConds adds the event type and channel conditions on messages,
+// whose columns are qualified by prefix.
+func messageConds(q *pageQuery, prefix string, eventTypes []string, channel string) {
+	if len(eventTypes) > 0 {
+		args := make([]any, len(eventTypes))
+		for i, t := range eventTypes {
+			args[i] = t
+		}
+		q.add(prefix+"event_type IN ("+placeholders(len(args))+")", args...)
+	}
+	if channel != "" {
+		q.add("EXISTS (SELECT 1 FROM json_each("+prefix+"channels) WHERE value = ?)", channel)
+	}
+}
+
+// MessageList lists the messages of an app.
+func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFilter) ([]hookline.Message, bool, error) {
+	var q pageQuery
+	q.add("app_id = ?", appID)
+	q.window("created_at", f.Window)
+	messageConds(&q, "", f.EventTypes, f.Channel)
+	query, args := q.sql(messageCols, "messages", "id", f.Page)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	msgs, err := collect(rows, err, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
+	if err != nil {
+		return nil, false, fmt.Errorf("list messages: %w", err)
+	}
+	msgs, done := finishPage(msgs, f.Page)
+	return msgs, done, nil
+}
+
+const deliveryCols = `d.id, d.app_id, d.msg_id, d.endpoint_id, d.status, d.trigger_type, d.attempts, d.next_attempt, d.created_at, d.updated_at`
+
+func deliveryDest(d *hookline.Delivery, next *sql.NullInt64, c, u *int64) []any {
+	return []any{&d.ID, &d.AppID, &d.MessageID, &d.EndpointID, &d.Status, &d.Trigger, &d.Attempts, next, c, u}
+}
+
+func finishDelivery(d *hookline.Delivery, next sql.NullInt64, c, u int64) {
+	d.CreatedAt, d.UpdatedAt = fromMicro(c), fromMicro(u)
+	if next.Valid && d.Status != hookline.StatusSending {
+		d.NextAttempt = fromMicro(next.Int64)
+	}
+}
+
+// DeliveryClaim leases due deliveries.
+func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error) {
+	var tasks []store.Task
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var q pageQuery
+		q.add("next_attempt <= ?", micro(c.Now))
+		if len(c.Exclude) > 0 {
+			args := make([]any, len(c.Exclude))
+			for i, id := range c.Exclude {
+				args[i] = id
+			}
+			q.add("endpoint_id NOT IN ("+placeholders(len(args))+")", args...)
+		}
+		args := append([]any{hookline.StatusSending, micro(c.LeaseUntil), micro(c.Now)}, q.args...)
+		args = append(args, max(c.Limit, 1))
+		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET status = ?, next_attempt = ?, updated_at = ?
+			WHERE id IN (SELECT id FROM deliveries WHERE `+strings.Join(q.where, " AND ")+` ORDER BY next_attempt LIMIT ?)
+			RETURNING `+strings.ReplaceAll(deliveryCols, "d.", ""), args...)
+		if err != nil {
+			return err
+		}
+		dels, err := collect(rows, nil, func(r *sql.Rows) (hookline.Delivery, error) {
+			var (
+				d    hookline.Delivery
+				next sql.NullInt64
+				c, u int64
+			)
+			err := r.Scan(deliveryDest(&d, &next, &c, &u)...)
+			finishDelivery(&d, next, c, u)
+			return d, err
+		})
+		if err != nil || len(dels) == 0 {
+			return err
+		}
+		slices.SortFunc(dels, func(a, b hookline.Delivery) int { return strings.Compare(a.ID, b.ID) })
+		msgIDs, epIDs := make([]any, 0, len(dels)), make([]any, 0, 8)
+		seenEp := map[string]bool{}
+		for _, d := range dels {
+			msgIDs = append(msgIDs, d.MessageID)
+			if !seenEp[d.EndpointID] {
+				seenEp[d.EndpointID] = true
+				epIDs = append(epIDs, d.EndpointID)
+			}
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id IN (`+placeholders(len(msgIDs))+`)`, msgIDs...)
+		msgs, err := collect(rows, err, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
+		if err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE id IN (`+placeholders(len(epIDs))+`)`, epIDs...)
+		eps, err := collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
+		if err != nil {
+			return err
+		}
+		msgByID := make(map[string]*hookline.Message, len(msgs))
+		for i := range msgs {
+			msgByID[msgs[i].ID] = &msgs[i]
+		}
+		epByID := make(map[string]*hookline.Endpoint, len(eps))
+		for i := range eps {
+			epByID[eps[i].ID] = &eps[i]
+		}
+		tasks = make([]store.Task, len(dels))
+		for i, d := range dels {
+			tasks[i] = store.Task{Delivery: d, Message: msgByID[d.MessageID], Endpoint: epByID[d.EndpointID]}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return tasks, nil
+}
+
+// DeliveryFinish stores the results of claimed deliveries.
+func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
+	if len(results) == 0 {
+		return nil
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt = ?, updated_at = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
+			status_code, response_headers, response, duration_us, error, created_at) VALUES (`+placeholders(14)+`)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		health := map[string]*endpointHealth{}
+		var order []string
+		for _, r := range results {
+			d := r.Delivery
+			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, microPtr(&d.NextAttempt), micro(d.UpdatedAt), d.ID); err != nil {
+				return fmt.Errorf("update delivery: %w", err)
+			}
+			h := health[d.EndpointID]
+			if h == nil {
+				h = &endpointHealth{}
+				health[d.EndpointID] = h
+				order = append(order, d.EndpointID)
+			}
+			if r.DisableEndpoint != "" {
+				h.disable = r.DisableEndpoint
+			}
+			a := r.Attempt
+			if a == nil {
+				continue
+			}
+			var hdrs any
+			if a.ResponseHeaders != nil {
+				b, err := json.Marshal(a.ResponseHeaders)
+				if err != nil {
+					return err
+				}
+				hdrs = string(b)
+			}
+			if _, err := ins.ExecContext(ctx, a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
+				a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt)); err != nil {
+				return fmt.Errorf("insert attempt: %w", err)
+			}
+			h.record(a)
+		}
+		for _, id := range order {
+			if err := health[id].save(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish deliveries: %w", err)
+	}
+	return nil
+}
+
+// endpointHealth folds a batch's attempts to one endpoint into the one
+// update of its failing_since: set at the first failure after the last
+// success, cleared by a success.
+type endpointHealth struct {
+	attempted   bool
+	lastOK      bool
+	firstFailed time.Time // first failure after the last success in the batch
+	disable     string
+}
+
+func (h *endpointHealth) record(a *hookline.Attempt) {
+	h.attempted = true
+	if a.Status == hookline.StatusSuccess {
+		h.lastOK, h.firstFailed = true, time.Time{}
+		return
+	}
+	h.lastOK = false
+	if h.firstFailed.IsZero() || a.CreatedAt.Before(h.firstFailed) {
+		h.firstFailed = a.CreatedAt
+	}
+}
+
+func (h *endpointHealth) save(ctx context.Context, tx *sql.Tx, id string) error {
+	var err error
+	switch {
+	case !h.attempted:
+	case h.lastOK:
+		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, id)
+	default:
+		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`, micro(h.firstFailed), id)
+	}
+	if err == nil && h.disable != "" {
+		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = ? WHERE id = ?`, h.disable, id)
+	}
+	if err != nil {
+		return fmt.Errorf("update endpoint health: %w", err)
+	}
+	return nil
+}
+
+// DeliveryRelease returns claimed deliveries to pending, due at once.
+func (s *Store) DeliveryRelease(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(ids)+2)
+	args = append(args, hookline.StatusPending, hookline.StatusSending)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	// Due at time zero: before any claim's "now", whatever clock it uses.
+	_, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, next_attempt = 0 WHERE status = ? AND id IN (`+placeholders(len(ids))+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("release deliveries: %w", err)
+	}
+	return nil
+}
+
+// DeliveryCreate queues a message for an endpoint again.
+func (s *Store) DeliveryCreate(ctx context.Context, d *hookline.Delivery) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM messages WHERE id = ?1 AND app_id = ?3) + (SELECT count(*) FROM endpoints WHERE id = ?2 AND app_id = ?3)`,
+			d.MessageID, d.EndpointID, d.AppID).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n != 2 {
+			return fmt.Errorf("message %s or endpoint %s: %w", d.MessageID, d.EndpointID, hookline.ErrNotFound)
+		}
+		if d.ID == "" {
+			d.ID = hookline.NewID(hookline.PrefixDelivery)
+		}
+		d.Attempts = 0
+		return tx.QueryRowContext(ctx, `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+			ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET status = excluded.status, trigger_type = excluded.trigger_type,
+				attempts = 0, next_attempt = excluded.next_attempt, updated_at = excluded.updated_at
+			RETURNING id, created_at`,
+			d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, d.Trigger, micro(d.NextAttempt), micro(d.CreatedAt), micro(d.UpdatedAt),
+		).Scan(&d.ID, new(int64))
+	})
+	if err != nil {
+		return fmt.Errorf("create delivery: %w", err)
+	}
+	return nil
+}
+
+// DeliveryRecover requeues the failed deliveries of an endpoint.
+func (s *Store) DeliveryRecover(ctx context.Context, appID, endpointID string, w store.Window, now time.Time) (int, error) {
+	var q pageQuery
+	q.add("app_id = ?", appID)
+	q.add("endpoint_id = ?", endpointID)
+	q.add("status = ?", hookline.StatusFail)
+	q.window("created_at", w)
+	args := append([]any{hookline.StatusPending, hookline.TriggerManual, micro(now), micro(now)}, q.args...)
+	res, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, trigger_type = ?, attempts = 0, next_attempt = ?, updated_at = ?
+		WHERE `+strings.Join(q.where, " AND "), args...)
+	if err != nil {
+		return 0, fmt.Errorf("recover deliveries: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+const attemptCols = `a.id, a.delivery_id, a.app_id, a.msg_id, a.endpoint_id, a.url, a.status, a.trigger_type, a.status_code,
+	a.response_headers, a.response, a.duration_us, a.error, a.created_at`
+
+func scanAttempt(r interface{ Scan(...any) error }) (hookline.Attempt, error) {
+	var (
+		a      hookline.Attempt
+		hdrs   sql.NullString
+		dur, c int64
+	)
+	err := r.Scan(&a.ID, &a.DeliveryID, &a.AppID, &a.MessageID, &a.EndpointID, &a.URL, &a.Status, &a.Trigger, &a.StatusCode,
+		&hdrs, &a.Response, &dur, &a.Error, &c)
+	if err != nil {
+		return a, err
+	}
+	a.Duration, a.CreatedAt = time.Duration(dur)*time.Microsecond, fromMicro(c)
+	a.ResponseHeaders, err = parseJSON[map[string][]string](hdrs)
+	return a, err
+}
+
+// AttemptList lists attempts by message or by endpoint.
+func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
+	var q pageQuery
+	q.add("a.app_id = ?", appID)
+	if f.MessageID != "" {
+		q.add("a.msg_id = ?", f.MessageID)
+	}
+	if f.EndpointID != "" {
+		q.add("a.endpoint_id = ?", f.EndpointID)
+	}
+	if f.Status != nil {
+		q.add("a.status = ?", *f.Status)
+	}
+	switch c := f.StatusCodeClass; {
+	case c == 1:
+		q.add("a.status_code = 0")
+	case c >= 100:
+		q.add("a.status_code >= ? AND a.status_code < ?", c, c+100)
+	}
+	q.window("a.created_at", f.Window)
+	if len(f.EventTypes) > 0 || f.Channel != "" {
+		var mq pageQuery
+		messageConds(&mq, "m.", f.EventTypes, f.Channel)
+		q.add("EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND "+strings.Join(mq.where, " AND ")+")", mq.args...)
+	}
+	query, args := q.sql(attemptCols, "attempts a", "a.id", f.Page)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	atts, err := collect(rows, err, func(r *sql.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
+	if err != nil {
+		return nil, false, fmt.Errorf("list attempts: %w", err)
+	}
+	atts, done := finishPage(atts, f.Page)
+	return atts, done, nil
+}
+
+// AttemptGet finds one attempt of a message.
+func (s *Store) AttemptGet(ctx context.Context, appID, msgID, attemptID string) (*hookline.Attempt, error) {
+	a, err := scanAttempt(s.r.QueryRowContext(ctx, `SELECT `+attemptCols+` FROM attempts a WHERE a.id = ? AND a.app_id = ? AND a.msg_id = ?`, attemptID, appID, msgID))
+	if err != nil {
+		return nil, notFound(err, "attempt "+attemptID)
+	}
+	return &a, nil
+}
+
+// MessageEndpointList lists the endpoints a message was sent to.
+func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p store.Page) ([]store.EndpointStatus, bool, error) {
+	var q pageQuery
+	q.add("d.app_id = ?", appID)
+	q.add("d.msg_id = ?", msgID)
+	cols := strings.ReplaceAll(endpointCols, "\n\t", " ")
+	cols = "e." + strings.ReplaceAll(cols, ", ", ", e.")
+	query, args := q.sql(cols+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	out, err := collect(rows, err, func(r *sql.Rows) (store.EndpointStatus, error) {
+		var (
+			es   store.EndpointStatus
+			next sql.NullInt64
+			c, u int64
+		)
+		var err error
+		es.Endpoint, err = scanEndpoint(r, deliveryDest(&es.Delivery, &next, &c, &u)...)
+		finishDelivery(&es.Delivery, next, c, u)
+		return es, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("list message endpoints: %w", err)
+	}
+	out, done := finishPage(out, p)
+	return out, done, nil
+}
+
+// EndpointMessageList lists the messages sent to an endpoint.
+func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID string, f store.EndpointMessageFilter) ([]store.MessageStatus, bool, error) {
+	var q pageQuery
+	q.add("d.app_id = ?", appID)
+	q.add("d.endpoint_id = ?", endpointID)
+	if f.Status != nil {
+		q.add("d.status = ?", *f.Status)
+	}
+	q.window("m.created_at", f.Window)
+	messageConds(&q, "m.", f.EventTypes, f.Channel)
+	cols := "m." + strings.ReplaceAll(messageCols, ", ", ", m.")
+	query, args := q.sql(cols+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	out, err := collect(rows, err, func(r *sql.Rows) (store.MessageStatus, error) {
+		var (
+			ms   store.MessageStatus
+			next sql.NullInt64
+			c, u int64
+			err  error
+		)
+		ms.Message, err = scanMessage(r, deliveryDest(&ms.Delivery, &next, &c, &u)...)
+		finishDelivery(&ms.Delivery, next, c, u)
+		return ms, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("list endpoint messages: %w", err)
+	}
+	out, done := finishPage(out, f.Page)
+	return out, done, nil
+}

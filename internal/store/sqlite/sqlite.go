@@ -1,0 +1,352 @@
+// Package sqlite is the store.Store on an embedded SQLite database: the
+// zero-setup default, one file in WAL mode, used by one hookline process.
+//
+// Writes go through a single connection, as SQLite allows one writer at a
+// time; reads use a pool of their own so that they never wait for a write.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a store.Store on SQLite.
+type Store struct {
+	w    *sql.DB // the one writer
+	r    *sql.DB // readers
+	lock *os.File
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path, takes an
+// exclusive lock on it so that no second process uses it at the same time,
+// applies pending migrations, and returns deliveries that were claimed by a
+// process that has since died to pending.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+	}
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite lock: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open sqlite %s: another hookline process is using this database (SQLite serves one process; use PostgreSQL for several nodes): %w", path, err)
+	}
+	s := &Store{lock: lock}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(OFF)"
+	s.w, err = sql.Open("sqlite", base+pragmas+"&_txlock=immediate")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.r, err = sql.Open("sqlite", base+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0)*2)
+	s.r.SetMaxOpenConns(n)
+	s.r.SetMaxIdleConns(n)
+	s.r.SetConnMaxIdleTime(0)
+	// The lock above guarantees no other process holds claims, so every
+	// delivery still marked sending was claimed by a process that died.
+	if _, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, next_attempt = ? WHERE status = ?`,
+		hookline.StatusPending, micro(time.Now()), hookline.StatusSending); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("release stale claims: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the database and releases the file lock.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		if _, err := s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			errs = append(errs, err)
+		}
+		errs = append(errs, s.w.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migrate: bad migration name %s", name)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, micro(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// micro converts a time to the stored form, Unix microseconds.
+func micro(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func microPtr(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicroPtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicro(v.Int64)
+	return &t
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func intPtr(v sql.NullInt64) *int {
+	if !v.Valid {
+		return nil
+	}
+	n := int(v.Int64)
+	return &n
+}
+
+// jsonText encodes v for a JSON column; nil slices are stored as NULL.
+func jsonText(v any) any {
+	switch x := v.(type) {
+	case []string:
+		if x == nil {
+			return nil
+		}
+	case map[string]string:
+		if x == nil {
+			return "{}"
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("encode json column: %v", err)) // only maps and slices of strings reach here
+	}
+	return string(b)
+}
+
+func parseJSON[T any](s sql.NullString) (T, error) {
+	var v T
+	if !s.Valid || s.String == "" {
+		return v, nil
+	}
+	err := json.Unmarshal([]byte(s.String), &v)
+	return v, err
+}
+
+// isUnique reports whether err is a violated UNIQUE constraint.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, hookline.ErrNotFound)
+	}
+	return err
+}
+
+func checkAffected(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, hookline.ErrNotFound)
+	}
+	return nil
+}
+
+// placeholders returns "?, ?, ..." for n values.
+func placeholders(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// pageQuery holds the parts of a paged list query.
+type pageQuery struct {
+	where []string
+	args  []any
+}
+
+func (q *pageQuery) add(cond string, args ...any) {
+	q.where = append(q.where, cond)
+	q.args = append(q.args, args...)
+}
+
+// window adds the created_at conditions of w on column col.
+func (q *pageQuery) window(col string, w store.Window) {
+	if w.Before != nil {
+		q.add(col+" < ?", micro(*w.Before))
+	}
+	if w.After != nil {
+		q.add(col+" > ?", micro(*w.After))
+	}
+}
+
+// sql renders "SELECT cols FROM from WHERE ... ORDER BY idcol LIMIT n+1"
+// for page p; the extra row tells whether the list is done.
+func (q *pageQuery) sql(cols, from, idcol string, p store.Page) (string, []any) {
+	desc := p.Desc != p.Prev // walking back reverses the order
+	if p.Iterator != "" {
+		if desc {
+			q.add(idcol+" < ?", p.Iterator)
+		} else {
+			q.add(idcol+" > ?", p.Iterator)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + cols + " FROM " + from)
+	if len(q.where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(q.where, " AND "))
+	}
+	b.WriteString(" ORDER BY " + idcol)
+	if desc {
+		b.WriteString(" DESC")
+	}
+	b.WriteString(" LIMIT " + strconv.Itoa(limit(p)+1))
+	return b.String(), q.args
+}
+
+func limit(p store.Page) int {
+	if p.Limit <= 0 || p.Limit > store.MaxLimit {
+		return store.MaxLimit
+	}
+	return p.Limit
+}
+
+// finishPage trims the extra row and restores the list's direction for a
+// page walked backwards.
+func finishPage[T any](items []T, p store.Page) ([]T, bool) {
+	n := limit(p)
+	done := len(items) <= n
+	if !done {
+		items = items[:n]
+	}
+	if p.Prev {
+		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
+			items[i], items[j] = items[j], items[i]
+		}
+	}
+	return items, done
+}
+
+// collect scans all rows with scan.
+func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

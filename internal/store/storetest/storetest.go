@@ -1,0 +1,745 @@
+// Package storetest is the conformance suite for store.Store: every adapter
+// runs Run against a fresh store and must pass all of it, so that hookline
+// behaves the same on every database.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// Run runs the suite. open returns a new, empty store for one test; the
+// suite closes it.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Apps", testApps},
+		{"AppPagination", testAppPagination},
+		{"EventTypes", testEventTypes},
+		{"Endpoints", testEndpoints},
+		{"MessageFanOut", testMessageFanOut},
+		{"MessageEventIDDedup", testMessageEventIDDedup},
+		{"MessageList", testMessageList},
+		{"ClaimFinish", testClaimFinish},
+		{"ClaimLeaseExpiry", testClaimLeaseExpiry},
+		{"ClaimExclude", testClaimExclude},
+		{"Release", testRelease},
+		{"EndpointHealth", testEndpointHealth},
+		{"ResendRecover", testResendRecover},
+		{"AttemptFilters", testAttemptFilters},
+		{"AppDeleteCascades", testAppDeleteCascades},
+		{"Idempotency", testIdempotency},
+		{"Settings", testSettings},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+			})
+			tt.fn(t, s)
+		})
+	}
+}
+
+// t0 is a fixed clock start; stored times are compared at microsecond
+// precision, the finest every database keeps.
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+
+var ctx = context.Background()
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantKind(t *testing.T, err, kind error) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Fatalf("err = %v, want %v", err, kind)
+	}
+}
+
+func newApp(t *testing.T, s store.Store, uid string) *hookline.App {
+	t.Helper()
+	a := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: uid, Name: "app " + uid, Metadata: map[string]string{}, CreatedAt: t0, UpdatedAt: t0}
+	must(t, s.AppCreate(ctx, a))
+	return a
+}
+
+func newEndpoint(t *testing.T, s store.Store, appID string, mod func(e *hookline.Endpoint)) *hookline.Endpoint {
+	t.Helper()
+	e := &hookline.Endpoint{
+		ID: hookline.NewID(hookline.PrefixEndpoint), AppID: appID, URL: "https://example.com/hook", Version: 1,
+		Format: hookline.FormatJSON, Metadata: map[string]string{}, Headers: map[string]string{},
+		Secrets: []hookline.Secret{{Key: []byte("0123456789abcdef01234567")}}, CreatedAt: t0, UpdatedAt: t0,
+	}
+	if mod != nil {
+		mod(e)
+	}
+	must(t, s.EndpointCreate(ctx, e))
+	return e
+}
+
+func publish(t *testing.T, s store.Store, appID, eventType string, channels ...string) *store.MessageCreate {
+	t.Helper()
+	m := &store.MessageCreate{Message: &hookline.Message{
+		ID: hookline.NewID(hookline.PrefixMessage), AppID: appID, EventType: eventType, Channels: channels,
+		Payload: json.RawMessage(`{"n": 1,  "s":"x"}`), CreatedAt: t0,
+	}}
+	must(t, s.MessageCreate(ctx, []*store.MessageCreate{m}))
+	must(t, m.Err)
+	return m
+}
+
+func claim(t *testing.T, s store.Store, now time.Time, limit int, exclude ...string) []store.Task {
+	t.Helper()
+	tasks, err := s.DeliveryClaim(ctx, store.Claim{Now: now, Limit: limit, LeaseUntil: now.Add(time.Minute), Exclude: exclude})
+	must(t, err)
+	return tasks
+}
+
+func finish(t *testing.T, s store.Store, task store.Task, status hookline.Status, at time.Time, next time.Time) *hookline.Attempt {
+	t.Helper()
+	d := task.Delivery
+	d.Status, d.Attempts, d.NextAttempt, d.UpdatedAt = status, d.Attempts+1, next, at
+	attStatus, code := hookline.StatusSuccess, 200
+	if status != hookline.StatusSuccess {
+		attStatus, code = hookline.StatusFail, 500
+	}
+	a := &hookline.Attempt{
+		ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, AppID: d.AppID, MessageID: d.MessageID, EndpointID: d.EndpointID,
+		URL: task.Endpoint.URL, Status: attStatus, Trigger: d.Trigger, StatusCode: code,
+		ResponseHeaders: map[string][]string{"Content-Type": {"text/plain"}}, Response: "body", Duration: 1500 * time.Microsecond, CreatedAt: at,
+	}
+	must(t, s.DeliveryFinish(ctx, []store.Result{{Delivery: d, Attempt: a}}))
+	return a
+}
+
+func testApps(t *testing.T, s store.Store) {
+	rate := 10
+	a := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "acme", Name: "Acme", RateLimit: &rate,
+		Metadata: map[string]string{"tier": "gold"}, CreatedAt: t0, UpdatedAt: t0}
+	must(t, s.AppCreate(ctx, a))
+	for _, key := range []string{a.ID, "acme"} {
+		got, err := s.AppGet(ctx, key)
+		must(t, err)
+		if diff := cmp.Diff(a, got); diff != "" {
+			t.Errorf("AppGet(%s) (-want +got):\n%s", key, diff)
+		}
+	}
+	dup := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "acme", Name: "Other", CreatedAt: t0, UpdatedAt: t0}
+	wantKind(t, s.AppCreate(ctx, dup), hookline.ErrConflict)
+	noUID := newApp(t, s, "")
+	noUID2 := newApp(t, s, "")
+	if noUID.ID == noUID2.ID {
+		t.Fatal("IDs repeat")
+	}
+
+	a.Name, a.UID, a.RateLimit, a.UpdatedAt = "Acme Inc", "acme-inc", nil, t0.Add(time.Hour)
+	must(t, s.AppUpdate(ctx, a))
+	got, err := s.AppGet(ctx, "acme-inc")
+	must(t, err)
+	if diff := cmp.Diff(a, got); diff != "" {
+		t.Errorf("after update (-want +got):\n%s", diff)
+	}
+	_, err = s.AppGet(ctx, "acme")
+	wantKind(t, err, hookline.ErrNotFound)
+	noUID.UID = "acme-inc"
+	wantKind(t, s.AppUpdate(ctx, noUID), hookline.ErrConflict)
+
+	must(t, s.AppDelete(ctx, a.ID))
+	_, err = s.AppGet(ctx, a.ID)
+	wantKind(t, err, hookline.ErrNotFound)
+	wantKind(t, s.AppDelete(ctx, a.ID), hookline.ErrNotFound)
+	wantKind(t, s.AppUpdate(ctx, a), hookline.ErrNotFound)
+}
+
+func ids[T any](items []T, id func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = id(it)
+	}
+	return out
+}
+
+func appID(a hookline.App) string { return a.ID }
+
+func testAppPagination(t *testing.T, s store.Store) {
+	var all []string
+	for i := range 7 {
+		all = append(all, newApp(t, s, fmt.Sprintf("a%d", i)).ID)
+	}
+	slices.Sort(all)
+
+	var got []string
+	p := store.Page{Limit: 3}
+	for range 5 {
+		apps, done, err := s.AppList(ctx, p)
+		must(t, err)
+		got = append(got, ids(apps, appID)...)
+		if done {
+			break
+		}
+		p.Iterator = apps[len(apps)-1].ID
+	}
+	if diff := cmp.Diff(all, got); diff != "" {
+		t.Errorf("ascending walk (-want +got):\n%s", diff)
+	}
+
+	apps, done, err := s.AppList(ctx, store.Page{Limit: 3, Desc: true})
+	must(t, err)
+	if want := []string{all[6], all[5], all[4]}; !cmp.Equal(want, ids(apps, appID)) || done {
+		t.Errorf("descending first page = %v done=%v, want %v", ids(apps, appID), done, want)
+	}
+
+	// Walking back from all[5] ascending yields the three before it, in
+	// ascending order.
+	apps, done, err = s.AppList(ctx, store.Page{Limit: 3, Iterator: all[5], Prev: true})
+	must(t, err)
+	if want := all[2:5]; !cmp.Equal(want, ids(apps, appID)) || done {
+		t.Errorf("prev page = %v done=%v, want %v, not done", ids(apps, appID), done, want)
+	}
+	apps, done, err = s.AppList(ctx, store.Page{Limit: 3, Iterator: all[2], Prev: true})
+	must(t, err)
+	if want := all[0:2]; !cmp.Equal(want, ids(apps, appID)) || !done {
+		t.Errorf("first prev page = %v done=%v, want %v, done", ids(apps, appID), done, want)
+	}
+}
+
+func testEventTypes(t *testing.T, s store.Store) {
+	e := &hookline.EventType{Name: "invoice.paid", Description: "An invoice was paid", Schemas: json.RawMessage(`{"1":{"type":"object"}}`), CreatedAt: t0, UpdatedAt: t0}
+	must(t, s.EventTypeCreate(ctx, e))
+	wantKind(t, s.EventTypeCreate(ctx, &hookline.EventType{Name: "invoice.paid", CreatedAt: t0, UpdatedAt: t0}), hookline.ErrConflict)
+	got, err := s.EventTypeGet(ctx, "invoice.paid")
+	must(t, err)
+	if diff := cmp.Diff(e, got); diff != "" {
+		t.Errorf("get (-want +got):\n%s", diff)
+	}
+	must(t, s.EventTypeCreate(ctx, &hookline.EventType{Name: "a.first", CreatedAt: t0, UpdatedAt: t0}))
+	e.Archived, e.UpdatedAt = true, t0.Add(time.Minute)
+	must(t, s.EventTypeUpdate(ctx, e))
+
+	list, _, err := s.EventTypeList(ctx, store.Page{Limit: 10}, false)
+	must(t, err)
+	if names := ids(list, func(e hookline.EventType) string { return e.Name }); !cmp.Equal(names, []string{"a.first"}) {
+		t.Errorf("without archived = %v", names)
+	}
+	list, _, err = s.EventTypeList(ctx, store.Page{Limit: 10}, true)
+	must(t, err)
+	if names := ids(list, func(e hookline.EventType) string { return e.Name }); !cmp.Equal(names, []string{"a.first", "invoice.paid"}) {
+		t.Errorf("with archived = %v", names)
+	}
+	must(t, s.EventTypeDelete(ctx, "invoice.paid"))
+	_, err = s.EventTypeGet(ctx, "invoice.paid")
+	wantKind(t, err, hookline.ErrNotFound)
+	wantKind(t, s.EventTypeDelete(ctx, "invoice.paid"), hookline.ErrNotFound)
+	wantKind(t, s.EventTypeUpdate(ctx, e), hookline.ErrNotFound)
+}
+
+func testEndpoints(t *testing.T, s store.Store) {
+	a, b := newApp(t, s, "a"), newApp(t, s, "b")
+	expires := t0.Add(24 * time.Hour)
+	rate := 5
+	e := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) {
+		e.UID, e.Description, e.RateLimit = "main", "primary", &rate
+		e.EventTypes, e.Channels = []string{"invoice.paid"}, []string{"eu"}
+		e.Metadata, e.Headers, e.Format = map[string]string{"k": "v"}, map[string]string{"X-Tenant": "7"}, hookline.FormatForm
+		e.Secrets = append(e.Secrets, hookline.Secret{Key: []byte("old-key-old-key-old-key!"), ExpiresAt: &expires})
+	})
+	for _, key := range []string{e.ID, "main"} {
+		got, err := s.EndpointGet(ctx, a.ID, key)
+		must(t, err)
+		if diff := cmp.Diff(e, got); diff != "" {
+			t.Errorf("get %s (-want +got):\n%s", key, diff)
+		}
+	}
+	_, err := s.EndpointGet(ctx, b.ID, e.ID)
+	wantKind(t, err, hookline.ErrNotFound)
+	// uids are unique per app, not globally.
+	newEndpoint(t, s, b.ID, func(e *hookline.Endpoint) { e.UID = "main" })
+	err = s.EndpointCreate(ctx, &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: a.ID, UID: "main", URL: "https://x.example", Version: 1, Format: hookline.FormatJSON, CreatedAt: t0, UpdatedAt: t0})
+	wantKind(t, err, hookline.ErrConflict)
+
+	failing := t0.Add(time.Hour)
+	e.URL, e.Disabled, e.DisabledReason, e.FailingSince = "https://example.com/v2", true, "gone", &failing
+	e.EventTypes, e.Channels, e.Headers, e.UpdatedAt = nil, nil, map[string]string{}, t0.Add(2*time.Hour)
+	must(t, s.EndpointUpdate(ctx, e))
+	got, err := s.EndpointGet(ctx, a.ID, e.ID)
+	must(t, err)
+	if diff := cmp.Diff(e, got); diff != "" {
+		t.Errorf("after update (-want +got):\n%s", diff)
+	}
+	e2 := newEndpoint(t, s, a.ID, nil)
+	eps, done, err := s.EndpointList(ctx, a.ID, store.Page{Limit: 10})
+	must(t, err)
+	if got := ids(eps, func(e hookline.Endpoint) string { return e.ID }); !cmp.Equal(got, []string{e.ID, e2.ID}) || !done {
+		t.Errorf("list = %v done=%v", got, done)
+	}
+	must(t, s.EndpointDelete(ctx, a.ID, e.ID))
+	wantKind(t, s.EndpointDelete(ctx, a.ID, e.ID), hookline.ErrNotFound)
+	wantKind(t, s.EndpointUpdate(ctx, e), hookline.ErrNotFound)
+}
+
+func deliveryEndpoints(m *store.MessageCreate) []string {
+	out := ids(m.Deliveries, func(d hookline.Delivery) string { return d.EndpointID })
+	slices.Sort(out)
+	return out
+}
+
+func testMessageFanOut(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	all := newEndpoint(t, s, a.ID, nil)
+	paid := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.EventTypes = []string{"invoice.paid", "invoice.void"} })
+	eu := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.Channels = []string{"eu"} })
+	newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.Disabled = true })
+	other := newApp(t, s, "other")
+	newEndpoint(t, s, other.ID, nil)
+
+	sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
+	tests := []struct {
+		name      string
+		eventType string
+		channels  []string
+		want      []string
+	}{
+		{"matching type", "invoice.paid", nil, sorted(all.ID, paid.ID)},
+		{"other type", "user.created", nil, sorted(all.ID)},
+		{"channel", "user.created", []string{"us", "eu"}, sorted(all.ID, eu.ID)},
+		{"type and channel", "invoice.void", []string{"eu"}, sorted(all.ID, paid.ID, eu.ID)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := publish(t, s, a.ID, tt.eventType, tt.channels...)
+			if diff := cmp.Diff(tt.want, deliveryEndpoints(m)); diff != "" {
+				t.Errorf("deliveries (-want +got):\n%s", diff)
+			}
+			for _, d := range m.Deliveries {
+				if d.Status != hookline.StatusPending || d.MessageID != m.Message.ID || d.AppID != a.ID {
+					t.Errorf("delivery = %+v", d)
+				}
+			}
+		})
+	}
+
+	missing := &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: "app_missing", EventType: "x", Payload: json.RawMessage(`{}`), CreatedAt: t0}}
+	ok := &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "x", Payload: json.RawMessage(`{}`), CreatedAt: t0}}
+	must(t, s.MessageCreate(ctx, []*store.MessageCreate{missing, ok}))
+	wantKind(t, missing.Err, hookline.ErrNotFound)
+	must(t, ok.Err)
+	if _, err := s.MessageGet(ctx, a.ID, ok.Message.ID); err != nil {
+		t.Errorf("the batch's good item was not stored: %v", err)
+	}
+}
+
+func testMessageEventIDDedup(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	newEndpoint(t, s, a.ID, nil)
+	mk := func(eventID string) *store.MessageCreate {
+		return &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "x", EventID: eventID, Payload: json.RawMessage(`{"a":1}`), CreatedAt: t0}}
+	}
+	first, again, sameBatch := mk("evt-1"), mk("evt-1"), mk("evt-1")
+	must(t, s.MessageCreate(ctx, []*store.MessageCreate{first}))
+	must(t, s.MessageCreate(ctx, []*store.MessageCreate{again, sameBatch}))
+	if first.Existing || len(first.Deliveries) != 1 {
+		t.Errorf("first: existing=%v deliveries=%d", first.Existing, len(first.Deliveries))
+	}
+	for _, m := range []*store.MessageCreate{again, sameBatch} {
+		if !m.Existing || m.Message.ID != first.Message.ID || len(m.Deliveries) != 0 {
+			t.Errorf("repeat: existing=%v id=%s deliveries=%d, want the first message", m.Existing, m.Message.ID, len(m.Deliveries))
+		}
+	}
+	got, err := s.MessageGet(ctx, a.ID, "evt-1")
+	must(t, err)
+	if got.ID != first.Message.ID {
+		t.Errorf("get by event id = %s", got.ID)
+	}
+	// Event IDs are scoped to their app.
+	b := newApp(t, s, "b")
+	inB := mk("evt-1")
+	inB.Message.AppID = b.ID
+	must(t, s.MessageCreate(ctx, []*store.MessageCreate{inB}))
+	if inB.Existing {
+		t.Error("an event ID of another app counted as a duplicate")
+	}
+}
+
+func testMessageList(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	var msgs []*hookline.Message
+	for i, et := range []string{"a.one", "b.two", "a.one", "c.three"} {
+		m := &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: et, Payload: json.RawMessage(`{"i":` + fmt.Sprint(i) + `}`), CreatedAt: t0.Add(time.Duration(i) * time.Minute)}
+		if i%2 == 1 {
+			m.Channels = []string{"eu"}
+		}
+		must(t, s.MessageCreate(ctx, []*store.MessageCreate{{Message: m}}))
+		msgs = append(msgs, m)
+	}
+	ids := func(ms []hookline.Message) []string {
+		out := make([]string, len(ms))
+		for i, m := range ms {
+			out[i] = m.ID
+		}
+		return out
+	}
+	after := t0.Add(30 * time.Second)
+	before := t0.Add(150 * time.Second)
+	tests := []struct {
+		name string
+		f    store.MessageFilter
+		want []string
+	}{
+		{"newest first", store.MessageFilter{Page: store.Page{Limit: 10, Desc: true}}, []string{msgs[3].ID, msgs[2].ID, msgs[1].ID, msgs[0].ID}},
+		{"event types", store.MessageFilter{Page: store.Page{Limit: 10, Desc: true}, EventTypes: []string{"a.one", "c.three"}}, []string{msgs[3].ID, msgs[2].ID, msgs[0].ID}},
+		{"channel", store.MessageFilter{Page: store.Page{Limit: 10, Desc: true}, Channel: "eu"}, []string{msgs[3].ID, msgs[1].ID}},
+		{"window", store.MessageFilter{Page: store.Page{Limit: 10, Desc: true}, Window: store.Window{After: &after, Before: &before}}, []string{msgs[2].ID, msgs[1].ID}},
+		{"second page", store.MessageFilter{Page: store.Page{Limit: 2, Desc: true, Iterator: msgs[2].ID}}, []string{msgs[1].ID, msgs[0].ID}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, err := s.MessageList(ctx, a.ID, tt.f)
+			must(t, err)
+			if diff := cmp.Diff(tt.want, ids(got)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	got, err := s.MessageGet(ctx, a.ID, msgs[1].ID)
+	must(t, err)
+	if diff := cmp.Diff(msgs[1], got); diff != "" {
+		t.Errorf("get (-want +got):\n%s", diff)
+	}
+}
+
+func testClaimFinish(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	e := newEndpoint(t, s, a.ID, nil)
+	m := publish(t, s, a.ID, "x")
+
+	if tasks := claim(t, s, t0.Add(-time.Second), 10); len(tasks) != 0 {
+		t.Fatalf("claimed %d deliveries before they were due", len(tasks))
+	}
+	tasks := claim(t, s, t0, 10)
+	if len(tasks) != 1 {
+		t.Fatalf("claimed %d, want 1", len(tasks))
+	}
+	task := tasks[0]
+	if task.Delivery.ID != m.Deliveries[0].ID || task.Delivery.Status != hookline.StatusSending {
+		t.Errorf("claimed %+v", task.Delivery)
+	}
+	if diff := cmp.Diff(m.Message, task.Message); diff != "" {
+		t.Errorf("task message (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(e, task.Endpoint); diff != "" {
+		t.Errorf("task endpoint (-want +got):\n%s", diff)
+	}
+	if again := claim(t, s, t0.Add(time.Second), 10); len(again) != 0 {
+		t.Fatalf("a leased delivery was claimed twice")
+	}
+
+	retryAt := t0.Add(5 * time.Second)
+	a1 := finish(t, s, task, hookline.StatusPending, t0.Add(time.Millisecond), retryAt)
+	if got := claim(t, s, retryAt.Add(-time.Millisecond), 10); len(got) != 0 {
+		t.Fatal("claimed before the retry was due")
+	}
+	tasks = claim(t, s, retryAt, 10)
+	if len(tasks) != 1 || tasks[0].Delivery.Attempts != 1 {
+		t.Fatalf("retry claim = %+v", tasks)
+	}
+	a2 := finish(t, s, tasks[0], hookline.StatusSuccess, retryAt.Add(time.Millisecond), time.Time{})
+	if got := claim(t, s, t0.Add(time.Hour), 10); len(got) != 0 {
+		t.Fatal("a finished delivery was claimed")
+	}
+
+	atts, done, err := s.AttemptList(ctx, a.ID, store.AttemptFilter{Page: store.Page{Limit: 10, Desc: true}, MessageID: m.Message.ID})
+	must(t, err)
+	if diff := cmp.Diff([]hookline.Attempt{*a2, *a1}, atts); diff != "" || !done {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+	got, err := s.AttemptGet(ctx, a.ID, m.Message.ID, a1.ID)
+	must(t, err)
+	if diff := cmp.Diff(a1, got); diff != "" {
+		t.Errorf("attempt get (-want +got):\n%s", diff)
+	}
+	_, err = s.AttemptGet(ctx, a.ID, "msg_other", a1.ID)
+	wantKind(t, err, hookline.ErrNotFound)
+
+	eps, _, err := s.MessageEndpointList(ctx, a.ID, m.Message.ID, store.Page{Limit: 10})
+	must(t, err)
+	if len(eps) != 1 || eps[0].Endpoint.ID != e.ID || eps[0].Delivery.Status != hookline.StatusSuccess || eps[0].Delivery.Attempts != 2 {
+		t.Errorf("message endpoints = %+v", eps)
+	}
+	msgs, _, err := s.EndpointMessageList(ctx, a.ID, e.ID, store.EndpointMessageFilter{Page: store.Page{Limit: 10, Desc: true}})
+	must(t, err)
+	if len(msgs) != 1 || msgs[0].Message.ID != m.Message.ID || msgs[0].Delivery.Status != hookline.StatusSuccess {
+		t.Errorf("endpoint messages = %+v", msgs)
+	}
+	pending := hookline.StatusPending
+	msgs, _, err = s.EndpointMessageList(ctx, a.ID, e.ID, store.EndpointMessageFilter{Page: store.Page{Limit: 10}, Status: &pending})
+	must(t, err)
+	if len(msgs) != 0 {
+		t.Errorf("status filter kept %d messages", len(msgs))
+	}
+}
+
+func testClaimLeaseExpiry(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	newEndpoint(t, s, a.ID, nil)
+	m := publish(t, s, a.ID, "x")
+	tasks, err := s.DeliveryClaim(ctx, store.Claim{Now: t0, Limit: 10, LeaseUntil: t0.Add(30 * time.Second)})
+	must(t, err)
+	if len(tasks) != 1 {
+		t.Fatalf("claimed %d", len(tasks))
+	}
+	// The worker holding the lease died: once the lease lapses the
+	// delivery is due again.
+	if got := claim(t, s, t0.Add(29*time.Second), 10); len(got) != 0 {
+		t.Fatal("claimed while the lease held")
+	}
+	got := claim(t, s, t0.Add(30*time.Second), 10)
+	if len(got) != 1 || got[0].Delivery.ID != m.Deliveries[0].ID {
+		t.Fatalf("after lease expiry claimed %+v", got)
+	}
+}
+
+func testClaimExclude(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	slow := newEndpoint(t, s, a.ID, nil)
+	fast := newEndpoint(t, s, a.ID, nil)
+	for range 3 {
+		publish(t, s, a.ID, "x")
+	}
+	tasks := claim(t, s, t0, 10, slow.ID)
+	if len(tasks) != 3 {
+		t.Fatalf("claimed %d, want the 3 for the fast endpoint", len(tasks))
+	}
+	for _, task := range tasks {
+		if task.Delivery.EndpointID != fast.ID {
+			t.Errorf("claimed a delivery of an excluded endpoint")
+		}
+	}
+	if n := len(claim(t, s, t0, 2)); n != 2 {
+		t.Errorf("limit 2 claimed %d", n)
+	}
+}
+
+func testRelease(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	newEndpoint(t, s, a.ID, nil)
+	publish(t, s, a.ID, "x")
+	publish(t, s, a.ID, "x")
+	tasks := claim(t, s, t0, 10)
+	must(t, s.DeliveryRelease(ctx, []string{tasks[0].Delivery.ID}))
+	got := claim(t, s, t0, 10)
+	if len(got) != 1 || got[0].Delivery.ID != tasks[0].Delivery.ID {
+		t.Fatalf("after release claimed %+v, want the released one", got)
+	}
+}
+
+func testEndpointHealth(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	e := newEndpoint(t, s, a.ID, nil)
+	for range 3 {
+		publish(t, s, a.ID, "x")
+	}
+	tasks := claim(t, s, t0, 10)
+	fail1, fail2 := t0.Add(time.Second), t0.Add(2*time.Second)
+	finish(t, s, tasks[0], hookline.StatusPending, fail1, t0.Add(time.Hour))
+	finish(t, s, tasks[1], hookline.StatusPending, fail2, t0.Add(time.Hour))
+	got, err := s.EndpointGet(ctx, a.ID, e.ID)
+	must(t, err)
+	if got.FailingSince == nil || !got.FailingSince.Equal(fail1) {
+		t.Errorf("failing since = %v, want the first failure %v", got.FailingSince, fail1)
+	}
+	finish(t, s, tasks[2], hookline.StatusSuccess, t0.Add(3*time.Second), time.Time{})
+	got, err = s.EndpointGet(ctx, a.ID, e.ID)
+	must(t, err)
+	if got.FailingSince != nil {
+		t.Errorf("failing since = %v after a success, want nil", got.FailingSince)
+	}
+
+	m := publish(t, s, a.ID, "x")
+	task := claim(t, s, t0, 10)[0]
+	d := task.Delivery
+	d.Status, d.Attempts, d.NextAttempt, d.UpdatedAt = hookline.StatusFail, 1, time.Time{}, t0
+	must(t, s.DeliveryFinish(ctx, []store.Result{{Delivery: d, DisableEndpoint: "the endpoint answered 410 Gone"}}))
+	got, err = s.EndpointGet(ctx, a.ID, e.ID)
+	must(t, err)
+	if !got.Disabled || got.DisabledReason != "the endpoint answered 410 Gone" {
+		t.Errorf("disabled=%v reason=%q", got.Disabled, got.DisabledReason)
+	}
+	atts, _, err := s.AttemptList(ctx, a.ID, store.AttemptFilter{Page: store.Page{Limit: 10}, MessageID: m.Message.ID})
+	must(t, err)
+	if len(atts) != 0 {
+		t.Errorf("a result without an attempt stored %d attempts", len(atts))
+	}
+	if m2 := publish(t, s, a.ID, "x"); len(m2.Deliveries) != 0 {
+		t.Errorf("a disabled endpoint got %d new deliveries", len(m2.Deliveries))
+	}
+}
+
+func testResendRecover(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	e := newEndpoint(t, s, a.ID, nil)
+	m := publish(t, s, a.ID, "x")
+	old := publish(t, s, a.ID, "x")
+	for _, task := range claim(t, s, t0, 10) {
+		finish(t, s, task, hookline.StatusFail, t0, time.Time{})
+	}
+
+	d := &hookline.Delivery{AppID: a.ID, MessageID: m.Message.ID, EndpointID: e.ID, Status: hookline.StatusPending, Trigger: hookline.TriggerManual,
+		NextAttempt: t0.Add(time.Minute), CreatedAt: t0.Add(time.Minute), UpdatedAt: t0.Add(time.Minute)}
+	must(t, s.DeliveryCreate(ctx, d))
+	if d.ID != m.Deliveries[0].ID {
+		t.Errorf("resend made a second delivery %s, want the existing %s reset", d.ID, m.Deliveries[0].ID)
+	}
+	tasks := claim(t, s, t0.Add(time.Minute), 10)
+	if len(tasks) != 1 || tasks[0].Delivery.Trigger != hookline.TriggerManual || tasks[0].Delivery.Attempts != 0 {
+		t.Fatalf("after resend claimed %+v", tasks)
+	}
+	finish(t, s, tasks[0], hookline.StatusSuccess, t0.Add(time.Minute), time.Time{})
+	wantKind(t, s.DeliveryCreate(ctx, &hookline.Delivery{AppID: a.ID, MessageID: "msg_missing", EndpointID: e.ID, CreatedAt: t0, UpdatedAt: t0}), hookline.ErrNotFound)
+
+	// A new endpoint can be sent an old message.
+	late := newEndpoint(t, s, a.ID, nil)
+	must(t, s.DeliveryCreate(ctx, &hookline.Delivery{AppID: a.ID, MessageID: old.Message.ID, EndpointID: late.ID, Status: hookline.StatusPending, NextAttempt: t0, CreatedAt: t0, UpdatedAt: t0}))
+
+	before := t0.Add(-time.Second)
+	n, err := s.DeliveryRecover(ctx, a.ID, e.ID, store.Window{After: &before}, t0.Add(2*time.Minute))
+	must(t, err)
+	if n != 1 {
+		t.Errorf("recovered %d, want the one still failed", n)
+	}
+	tasks = claim(t, s, t0.Add(2*time.Minute), 10)
+	got := ids(tasks, func(t store.Task) string { return t.Delivery.MessageID + "/" + t.Delivery.EndpointID })
+	slices.Sort(got)
+	want := []string{old.Message.ID + "/" + e.ID, old.Message.ID + "/" + late.ID}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("due after recover (-want +got):\n%s", diff)
+	}
+}
+
+func testAttemptFilters(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	e1, e2 := newEndpoint(t, s, a.ID, nil), newEndpoint(t, s, a.ID, nil)
+	mA := publish(t, s, a.ID, "a.type", "eu")
+	mB := publish(t, s, a.ID, "b.type")
+	byKey := map[string]*hookline.Attempt{}
+	for _, task := range claim(t, s, t0, 10) {
+		status := hookline.StatusSuccess
+		if task.Delivery.EndpointID == e2.ID {
+			status = hookline.StatusFail
+		}
+		byKey[task.Delivery.MessageID+task.Delivery.EndpointID] = finish(t, s, task, status, t0, time.Time{})
+	}
+	fail, ok := hookline.StatusFail, hookline.StatusSuccess
+	tests := []struct {
+		name string
+		f    store.AttemptFilter
+		want []*hookline.Attempt
+	}{
+		{"by endpoint", store.AttemptFilter{EndpointID: e1.ID}, []*hookline.Attempt{byKey[mA.Message.ID+e1.ID], byKey[mB.Message.ID+e1.ID]}},
+		{"by message and status", store.AttemptFilter{MessageID: mA.Message.ID, Status: &fail}, []*hookline.Attempt{byKey[mA.Message.ID+e2.ID]}},
+		{"by code class", store.AttemptFilter{MessageID: mB.Message.ID, StatusCodeClass: 500}, []*hookline.Attempt{byKey[mB.Message.ID+e2.ID]}},
+		{"no response class", store.AttemptFilter{MessageID: mB.Message.ID, StatusCodeClass: 1}, nil},
+		{"event type", store.AttemptFilter{EndpointID: e2.ID, EventTypes: []string{"b.type"}}, []*hookline.Attempt{byKey[mB.Message.ID+e2.ID]}},
+		{"channel", store.AttemptFilter{EndpointID: e1.ID, Channel: "eu", Status: &ok}, []*hookline.Attempt{byKey[mA.Message.ID+e1.ID]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.f.Page = store.Page{Limit: 10}
+			got, _, err := s.AttemptList(ctx, a.ID, tt.f)
+			must(t, err)
+			var want []hookline.Attempt
+			for _, a := range tt.want {
+				want = append(want, *a)
+			}
+			slices.SortFunc(want, func(x, y hookline.Attempt) int { return strings.Compare(x.ID, y.ID) })
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func testAppDeleteCascades(t *testing.T, s store.Store) {
+	a, keep := newApp(t, s, "a"), newApp(t, s, "keep")
+	newEndpoint(t, s, a.ID, nil)
+	newEndpoint(t, s, keep.ID, nil)
+	publish(t, s, a.ID, "x")
+	kept := publish(t, s, keep.ID, "x")
+	must(t, s.AppDelete(ctx, a.ID))
+	tasks := claim(t, s, t0, 10)
+	if len(tasks) != 1 || tasks[0].Delivery.MessageID != kept.Message.ID {
+		t.Errorf("after deleting an app, due deliveries = %+v, want only the other app's", tasks)
+	}
+	if _, _, err := s.EndpointList(ctx, a.ID, store.Page{Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, err := s.MessageList(ctx, a.ID, store.MessageFilter{Page: store.Page{Limit: 10}})
+	must(t, err)
+	if len(msgs) != 0 {
+		t.Errorf("%d messages of a deleted app remain", len(msgs))
+	}
+}
+
+func testIdempotency(t *testing.T, s store.Store) {
+	resp, err := s.IdempotencyBegin(ctx, "k1", t0)
+	must(t, err)
+	if resp != nil {
+		t.Fatalf("a new key replayed %+v", resp)
+	}
+	_, err = s.IdempotencyBegin(ctx, "k1", t0.Add(time.Second))
+	wantKind(t, err, hookline.ErrConflict)
+	saved := &store.IdempotentResponse{Status: 201, Body: []byte(`{"id":"app_1"}`)}
+	must(t, s.IdempotencyEnd(ctx, "k1", saved))
+	resp, err = s.IdempotencyBegin(ctx, "k1", t0.Add(time.Hour))
+	must(t, err)
+	if diff := cmp.Diff(saved, resp); diff != "" {
+		t.Errorf("replay (-want +got):\n%s", diff)
+	}
+	resp, err = s.IdempotencyBegin(ctx, "k1", t0.Add(25*time.Hour))
+	must(t, err)
+	if resp != nil {
+		t.Errorf("an expired key replayed %+v", resp)
+	}
+
+	// A failed request releases its key for a retry.
+	_, err = s.IdempotencyBegin(ctx, "k2", t0)
+	must(t, err)
+	must(t, s.IdempotencyEnd(ctx, "k2", nil))
+	resp, err = s.IdempotencyBegin(ctx, "k2", t0)
+	if err != nil || resp != nil {
+		t.Errorf("after release: %+v, %v", resp, err)
+	}
+}
+
+func testSettings(t *testing.T, s store.Store) {
+	_, err := s.SettingGet(ctx, "admin_token_hash")
+	wantKind(t, err, hookline.ErrNotFound)
+	must(t, s.SettingPut(ctx, "admin_token_hash", "one"))
+	must(t, s.SettingPut(ctx, "admin_token_hash", "two"))
+	got, err := s.SettingGet(ctx, "admin_token_hash")
+	must(t, err)
+	if got != "two" {
+		t.Errorf("setting = %q", got)
+	}
+}
