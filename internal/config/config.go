@@ -1,0 +1,193 @@
+// Package config holds the settings of a hookline server: their defaults,
+// their validation, and their names as flags and environment variables.
+// Flags win over the environment, which wins over the defaults.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Config is the configuration of `hookline serve`.
+type Config struct {
+	// Addr is the address the API listens on.
+	Addr string
+	// DB is a SQLite file path (PostgreSQL URLs come later).
+	DB string
+	// PublicURL is the base URL users reach this server at, for links.
+	PublicURL string
+	// AllowPrivateNetworks lets deliveries reach loopback, private and
+	// link-local addresses; off by default so that customers' endpoint URLs
+	// cannot probe the operator's network.
+	AllowPrivateNetworks bool
+	// AdminToken, when set, is the API's bearer token; when empty a token is
+	// generated on first start and only its hash is kept.
+	AdminToken string
+	// MaxBodyBytes bounds API request bodies.
+	MaxBodyBytes int64
+	// RequestTimeout bounds each delivery request.
+	RequestTimeout time.Duration
+	// RetrySchedule is the delay before each attempt, the first usually 0.
+	RetrySchedule []time.Duration
+	// DisableAfter disables an endpoint that has failed for this long with
+	// no success.
+	DisableAfter time.Duration
+	// Workers is the most deliveries in flight at once.
+	Workers int
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout time.Duration
+	// LogFormat is "text" or "json"; LogLevel is debug, info, warn or error.
+	LogFormat string
+	LogLevel  string
+}
+
+// Default returns the configuration `hookline serve` runs with when given
+// no flags or environment.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8071",
+		DB:              "hookline.db",
+		MaxBodyBytes:    1 << 20,
+		RequestTimeout:  15 * time.Second,
+		RetrySchedule:   []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
+		DisableAfter:    5 * 24 * time.Hour,
+		Workers:         256,
+		ShutdownTimeout: 30 * time.Second,
+		LogFormat:       "text",
+		LogLevel:        "info",
+	}
+}
+
+// Validate checks that the configuration can run, and says which setting
+// to fix when it cannot.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: want host:port, such as 127.0.0.1:8071", c.Addr))
+	}
+	if c.DB == "" {
+		errs = append(errs, errors.New("--db: give a SQLite file path, such as hookline.db"))
+	} else if strings.Contains(c.DB, "://") {
+		errs = append(errs, fmt.Errorf("--db %q: this build stores data in SQLite only; give a file path", c.DB))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--public-url %q: want an absolute http(s) URL, such as https://hooks.example.com", c.PublicURL))
+		}
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		errs = append(errs, errors.New("HOOKLINE_ADMIN_TOKEN: use at least 16 characters"))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("--max-body-bytes %d: use at least 1024", c.MaxBodyBytes))
+	}
+	if c.RequestTimeout <= 0 {
+		errs = append(errs, errors.New("--request-timeout: must be positive"))
+	}
+	if len(c.RetrySchedule) == 0 {
+		errs = append(errs, errors.New("--retry-schedule: give at least one delay, such as 0s"))
+	}
+	for _, d := range c.RetrySchedule {
+		if d < 0 {
+			errs = append(errs, errors.New("--retry-schedule: delays must not be negative"))
+			break
+		}
+	}
+	if c.DisableAfter <= 0 {
+		errs = append(errs, errors.New("--disable-after: must be positive"))
+	}
+	if c.Workers < 1 {
+		errs = append(errs, errors.New("--workers: must be at least 1"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// envNames maps flag names to their environment variables.
+var envNames = map[string]string{
+	"addr":                   "HOOKLINE_ADDR",
+	"db":                     "HOOKLINE_DB",
+	"public-url":             "HOOKLINE_PUBLIC_URL",
+	"allow-private-networks": "HOOKLINE_ALLOW_PRIVATE_NETWORKS",
+	"max-body-bytes":         "HOOKLINE_MAX_BODY_BYTES",
+	"request-timeout":        "HOOKLINE_REQUEST_TIMEOUT",
+	"retry-schedule":         "HOOKLINE_RETRY_SCHEDULE",
+	"disable-after":          "HOOKLINE_DISABLE_AFTER",
+	"workers":                "HOOKLINE_WORKERS",
+	"shutdown-timeout":       "HOOKLINE_SHUTDOWN_TIMEOUT",
+	"log-format":             "HOOKLINE_LOG_FORMAT",
+	"log-level":              "HOOKLINE_LOG_LEVEL",
+}
+
+// Bind defines c's flags on fs, with c's current values as defaults and
+// each flag's environment variable named in its help.
+func (c *Config) Bind(fs *pflag.FlagSet) {
+	help := func(name, text string) string { return text + " (env " + envNames[name] + ")" }
+	fs.StringVar(&c.Addr, "addr", c.Addr, help("addr", "address to listen on, host:port"))
+	fs.StringVar(&c.DB, "db", c.DB, help("db", "SQLite database file, created if missing"))
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, help("public-url", "base URL this server is reached at by users and senders"))
+	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", c.AllowPrivateNetworks,
+		help("allow-private-networks", "let deliveries reach loopback, private and link-local addresses (off: refused at connect time)"))
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, help("max-body-bytes", "largest API request body accepted, in bytes"))
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, help("request-timeout", "timeout of each delivery request"))
+	fs.DurationSliceVar(&c.RetrySchedule, "retry-schedule", c.RetrySchedule,
+		help("retry-schedule", "comma-separated delay before each attempt; its length is the number of attempts"))
+	fs.DurationVar(&c.DisableAfter, "disable-after", c.DisableAfter, help("disable-after", "disable an endpoint that has failed this long without a success"))
+	fs.IntVar(&c.Workers, "workers", c.Workers, help("workers", "most deliveries in flight at once"))
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, help("shutdown-timeout", "how long a graceful shutdown waits for in-flight work"))
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, help("log-format", "log format: text or json"))
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, help("log-level", "log level: debug, info, warn or error"))
+}
+
+// LoadEnv sets every flag of fs that was not given on the command line from
+// its environment variable, if set, and reads HOOKLINE_ADMIN_TOKEN (never
+// a flag, so the token stays out of process listings).
+func (c *Config) LoadEnv(fs *pflag.FlagSet, getenv func(string) string) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		env, ok := envNames[f.Name]
+		if !ok || f.Changed {
+			return
+		}
+		v := getenv(env)
+		if v == "" {
+			return
+		}
+		if f.Value.Type() == "bool" && v != "true" && v != "false" {
+			switch v {
+			case "1", "yes", "on":
+				v = "true"
+			case "0", "no", "off":
+				v = "false"
+			}
+		}
+		if strings.HasSuffix(f.Value.Type(), "Slice") {
+			// A slice flag appends to its default on Set; replace instead.
+			if sv, ok := f.Value.(pflag.SliceValue); ok {
+				parts := strings.Split(v, ",")
+				if err := sv.Replace(parts); err != nil {
+					errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+				}
+				return
+			}
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+		}
+	})
+	c.AdminToken = getenv("HOOKLINE_ADMIN_TOKEN")
+	return errors.Join(errs...)
+}

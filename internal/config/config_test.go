@@ -1,0 +1,85 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+}
+
+func TestFlagsOverEnvOverDefaults(t *testing.T) {
+	env := map[string]string{
+		"HOOKLINE_ADDR":                   "127.0.0.1:9000",
+		"HOOKLINE_DB":                     "/tmp/from-env.db",
+		"HOOKLINE_ALLOW_PRIVATE_NETWORKS": "1",
+		"HOOKLINE_RETRY_SCHEDULE":         "0s,1s,2s",
+		"HOOKLINE_ADMIN_TOKEN":            "a-token-of-some-length",
+	}
+	c := Default()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	c.Bind(fs)
+	if err := fs.Parse([]string{"--db", "/tmp/from-flag.db"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LoadEnv(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Addr, want.DB, want.AllowPrivateNetworks = "127.0.0.1:9000", "/tmp/from-flag.db", true
+	want.RetrySchedule = []time.Duration{0, time.Second, 2 * time.Second}
+	want.AdminToken = "a-token-of-some-length"
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+}
+
+func TestBadEnv(t *testing.T) {
+	c := Default()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	c.Bind(fs)
+	err := c.LoadEnv(fs, func(k string) string {
+		if k == "HOOKLINE_WORKERS" {
+			return "many"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "HOOKLINE_WORKERS") {
+		t.Errorf("err = %v, want one naming HOOKLINE_WORKERS", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"bad addr", func(c *Config) { c.Addr = "8071" }, "--addr"},
+		{"postgres not yet", func(c *Config) { c.DB = "postgres://localhost/db" }, "--db"},
+		{"bad public url", func(c *Config) { c.PublicURL = "hooks.example.com" }, "--public-url"},
+		{"short token", func(c *Config) { c.AdminToken = "short" }, "HOOKLINE_ADMIN_TOKEN"},
+		{"empty schedule", func(c *Config) { c.RetrySchedule = nil }, "--retry-schedule"},
+		{"negative delay", func(c *Config) { c.RetrySchedule = []time.Duration{-time.Second} }, "--retry-schedule"},
+		{"no workers", func(c *Config) { c.Workers = 0 }, "--workers"},
+		{"log format", func(c *Config) { c.LogFormat = "xml" }, "--log-format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mod(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
