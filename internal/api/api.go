@@ -1,0 +1,163 @@
+// Package api is hookline's REST API. Its paths, bodies and status codes
+// follow Svix's v1 API, so the official Svix SDKs work against hookline by
+// changing their base URL.
+//
+// Handlers translate between wire types (camelCase JSON, as Svix's OpenAPI
+// document names them) and the domain types of package hookline, validate
+// with the domain's Validate methods and write through store.Store. They
+// return errors; one function, errorResponse, turns an error kind into an
+// HTTP status and a JSON body.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hookline/hookline/internal/store"
+)
+
+// DefaultMaxBodyBytes is the request body limit when Options.MaxBodyBytes
+// is zero: 1 MiB, the largest payload Svix accepts.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Publisher makes new messages durable. The server wires a group committer
+// here, which batches concurrent requests into one store transaction; when
+// Publish returns nil, m holds the store's results as Store.MessageCreate
+// fills them in (m.Err, m.Existing, m.Deliveries).
+type Publisher interface {
+	Publish(ctx context.Context, m *store.MessageCreate) error
+}
+
+// Options configure the API handler.
+type Options struct {
+	// Store holds all state. Required.
+	Store store.Store
+	// Publisher makes new messages durable. When nil, each message is
+	// written with Store.MessageCreate as a batch of one and Wake is called.
+	Publisher Publisher
+	// TokenHash is the SHA-256 of the admin token. When empty, every
+	// authenticated route answers 401.
+	TokenHash []byte
+	// MaxBodyBytes caps request bodies; zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Logger receives internal errors and recovered panics; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now. Tests pin it.
+	Now func() time.Time
+	// Wake, when set, tells the dispatcher that deliveries are due now,
+	// such as after a resend, so it need not wait for its next poll.
+	Wake func()
+}
+
+// server holds the dependencies shared by all handlers.
+type server struct {
+	st        store.Store
+	pub       Publisher
+	tokenHash []byte
+	maxBody   int64
+	log       *slog.Logger
+	clock     func() time.Time
+	wake      func()
+	mux       *http.ServeMux
+}
+
+// New returns the REST API as an http.Handler.
+func New(opts Options) http.Handler {
+	s := &server{
+		st:        opts.Store,
+		pub:       opts.Publisher,
+		tokenHash: opts.TokenHash,
+		maxBody:   opts.MaxBodyBytes,
+		log:       opts.Logger,
+		clock:     opts.Now,
+		wake:      opts.Wake,
+		mux:       http.NewServeMux(),
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	s.routes()
+	return s.recoverPanics(http.HandlerFunc(s.serve))
+}
+
+// routes registers every endpoint. Patterns have no trailing slash; serve
+// strips one from the request path before routing.
+func (s *server) routes() {
+	health := s.adapt(s.health)
+	s.mux.Handle("GET /api/v1/health", health) // GET patterns match HEAD too
+	s.mux.Handle("GET /api/v1/health/ping", health)
+
+	s.route("GET /api/v1/app", s.appList)
+	s.route("POST /api/v1/app", s.appCreate)
+	s.route("GET /api/v1/app/{app_id}", s.appGet)
+	s.route("PUT /api/v1/app/{app_id}", s.appUpdate)
+	s.route("PATCH /api/v1/app/{app_id}", s.appPatch)
+	s.route("DELETE /api/v1/app/{app_id}", s.appDelete)
+
+	s.route("GET /api/v1/event-type", s.eventTypeList)
+	s.route("POST /api/v1/event-type", s.eventTypeCreate)
+	s.route("GET /api/v1/event-type/{event_type_name}", s.eventTypeGet)
+	s.route("PUT /api/v1/event-type/{event_type_name}", s.eventTypeUpdate)
+	s.route("PATCH /api/v1/event-type/{event_type_name}", s.eventTypePatch)
+	s.route("DELETE /api/v1/event-type/{event_type_name}", s.eventTypeDelete)
+
+	const ep = "/api/v1/app/{app_id}/endpoint/{endpoint_id}"
+	s.route("GET /api/v1/app/{app_id}/endpoint", s.endpointList)
+	s.route("POST /api/v1/app/{app_id}/endpoint", s.endpointCreate)
+	s.route("GET "+ep, s.endpointGet)
+	s.route("PUT "+ep, s.endpointUpdate)
+	s.route("PATCH "+ep, s.endpointPatch)
+	s.route("DELETE "+ep, s.endpointDelete)
+	s.route("GET "+ep+"/headers", s.endpointHeadersGet)
+	s.route("PUT "+ep+"/headers", s.endpointHeadersUpdate)
+	s.route("PATCH "+ep+"/headers", s.endpointHeadersPatch)
+	s.route("GET "+ep+"/secret", s.endpointSecretGet)
+	s.route("POST "+ep+"/secret/rotate", s.endpointSecretRotate)
+	s.route("POST "+ep+"/recover", s.endpointRecover)
+	s.route("GET "+ep+"/msg", s.endpointMessageList)
+
+	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
+	s.route("GET /api/v1/app/{app_id}/msg", s.messageList)
+	s.route("POST /api/v1/app/{app_id}/msg", s.messageCreate)
+	s.route("GET "+msg, s.messageGet)
+	s.route("GET "+msg+"/endpoint", s.messageEndpointList)
+	s.route("GET "+msg+"/attempt/{attempt_id}", s.attemptGet)
+	s.route("POST "+msg+"/endpoint/{endpoint_id}/resend", s.messageResend)
+
+	s.route("GET /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", s.attemptListByEndpoint)
+	s.route("GET /api/v1/app/{app_id}/attempt/msg/{msg_id}", s.attemptListByMessage)
+}
+
+// route registers an authenticated handler. POSTs also honour the
+// idempotency-key header.
+func (s *server) route(pattern string, h handlerFunc) {
+	s.mux.Handle(pattern, s.authenticate(s.idempotent(s.adapt(h))))
+}
+
+// health answers the liveness probe; it needs no token, as Svix's does not.
+func (s *server) health(w http.ResponseWriter, r *http.Request) error {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// now returns the current time in UTC at the store's precision
+// (microseconds), so a resource returned on create reads back the same.
+func (s *server) now() time.Time {
+	return s.clock().UTC().Truncate(time.Microsecond)
+}
+
+// wakeDispatcher tells the dispatcher that deliveries are due.
+func (s *server) wakeDispatcher() {
+	if s.wake != nil {
+		s.wake()
+	}
+}

@@ -1,0 +1,103 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/hookline/hookline"
+)
+
+// apiError is an error with its own status, code and detail, for failures
+// that are about HTTP rather than the domain (bad JSON, a bad token, an
+// unknown route) or that deserve a more precise detail than the kind's.
+type apiError struct {
+	status int
+	code   string
+	detail string
+	// kind, when set, is the domain error kind this error is an instance
+	// of, so errors.Is still works on it.
+	kind error
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.detail }
+
+func (e *apiError) Unwrap() error { return e.kind }
+
+// errorBody is Svix's HttpErrorOut.
+type errorBody struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+// validationBody is Svix's HTTPValidationError, the body of every 422.
+type validationBody struct {
+	Detail []validationItem `json:"detail"`
+}
+
+// validationItem is Svix's ValidationErrorItem.
+type validationItem struct {
+	Loc  []string `json:"loc"`
+	Msg  string   `json:"msg"`
+	Type string   `json:"type"`
+}
+
+// errorResponse is the one table from error kind to HTTP status and body.
+func errorResponse(err error) (int, any) {
+	var (
+		ae  *apiError
+		ve  *hookline.ValidationError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, errorBody{Code: ae.code, Detail: ae.detail}
+	case errors.As(err, &ve):
+		items := make([]validationItem, 0, len(ve.Fields))
+		for _, f := range ve.Fields {
+			items = append(items, validationItem{Loc: f.Loc, Msg: f.Msg, Type: f.Type})
+		}
+		return http.StatusUnprocessableEntity, validationBody{Detail: items}
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, errorBody{Code: "payload_too_large",
+			Detail: "Request payload is too large."}
+	case errors.Is(err, hookline.ErrNotFound):
+		return http.StatusNotFound, errorBody{Code: "not_found", Detail: "Entity not found"}
+	case errors.Is(err, hookline.ErrConflict):
+		return http.StatusConflict, errorBody{Code: "conflict", Detail: "A conflict has occurred"}
+	case errors.Is(err, hookline.ErrInvalid):
+		return http.StatusUnprocessableEntity, validationBody{Detail: []validationItem{
+			{Loc: []string{"body"}, Msg: err.Error(), Type: "value_error"}}}
+	}
+	return http.StatusInternalServerError, errorBody{Code: "internal_error", Detail: "Internal Server Error"}
+}
+
+// writeError answers with err's status and body. Only unexpected errors
+// are logged: the others are the client's, and the client is told.
+// Logged errors carry no request body, so no payload or secret.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := errorResponse(err)
+	if status >= 500 {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, body)
+}
+
+// notFound returns a 404 naming what was not found.
+func notFound(what, id string) error {
+	return &apiError{status: http.StatusNotFound, code: "not_found", detail: what + " " + quote(id) + " not found",
+		kind: hookline.ErrNotFound}
+}
+
+// conflict returns a 409 with a detail.
+func conflict(detail string) error {
+	return &apiError{status: http.StatusConflict, code: "conflict", detail: detail, kind: hookline.ErrConflict}
+}
+
+// lookup turns a store's ErrNotFound into a 404 that names the resource
+// the client addressed, and passes other errors through.
+func lookup(err error, what, id string) error {
+	if errors.Is(err, hookline.ErrNotFound) {
+		return notFound(what, id)
+	}
+	return err
+}

@@ -1,0 +1,196 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hookline/hookline"
+)
+
+// decode reads the request body as one JSON value into v. Unknown fields
+// are ignored, as Svix ignores them. Syntax errors are 400 invalid_json
+// with the line and column; a value of the wrong type is a 422 naming the
+// field, like any other invalid field.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return &apiError{status: http.StatusBadRequest, code: "invalid_body", detail: "reading request body: " + err.Error()}
+	}
+	return unmarshal(body, v)
+}
+
+// decodeOptional is decode for bodies that may be left out entirely, such
+// as that of a secret rotation: an empty body leaves v as it is.
+func decodeOptional(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return &apiError{status: http.StatusBadRequest, code: "invalid_body", detail: "reading request body: " + err.Error()}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	return unmarshal(body, v)
+}
+
+func unmarshal(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return invalidJSON("request body is empty; want a JSON object")
+	}
+	err := json.Unmarshal(body, v)
+	if err == nil {
+		return nil
+	}
+	var (
+		se *json.SyntaxError
+		te *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &se):
+		line, col := position(body, se.Offset)
+		return invalidJSON(fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, se.Error()))
+	case errors.As(err, &te):
+		loc := []string{"body"}
+		if te.Field != "" {
+			loc = append(loc, strings.Split(te.Field, ".")...)
+		}
+		return &hookline.ValidationError{Fields: []hookline.FieldError{{Loc: loc,
+			Msg: "expected " + jsonType(te.Type.Kind().String()) + ", got " + te.Value, Type: "type_error"}}}
+	case strings.HasPrefix(err.Error(), "unexpected end of JSON input"):
+		return invalidJSON("invalid JSON: unexpected end of input at byte " + strconv.Itoa(len(body)))
+	}
+	return invalidJSON("invalid JSON: " + err.Error())
+}
+
+func invalidJSON(detail string) error {
+	return &apiError{status: http.StatusBadRequest, code: "invalid_json", detail: detail}
+}
+
+// position converts a byte offset into a 1-based line and column.
+func position(b []byte, offset int64) (line, col int) {
+	if offset > int64(len(b)) {
+		offset = int64(len(b))
+	}
+	before := b[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(offset) - bytes.LastIndexByte(before, '\n') - 1
+	return line, max(col, 1)
+}
+
+// jsonType names a Go kind as the JSON type a client would have to send.
+func jsonType(kind string) string {
+	switch {
+	case kind == "string":
+		return "a string"
+	case kind == "bool":
+		return "a boolean"
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
+		return "a number"
+	case kind == "slice", kind == "array":
+		return "an array"
+	case kind == "map", kind == "struct":
+		return "an object"
+	}
+	return kind
+}
+
+// field is a JSON field of a PATCH body, which tells apart a field left
+// out (no change), set to null (clear it) and set to a value.
+type field[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+// UnmarshalJSON records that the field was present. encoding/json calls it
+// for null too, which is how a null is told apart from an absent field.
+func (f *field[T]) UnmarshalJSON(b []byte) error {
+	f.Set = true
+	if string(b) == "null" {
+		f.Null = true
+		var zero T
+		f.Value = zero
+		return nil
+	}
+	return json.Unmarshal(b, &f.Value)
+}
+
+// valueOr returns the field's value when it is set and not null, else def.
+func (f field[T]) valueOr(def T) T {
+	if f.Set && !f.Null {
+		return f.Value
+	}
+	return def
+}
+
+// appender is a wire type that writes its own JSON, for bodies that hold a
+// message payload: encoding/json would compact the payload, and payloads
+// go back out byte for byte as they came in.
+type appender interface {
+	appendJSON(b []byte) ([]byte, error)
+}
+
+// appendValue appends the JSON of v.
+func appendValue(b []byte, v any) ([]byte, error) {
+	if a, ok := v.(appender); ok {
+		return a.appendJSON(b)
+	}
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return b, err
+	}
+	return append(b, enc...), nil
+}
+
+// appendWithPayload appends the JSON object of v, whose payload field is
+// tagged `json:"-"`, with "payload" and the raw payload added at its end.
+func appendWithPayload(b []byte, v any, payload json.RawMessage) ([]byte, error) {
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return b, err
+	}
+	if len(payload) == 0 {
+		payload = json.RawMessage("{}")
+	}
+	b = append(b, enc[:len(enc)-1]...)
+	if len(enc) > 2 {
+		b = append(b, ',')
+	}
+	b = append(b, `"payload":`...)
+	b = append(b, payload...)
+	return append(b, '}'), nil
+}
+
+// writeJSON writes v as the JSON body of a response with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := appendValue(nil, v)
+	if err != nil {
+		// Wire types always marshal; this would be a programming error.
+		status = http.StatusInternalServerError
+		body = []byte(`{"code":"internal_error","detail":"Internal Server Error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// quote quotes an identifier from a request for an error detail.
+func quote(s string) string {
+	if len(s) > 100 {
+		s = s[:100] + "..."
+	}
+	return strconv.Quote(s)
+}

@@ -1,0 +1,231 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// handlerFunc is an HTTP handler that returns its error instead of writing
+// it, so that one place (writeError) decides status and body.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// serve normalizes the request and routes it. Svix's SDKs send paths
+// without a trailing slash but people write them by hand with one, so a
+// trailing slash is ignored. Unknown paths and wrong methods get the same
+// JSON error bodies as every other failure.
+func (s *server) serve(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+		u := *r.URL
+		u.Path = strings.TrimRight(p, "/")
+		u.RawPath = strings.TrimRight(u.RawPath, "/")
+		r2 := *r
+		r2.URL = &u
+		r = &r2
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// The mux answers 404 or 405 (with an Allow header); keep its
+		// status and headers but replace its text body with ours.
+		rec := &statusRecorder{header: http.Header{}}
+		s.mux.ServeHTTP(rec, r)
+		if allow := rec.header.Values("Allow"); len(allow) > 0 {
+			w.Header()["Allow"] = allow
+		}
+		if rec.status == http.StatusMethodNotAllowed {
+			s.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+				detail: fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)})
+			return
+		}
+		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found",
+			detail: "no such route: " + r.URL.Path})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// statusRecorder keeps the status and headers the mux's fallback handlers
+// write and discards their bodies.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header { return s.header }
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+}
+
+// recoverPanics is the last line of defence: handlers must not panic on
+// any input, but if one does, the client gets a 500 and the log the stack,
+// and the server keeps running.
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.writeError(w, r, errPanic)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// errPanic stands for a recovered panic; it maps to 500 like any
+// unexpected error.
+var errPanic = errors.New("handler panicked")
+
+// adapt turns a handlerFunc into an http.Handler: errors are written by
+// writeError, and a panic becomes a 500 here, inside the idempotency
+// middleware, so that the key it holds is released.
+func (s *server) adapt(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.writeError(w, r, errPanic)
+			}
+		}()
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// authenticate requires "Authorization: Bearer <token>" with the admin
+// token. Only hashes are compared, in constant time, so neither the token
+// nor its length leaks through timing.
+func (s *server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		token = strings.TrimSpace(token)
+		sum := sha256.Sum256([]byte(token))
+		if !strings.EqualFold(scheme, "Bearer") || token == "" || len(s.tokenHash) != sha256.Size ||
+			subtle.ConstantTimeCompare(sum[:], s.tokenHash) != 1 {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			s.writeError(w, r, errUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var errUnauthorized = &apiError{status: http.StatusUnauthorized, code: "authentication_failed",
+	detail: "Incorrect authentication credentials."}
+
+// idempotent makes a POST carrying an idempotency-key header run at most
+// once: a repeat gets the first response replayed, a repeat while the first
+// is still running gets 409, and a first attempt that failed with a 5xx
+// frees the key so that a retry runs again. Keys are scoped by method and
+// path, so one key reused on another route is a different request.
+func (s *server) idempotent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		if r.Method != http.MethodPost || key == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if len(key) > 256 {
+			s.writeError(w, r, hookline.Invalid([]string{"header", "idempotency-key"}, "must be at most 256 characters"))
+			return
+		}
+		scoped := r.Method + " " + r.URL.Path + " " + key
+		saved, err := s.st.IdempotencyBegin(r.Context(), scoped, s.now())
+		switch {
+		case errors.Is(err, hookline.ErrConflict):
+			s.writeError(w, r, &apiError{status: http.StatusConflict, code: "conflict",
+				detail: "a request with this idempotency-key is still in progress"})
+			return
+		case err != nil:
+			s.writeError(w, r, fmt.Errorf("begin idempotent request: %w", err))
+			return
+		case saved != nil:
+			if len(saved.Body) > 0 {
+				w.Header().Set("Content-Type", "application/json")
+			}
+			w.WriteHeader(saved.Status)
+			w.Write(saved.Body)
+			return
+		}
+
+		rec := &captureWriter{ResponseWriter: w}
+		// Release the key however the handler ends; adapt turns panics
+		// into 500s, so only an aborted handler skips the normal path.
+		finished := false
+		defer func() {
+			if !finished {
+				s.endIdempotent(r, scoped, nil)
+			}
+		}()
+		next.ServeHTTP(rec, r)
+		finished = true
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		var resp *store.IdempotentResponse
+		if rec.status < 500 {
+			resp = &store.IdempotentResponse{Status: rec.status, Body: rec.body.Bytes()}
+		}
+		s.endIdempotent(r, scoped, resp)
+	})
+}
+
+// endIdempotent saves or releases a key even if the client has gone away,
+// since a key left reserved would block every retry until it expires.
+func (s *server) endIdempotent(r *http.Request, key string, resp *store.IdempotentResponse) {
+	ctx := context.WithoutCancel(r.Context())
+	if err := s.st.IdempotencyEnd(ctx, key, resp); err != nil {
+		s.log.Error("end idempotent request", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+}
+
+// captureWriter passes a response through and keeps a copy of its status
+// and body for the idempotency store.
+type captureWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captureWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	c.body.Write(b)
+	return c.ResponseWriter.Write(b)
+}
