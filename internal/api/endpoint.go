@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/webhook"
 )
 
 // endpointIn is Svix's EndpointIn (a create) and EndpointUpdate (a PUT),
@@ -276,9 +277,9 @@ func (s *server) newEndpoint(app *hookline.App, in *endpointIn) (*hookline.Endpo
 	in.apply(e)
 	secret := deref(in.Secret)
 	if secret == "" {
-		secret = newSecret()
+		secret = webhook.NewSecret()
 	}
-	key, err := parseSecret(secret)
+	key, err := webhook.ParseSecret(secret)
 	if err != nil {
 		return nil, hookline.Invalid([]string{"body", "secret"}, err.Error())
 	}
@@ -517,7 +518,7 @@ func (s *server) endpointSecretGet(w http.ResponseWriter, r *http.Request) error
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Key string `json:"key"`
-	}{formatSecret(e.Secrets[0].Key)})
+	}{webhook.FormatSecret(e.Secrets[0].Key)})
 	return nil
 }
 
@@ -549,9 +550,9 @@ func (s *server) endpointSecretRotate(w http.ResponseWriter, r *http.Request) er
 	}
 	secret := deref(in.Key)
 	if secret == "" {
-		secret = newSecret()
+		secret = webhook.NewSecret()
 	}
-	key, err := parseSecret(secret)
+	key, err := webhook.ParseSecret(secret)
 	if err != nil {
 		return hookline.Invalid([]string{"body", "key"}, err.Error())
 	}

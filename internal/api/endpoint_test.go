@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/webhook"
 )
 
 // testSecret is a valid endpoint secret: 24 bytes, base64.
@@ -189,7 +190,7 @@ func TestEndpointSecret(t *testing.T) {
 		// A generated secret on create.
 		gen := e.createEndpoint("a", map[string]any{"url": "https://y.test"})
 		e.do("GET", "/api/v1/app/a/endpoint/"+gen.ID+"/secret", nil).want(http.StatusOK).decode(&sec)
-		if key, err := parseSecret(sec.Key); err != nil || len(key) != 24 || !strings.HasPrefix(sec.Key, "whsec_") {
+		if key, err := webhook.ParseSecret(sec.Key); err != nil || len(key) != 24 || !strings.HasPrefix(sec.Key, "whsec_") {
 			t.Errorf("generated secret %q: %v", sec.Key, err)
 		}
 
@@ -205,7 +206,7 @@ func TestEndpointSecret(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		old, _ := parseSecret(testSecret)
+		old, _ := webhook.ParseSecret(testSecret)
 		if len(stored.Secrets) != 2 || string(stored.Secrets[1].Key) != string(old) || stored.Secrets[0].ExpiresAt != nil ||
 			stored.Secrets[1].ExpiresAt == nil || !stored.Secrets[1].ExpiresAt.Equal(now.Add(time.Hour)) {
 			t.Fatalf("secrets after rotation: %+v", stored.Secrets)
