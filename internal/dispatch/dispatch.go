@@ -1,0 +1,540 @@
+// Package dispatch delivers webhooks. A Dispatcher claims due deliveries
+// from the store, sends each to its endpoint, signed, and writes the outcome
+// back: success, a retry at the next step of the schedule, or failure.
+//
+// The database is the queue. A claim leases its deliveries, so a dispatcher
+// that dies loses nothing: its deliveries fall due again when the lease
+// lapses. Delivery is therefore at least once, and receivers deduplicate by
+// the webhook-id header, which stays the same across retries.
+//
+// Inside the process, claimed deliveries wait in one FIFO queue per
+// endpoint, and a fixed pool of workers takes from the queues in turn. One
+// endpoint never holds more than Options.PerEndpoint workers, fewer while
+// its attempts time out or fail with 5xx, and never has more than a bounded
+// queue claimed for it, so a slow, dead or rate-limited endpoint does not
+// hold up deliveries to the others.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// Store is the part of store.Store the dispatcher uses.
+type Store interface {
+	DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error)
+	DeliveryFinish(ctx context.Context, results []store.Result) error
+	DeliveryRelease(ctx context.Context, ids []string) error
+}
+
+// DefaultSchedule is the retry schedule Svix documents: the first attempt at
+// once, then retries 5 seconds, 5 minutes, 30 minutes, 2 hours, 5 hours,
+// 10 hours and 10 hours after the attempt before, 8 attempts over about
+// 28 hours.
+var DefaultSchedule = []time.Duration{
+	0,
+	5 * time.Second,
+	5 * time.Minute,
+	30 * time.Minute,
+	2 * time.Hour,
+	5 * time.Hour,
+	10 * time.Hour,
+	10 * time.Hour,
+}
+
+// Options tune a Dispatcher. The zero value of a field means its default;
+// WithDefaults says what each default is.
+type Options struct {
+	// Schedule is the delay before each attempt: Schedule[0] before the
+	// first and Schedule[i] after attempt i failed, before attempt i+1.
+	// Its length is the number of attempts. The store makes a new delivery
+	// due at once, so Schedule[0] is 0 in practice. Default DefaultSchedule.
+	Schedule []time.Duration
+	// Jitter moves each retry delay by a random fraction of itself, up to
+	// this much either way, so that deliveries that failed together do not
+	// retry together. Default 0.1; a negative value turns jitter off.
+	Jitter float64
+	// Rand returns a random number in [0, 1) for the jitter. It must be safe
+	// for concurrent use. Default math/rand/v2.Float64.
+	Rand func() float64
+	// Timeout bounds one request, from dialing to reading the response.
+	// Default 15s.
+	Timeout time.Duration
+	// Lease is how long a claim holds its deliveries. It must cover the
+	// time a delivery waits in memory as well as the request, or another
+	// claim may take it up again and send it twice. Default 2 minutes, and
+	// never less than 4 × Timeout.
+	Lease time.Duration
+	// Workers is the most requests in flight at once. Default 256.
+	Workers int
+	// PerEndpoint is the most requests in flight to one endpoint at once.
+	// An endpoint that answers with 5xx or 429, or not at all, gets half as
+	// many after each such attempt, down to one, and one more after each
+	// success: a dead endpoint then ties up one worker, not PerEndpoint.
+	// Default 32.
+	PerEndpoint int
+	// EndpointQueue is how many claimed deliveries one endpoint may have
+	// waiting before claims leave that endpoint out. It is small enough
+	// that PerEndpoint workers can send the whole queue within half the
+	// Lease even when every request times out. For an endpoint with a rate
+	// limit it is further capped at what the limit lets through in half
+	// the Lease. Default PerEndpoint × Lease / (2 × Timeout).
+	EndpointQueue int
+	// ClaimBatch is the most deliveries one claim takes. Default 512.
+	ClaimBatch int
+	// MaxQueued is the most claimed deliveries waiting in memory, not yet
+	// being sent. Default 8 × ClaimBatch.
+	MaxQueued int
+	// PollInterval is how often the dispatcher looks for due deliveries
+	// when nothing woke it: retries falling due, and deliveries published
+	// by another process. Default 1s.
+	PollInterval time.Duration
+	// FlushBatch is the most results written in one store call. Default 256.
+	FlushBatch int
+	// FlushDelay is how long a result may wait for others to share its
+	// write. Default 2ms.
+	FlushDelay time.Duration
+	// DisableAfter disables an endpoint that fails when it has not had a
+	// success for this long. Default 5 days.
+	DisableAfter time.Duration
+	// MaxResponse is how much of a response body an attempt keeps; a longer
+	// body is cut there and marked with TruncatedMark. Default 64 KiB.
+	MaxResponse int
+	// MaxRetryAfter bounds how far a Retry-After header of a 429 or 503
+	// response may push the next attempt out: a receiver cannot park its
+	// deliveries for longer. Default 1 hour.
+	MaxRetryAfter time.Duration
+	// Client sends the requests. It is required: the server builds it with
+	// NewClient and a dialer that refuses private addresses.
+	Client *http.Client
+	// Now tells the time for schedules, leases, signatures and records.
+	// Default time.Now. Rate limits and flush delays run on the runtime's
+	// clock and timers instead, which testing/synctest controls.
+	Now func() time.Time
+	// Logger receives operational events: store errors and endpoints
+	// disabled. Default: discard.
+	Logger *slog.Logger
+	// UserAgent is the User-Agent header of every request. Default
+	// "hookline".
+	UserAgent string
+}
+
+// TruncatedMark ends a response body that was cut at Options.MaxResponse.
+const TruncatedMark = "…(truncated)"
+
+// WithDefaults returns o with every unset field set to its default and
+// fields that contradict each other made consistent.
+func (o Options) WithDefaults() Options {
+	if len(o.Schedule) == 0 {
+		o.Schedule = DefaultSchedule
+	}
+	if o.Jitter == 0 {
+		o.Jitter = 0.1
+	}
+	o.Jitter = min(max(o.Jitter, 0), 1)
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 15 * time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	o.Lease = max(o.Lease, 4*o.Timeout)
+	if o.Workers <= 0 {
+		o.Workers = 256
+	}
+	if o.PerEndpoint <= 0 {
+		o.PerEndpoint = 32
+	}
+	o.PerEndpoint = min(o.PerEndpoint, o.Workers)
+	if o.EndpointQueue <= 0 {
+		o.EndpointQueue = o.PerEndpoint * max(1, int(o.Lease/(2*o.Timeout)))
+	}
+	if o.ClaimBatch <= 0 {
+		o.ClaimBatch = 512
+	}
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = 8 * o.ClaimBatch
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.FlushBatch <= 0 {
+		o.FlushBatch = 256
+	}
+	if o.FlushDelay <= 0 {
+		o.FlushDelay = 2 * time.Millisecond
+	}
+	if o.DisableAfter <= 0 {
+		o.DisableAfter = 5 * 24 * time.Hour
+	}
+	if o.MaxResponse <= 0 {
+		o.MaxResponse = 64 << 10
+	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "hookline"
+	}
+	return o
+}
+
+// Stats counts what a Dispatcher has done since it was made.
+type Stats struct {
+	Claimed   int64 // deliveries claimed
+	Sent      int64 // requests made, answered or not
+	Succeeded int64 // requests answered with 2xx
+	Failed    int64 // requests that failed: no answer, or not 2xx
+	Written   int64 // results written to the store
+	Queued    int   // claimed deliveries waiting in memory now
+}
+
+// Dispatcher claims due deliveries, sends them and records the outcomes.
+// Make one with New, run it with Start and end it with Stop.
+type Dispatcher struct {
+	st     Store
+	opts   Options
+	client *http.Client
+	log    *slog.Logger
+
+	// wake holds a pending request to claim now, from Wake or from a
+	// worker that freed room a claim was short of.
+	wake chan struct{}
+	// results carries finished work from the workers to the writer.
+	results chan store.Result
+
+	// ctx carries the values of Start's context to every request and
+	// store call; abort cancels it when Stop runs out of time.
+	ctx   context.Context
+	abort context.CancelFunc
+	// stopping is closed when shutdown begins; done when it has ended.
+	stopping chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+	stopErr  error
+
+	claimWG, workWG, timerWG, writeWG sync.WaitGroup
+
+	mu   sync.Mutex
+	cond *sync.Cond // signaled when an endpoint queue becomes ready
+	// started is set by Start; closing when shutdown begins, after which
+	// workers take no new task.
+	started, closing bool
+	queues           map[string]*endpointQueue
+	ready            fifo[*endpointQueue]
+	// queued counts claimed tasks waiting in queues.
+	queued int
+	// held holds the IDs of deliveries this dispatcher has claimed and not
+	// yet written back, so that a delivery claimed again after its lease
+	// lapsed is not sent twice.
+	held map[string]struct{}
+	// wantRoom is set when a claim was skipped for lack of room in memory.
+	wantRoom bool
+	// unsent collects tasks whose request was cut off by an abort.
+	unsent []string
+	// exclude is the buffer for Claim.Exclude, reused by the claim loop.
+	exclude []string
+
+	claimed, sent, succeeded, failed, written atomic.Int64
+}
+
+// New returns a Dispatcher that works the deliveries of st. It panics if
+// opts.Client is nil: sending with a client that lacks the dial guard
+// would let endpoints reach private networks.
+func New(st Store, opts Options) *Dispatcher {
+	if opts.Client == nil {
+		panic("dispatch: Options.Client is required")
+	}
+	opts = opts.WithDefaults()
+	d := &Dispatcher{
+		st:       st,
+		opts:     opts,
+		client:   opts.Client,
+		log:      opts.Logger,
+		wake:     make(chan struct{}, 1),
+		results:  make(chan store.Result, 2*opts.FlushBatch),
+		stopping: make(chan struct{}),
+		done:     make(chan struct{}),
+		queues:   make(map[string]*endpointQueue),
+		held:     make(map[string]struct{}),
+	}
+	d.cond = sync.NewCond(&d.mu)
+	return d
+}
+
+// Start starts claiming and sending in the background and returns at once.
+// The values of ctx reach every request and store call. Canceling ctx
+// begins the same graceful shutdown as Stop; Stop then waits for it.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started {
+		return errors.New("dispatch: already started")
+	}
+	d.started = true
+	d.ctx, d.abort = context.WithCancel(context.WithoutCancel(ctx))
+	d.writeWG.Add(1)
+	go d.writeLoop()
+	d.workWG.Add(d.opts.Workers)
+	for range d.opts.Workers {
+		go d.workLoop()
+	}
+	d.claimWG.Add(1)
+	go d.claimLoop()
+	go d.run(ctx)
+	return nil
+}
+
+// Stop shuts the dispatcher down: it stops claiming, lets the requests in
+// flight finish, hands the deliveries it claimed but did not send back to
+// the store, due at once, and writes every result. If ctx ends first, Stop
+// cancels the requests and store calls still running, waits for its
+// goroutines to return, and returns ctx's error; whatever was not written
+// then is due again when its lease lapses. Stop on a dispatcher never
+// started does nothing.
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	started := d.started
+	d.mu.Unlock()
+	if !started {
+		return nil
+	}
+	d.beginStop()
+	select {
+	case <-d.done:
+		return d.stopErr
+	case <-ctx.Done():
+		d.abort()
+		<-d.done
+		return ctx.Err()
+	}
+}
+
+// Wake tells the dispatcher that new deliveries were committed, so it
+// claims now rather than at its next poll. It never blocks, and wakes that
+// come while one is pending merge into it.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns the dispatcher's counters.
+func (d *Dispatcher) Stats() Stats {
+	d.mu.Lock()
+	queued := d.queued
+	d.mu.Unlock()
+	return Stats{
+		Claimed:   d.claimed.Load(),
+		Sent:      d.sent.Load(),
+		Succeeded: d.succeeded.Load(),
+		Failed:    d.failed.Load(),
+		Written:   d.written.Load(),
+		Queued:    queued,
+	}
+}
+
+// beginStop starts the shutdown once: no more claims, no new sends.
+func (d *Dispatcher) beginStop() {
+	d.stopOnce.Do(func() {
+		d.mu.Lock()
+		d.closing = true
+		d.cond.Broadcast()
+		d.mu.Unlock()
+		close(d.stopping)
+	})
+}
+
+// run waits for shutdown to begin and then carries it out in order: the
+// claimer and the workers stop, unsent deliveries go back to the store,
+// and the writer writes what is left.
+func (d *Dispatcher) run(ctx context.Context) {
+	defer close(d.done)
+	defer d.abort()
+	select {
+	case <-d.stopping:
+	case <-ctx.Done():
+		d.beginStop()
+	}
+	d.claimWG.Wait()
+	d.workWG.Wait()
+	ids := d.drain()
+	d.timerWG.Wait()
+	if len(ids) > 0 {
+		if err := d.st.DeliveryRelease(d.ctx, ids); err != nil {
+			d.stopErr = fmt.Errorf("release %d unsent deliveries: %w", len(ids), err)
+		}
+	}
+	close(d.results)
+	d.writeWG.Wait()
+}
+
+// claimLoop claims due deliveries into the endpoint queues: again at once
+// while claims come back full, else when woken or when the poll interval
+// has passed.
+func (d *Dispatcher) claimLoop() {
+	defer d.claimWG.Done()
+	poll := time.NewTimer(d.opts.PollInterval)
+	defer poll.Stop()
+	lastSweep := time.Now()
+	for {
+		select {
+		case <-d.stopping:
+			return
+		default:
+		}
+		// Under steady load wakes come before the poll timer ever fires,
+		// so the sweep goes by the clock, not by the timer.
+		if time.Since(lastSweep) >= d.opts.PollInterval {
+			d.sweep()
+			lastSweep = time.Now()
+		}
+		limit, exclude := d.plan()
+		failed := false
+		if limit > 0 {
+			now := d.opts.Now()
+			tasks, err := d.st.DeliveryClaim(d.ctx, store.Claim{
+				Now:        now,
+				Limit:      limit,
+				LeaseUntil: now.Add(d.opts.Lease),
+				Exclude:    exclude,
+			})
+			switch {
+			case err != nil:
+				failed = true
+				if d.ctx.Err() == nil {
+					d.log.Warn("claim deliveries", "err", err)
+				}
+			case len(tasks) > 0:
+				d.claimed.Add(int64(len(tasks)))
+				d.enqueue(tasks)
+			}
+			if err == nil && len(tasks) >= limit {
+				continue
+			}
+		}
+		poll.Reset(d.opts.PollInterval)
+		if failed {
+			// A failing store is not asked again on every wake: wait for the
+			// poll, so a flood of publishes does not turn into a flood of
+			// failing claims.
+			select {
+			case <-d.stopping:
+				return
+			case <-poll.C:
+			}
+			continue
+		}
+		select {
+		case <-d.stopping:
+			return
+		case <-d.wake:
+		case <-poll.C:
+		}
+	}
+}
+
+// plan returns how many deliveries the next claim may take and which
+// endpoints it must leave out because their queues are full. It returns a
+// limit of 0 when memory has too little room for a worthwhile claim; the
+// workers wake the claimer when room frees up.
+func (d *Dispatcher) plan() (int, []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	full := min(d.opts.ClaimBatch, d.opts.MaxQueued)
+	limit := min(d.opts.ClaimBatch, d.opts.MaxQueued-d.queued)
+	if limit < max(1, full/4) {
+		d.wantRoom = true
+		return 0, nil
+	}
+	d.exclude = d.exclude[:0]
+	for id, q := range d.queues {
+		if q.tasks.len() >= d.queueCap(q) {
+			q.full = true
+			d.exclude = append(d.exclude, id)
+		}
+	}
+	return limit, d.exclude
+}
+
+// enqueue puts claimed tasks on their endpoints' queues. Tasks that need
+// no request, because the endpoint or message is gone or the endpoint is
+// disabled, are finished here without taking a worker.
+func (d *Dispatcher) enqueue(tasks []store.Task) {
+	var now time.Time
+	var skip []store.Result
+	d.mu.Lock()
+	for i := range tasks {
+		t := &tasks[i]
+		id := t.Delivery.ID
+		if _, ok := d.held[id]; ok {
+			continue
+		}
+		d.held[id] = struct{}{}
+		if t.Endpoint == nil || t.Endpoint.Disabled || t.Message == nil {
+			if now.IsZero() {
+				now = d.opts.Now()
+			}
+			res := store.Result{Delivery: t.Delivery}
+			res.Delivery.Status = hookline.StatusFail
+			res.Delivery.NextAttempt = time.Time{}
+			res.Delivery.UpdatedAt = now
+			skip = append(skip, res)
+			continue
+		}
+		q := d.queues[t.Delivery.EndpointID]
+		if q == nil {
+			q = &endpointQueue{id: t.Delivery.EndpointID, conc: d.opts.PerEndpoint}
+			d.queues[q.id] = q
+		}
+		q.setRateLimit(t.Endpoint.RateLimit)
+		q.tasks.push(*t)
+		d.queued++
+		d.markReady(q)
+	}
+	d.mu.Unlock()
+	for _, r := range skip {
+		d.results <- r
+	}
+}
+
+// workLoop is one worker: it sends tasks until shutdown begins.
+func (d *Dispatcher) workLoop() {
+	defer d.workWG.Done()
+	w := &worker{}
+	for {
+		t, q, ok := d.next()
+		if !ok {
+			return
+		}
+		res, h, sent := d.send(w, &t)
+		d.doneWith(q, h)
+		if !sent {
+			d.mu.Lock()
+			d.unsent = append(d.unsent, t.Delivery.ID)
+			d.mu.Unlock()
+			continue
+		}
+		d.results <- res
+	}
+}

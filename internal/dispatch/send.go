@@ -1,0 +1,296 @@
+package dispatch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/encode"
+	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/webhook"
+)
+
+const (
+	// drainLimit is how much of a response past MaxResponse is read and
+	// thrown away so that the connection can carry the next request.
+	// Beyond it, a new connection costs less than reading on.
+	drainLimit = 256 << 10
+	// keepBuffer is the largest response buffer a worker keeps for its
+	// next request; rare large responses do not pin memory in every worker.
+	keepBuffer = 16 << 10
+	// maxLocation caps the redirect target quoted in an attempt's error.
+	maxLocation = 1024
+)
+
+// worker holds the buffers one worker reuses from request to request.
+type worker struct {
+	sig  []byte // the signature header value
+	body []byte // the response body
+}
+
+// send makes one attempt at a task and returns its result and what it
+// showed of the endpoint's health. It returns false when the request was
+// cut off by an abort of the dispatcher: that is no attempt, and the
+// delivery goes back to the store unsent.
+func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool) {
+	ep, msg := t.Endpoint, t.Message
+	now := d.opts.Now()
+	res := store.Result{Delivery: t.Delivery}
+	res.Delivery.Attempts++
+	res.Delivery.UpdatedAt = now
+	a := &hookline.Attempt{
+		ID:         hookline.NewID(hookline.PrefixAttempt),
+		DeliveryID: t.Delivery.ID,
+		AppID:      t.Delivery.AppID,
+		MessageID:  t.Delivery.MessageID,
+		EndpointID: t.Delivery.EndpointID,
+		URL:        ep.URL,
+		Trigger:    t.Delivery.Trigger,
+		CreatedAt:  now,
+	}
+	res.Attempt = a
+
+	body, contentType, err := encode.Body(ep.Format, msg.Payload)
+	if err != nil {
+		// The same payload fails the same way every time: no retries.
+		a.Status = hookline.StatusFail
+		a.Error = err.Error()
+		res.Delivery.Status = hookline.StatusFail
+		res.Delivery.NextAttempt = time.Time{}
+		return res, neutral, true
+	}
+	w.sig = webhook.AppendSignatureHeader(w.sig[:0], ep.SigningKeys(now), msg.ID, now, body)
+
+	ctx, cancel := context.WithTimeout(d.ctx, d.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	if err != nil {
+		a.Error = "build request: " + err.Error()
+		d.decide(&res, ep, now, 0, 0)
+		return res, neutral, true
+	}
+	req.Header = d.header(ep, msg.ID, strconv.FormatInt(now.Unix(), 10), string(w.sig), contentType)
+
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		if d.ctx.Err() != nil {
+			return res, neutral, false
+		}
+		d.sent.Add(1)
+		d.failed.Add(1)
+		a.Duration = time.Since(start)
+		a.Error = requestError(ctx, err, d.opts.Timeout)
+		d.decide(&res, ep, now, 0, 0)
+		return res, strained, true
+	}
+	d.sent.Add(1)
+	var truncated bool
+	w.body, truncated, err = readCapped(resp.Body, w.body[:0], d.opts.MaxResponse)
+	if truncated {
+		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+	}
+	resp.Body.Close()
+	a.Duration = time.Since(start)
+	a.StatusCode = resp.StatusCode
+	a.ResponseHeaders = resp.Header
+	a.Response = responseText(w.body, truncated)
+	if cap(w.body) > keepBuffer {
+		w.body = nil
+	}
+
+	code := resp.StatusCode
+	var retryAfter time.Duration
+	switch {
+	case code >= 200 && code < 300:
+		d.succeeded.Add(1)
+	case code >= 300 && code < 400:
+		d.failed.Add(1)
+		a.Error = redirectError(resp.Header.Get("Location"))
+	default:
+		d.failed.Add(1)
+		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now, d.opts.MaxRetryAfter)
+		}
+		if err != nil {
+			a.Error = "read response: " + err.Error()
+		}
+	}
+	d.decide(&res, ep, now, code, retryAfter)
+	return res, healthOf(code), true
+}
+
+// header returns the headers of a delivery: the endpoint's own, then the
+// ones hookline sets, which win. The signature headers go out under both
+// the Standard Webhooks and the Svix names, so receivers built with
+// either kind of library verify them.
+func (d *Dispatcher) header(ep *hookline.Endpoint, msgID, ts, sig, contentType string) http.Header {
+	h := make(http.Header, len(ep.Headers)+8)
+	for k, v := range ep.Headers {
+		h[http.CanonicalHeaderKey(k)] = []string{v}
+	}
+	// One backing array for all values saves an allocation per header.
+	v := []string{msgID, ts, sig, contentType, d.opts.UserAgent}
+	h["Webhook-Id"] = v[0:1:1]
+	h["Webhook-Timestamp"] = v[1:2:2]
+	h["Webhook-Signature"] = v[2:3:3]
+	h["Svix-Id"] = v[0:1:1]
+	h["Svix-Timestamp"] = v[1:2:2]
+	h["Svix-Signature"] = v[2:3:3]
+	h["Content-Type"] = v[3:4:4]
+	h["User-Agent"] = v[4:5:5]
+	return h
+}
+
+// decide sets the outcome of an attempt that got the status code (0 for
+// no response): success, a retry when the schedule has one left, or
+// failure, and whether to disable the endpoint.
+func (d *Dispatcher) decide(res *store.Result, ep *hookline.Endpoint, now time.Time, code int, retryAfter time.Duration) {
+	a, dl := res.Attempt, &res.Delivery
+	if code >= 200 && code < 300 {
+		a.Status = hookline.StatusSuccess
+		dl.Status = hookline.StatusSuccess
+		dl.NextAttempt = time.Time{}
+		return
+	}
+	a.Status = hookline.StatusFail
+	switch {
+	case code == http.StatusGone:
+		res.DisableEndpoint = "the endpoint answered 410 Gone"
+	case ep.FailingSince != nil && now.Sub(*ep.FailingSince) >= d.opts.DisableAfter:
+		res.DisableEndpoint = "no successful delivery since " + ep.FailingSince.UTC().Format(time.RFC3339) +
+			", more than " + formatDuration(d.opts.DisableAfter)
+	case dl.Attempts < len(d.opts.Schedule):
+		dl.Status = hookline.StatusPending
+		dl.NextAttempt = now.Add(max(d.jitter(d.opts.Schedule[dl.Attempts]), retryAfter))
+		return
+	}
+	dl.Status = hookline.StatusFail
+	dl.NextAttempt = time.Time{}
+	if res.DisableEndpoint != "" {
+		d.log.Info("disable endpoint", "app_id", dl.AppID, "endpoint_id", dl.EndpointID, "reason", res.DisableEndpoint)
+	}
+}
+
+// jitter moves delay by up to Options.Jitter of itself either way.
+func (d *Dispatcher) jitter(delay time.Duration) time.Duration {
+	if d.opts.Jitter <= 0 || delay <= 0 {
+		return delay
+	}
+	r := min(max(d.opts.Rand(), 0), 1)
+	return time.Duration(float64(delay) * (1 + d.opts.Jitter*(2*r-1)))
+}
+
+// parseRetryAfter returns the wait a Retry-After header asks for, in
+// seconds or as an HTTP date, capped at limit; 0 if there is none or it
+// cannot be read.
+func parseRetryAfter(v string, now time.Time, limit time.Duration) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var wait time.Duration
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || n > uint64(limit/time.Second) {
+			return limit
+		}
+		wait = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		wait = t.Sub(now)
+	}
+	return min(max(wait, 0), limit)
+}
+
+// requestError describes a request that got no response. A timeout says
+// how long was waited; other errors lose the "Post <url>" prefix, as the
+// attempt records the URL already.
+func requestError(ctx context.Context, err error, timeout time.Duration) string {
+	var ne net.Error
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return "no response within " + timeout.String()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err.Error()
+}
+
+// redirectError explains a 3xx response, which counts as a failure.
+func redirectError(location string) string {
+	if location == "" {
+		return "redirect not followed: the response has no Location header"
+	}
+	if len(location) > maxLocation {
+		location = strings.ToValidUTF8(location[:maxLocation], "") + "…"
+	}
+	return "redirect to " + location + " not followed: set the endpoint URL to the final address"
+}
+
+// readCapped reads r into buf until EOF or until it holds more than limit
+// bytes. It returns at most limit bytes and whether the body went on.
+func readCapped(r io.Reader, buf []byte, limit int) ([]byte, bool, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(512, cap(buf)), limit+1-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			return buf[:limit], true, nil
+		}
+		if err == io.EOF {
+			return buf, false, nil
+		}
+		if err != nil {
+			return buf, false, err
+		}
+	}
+}
+
+// responseText turns a response body into the text an attempt keeps:
+// valid UTF-8, as the stores keep text, and marked when it was cut.
+func responseText(b []byte, truncated bool) string {
+	if !truncated {
+		if utf8.Valid(b) {
+			return string(b)
+		}
+		return strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	// Do not leave half a character where the cut fell.
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				b = b[:i]
+			}
+			break
+		}
+	}
+	var s strings.Builder
+	s.Grow(len(b) + len(TruncatedMark))
+	s.Write(b)
+	s.WriteString(TruncatedMark)
+	return strings.ToValidUTF8(s.String(), "\uFFFD")
+}
+
+// formatDuration writes whole days as days, as DisableAfter usually is.
+func formatDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		if d == day {
+			return "1 day"
+		}
+		return strconv.FormatInt(int64(d/day), 10) + " days"
+	}
+	return d.String()
+}

@@ -1,0 +1,77 @@
+package dispatch
+
+import (
+	"time"
+
+	"github.com/hookline/hookline/internal/store"
+)
+
+// writeLoop writes results in batches: a result waits up to FlushDelay
+// for others to share its store call, and a batch that reaches FlushBatch
+// goes at once. While one batch is written the next gathers, so the batch
+// size grows with the load and the store sees few, larger transactions.
+func (d *Dispatcher) writeLoop() {
+	defer d.writeWG.Done()
+	batch := make([]store.Result, 0, d.opts.FlushBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		r, ok := <-d.results
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+		timer.Reset(d.opts.FlushDelay)
+	gather:
+		for len(batch) < d.opts.FlushBatch {
+			select {
+			case r, ok = <-d.results:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			case <-timer.C:
+				break gather
+			}
+		}
+		timer.Stop()
+		d.flush(batch)
+		clear(batch)
+		if !ok {
+			return
+		}
+	}
+}
+
+// flush writes one batch of results, retrying with backoff for as long as
+// the store refuses: a result not written would have its delivery sent
+// again once the lease lapses. It gives up only when the dispatcher is
+// aborted.
+func (d *Dispatcher) flush(batch []store.Result) {
+	backoff := 10 * time.Millisecond
+	for try := 1; ; try++ {
+		err := d.st.DeliveryFinish(d.ctx, batch)
+		if err == nil {
+			d.written.Add(int64(len(batch)))
+			break
+		}
+		if d.ctx.Err() != nil {
+			d.log.Error("write results", "count", len(batch), "err", err,
+				"detail", "not written; their deliveries are due again when the lease lapses")
+			break
+		}
+		d.log.Warn("write results", "count", len(batch), "try", try, "retry_in", backoff, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-d.ctx.Done():
+			t.Stop()
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	d.mu.Lock()
+	for i := range batch {
+		delete(d.held, batch[i].Delivery.ID)
+	}
+	d.mu.Unlock()
+}
