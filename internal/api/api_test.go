@@ -204,3 +204,30 @@ func TestIdempotencyReleasesKeyOnServerError(t *testing.T) {
 		e.do("POST", "/api/v1/app", map[string]any{"name": "Retry"}, "Idempotency-Key", "k").want(http.StatusCreated)
 	}
 }
+
+// brokenStore panics on AppList and fails MessageCreate.
+type brokenStore struct{ store.Store }
+
+func (brokenStore) AppList(context.Context, store.Page) ([]hookline.App, bool, error) {
+	panic("index out of range")
+}
+
+func (brokenStore) MessageCreate(context.Context, []*store.MessageCreate) error {
+	return errors.New("database is locked")
+}
+
+func TestServerErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, brokenStore{newFakeStore()})
+	e.do("GET", "/api/v1/app", nil).wantError(http.StatusInternalServerError, "internal_error")
+	if logs := e.logs.String(); !strings.Contains(logs, "index out of range") || !strings.Contains(logs, "goroutine") {
+		t.Errorf("panic not logged with its stack:\n%s", logs)
+	}
+	// The server goes on serving.
+	e.createApp("A", "a")
+	e.do("POST", "/api/v1/app/a/msg", `{"eventType": "e", "payload": {"card": "4242-SECRET"}}`).
+		wantError(http.StatusInternalServerError, "internal_error")
+	if logs := e.logs.String(); !strings.Contains(logs, "database is locked") || strings.Contains(logs, "4242-SECRET") {
+		t.Errorf("want the cause logged and the payload not:\n%s", logs)
+	}
+}

@@ -76,7 +76,7 @@ func errorResponse(err error) (int, any) {
 // Logged errors carry no request body, so no payload or secret.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := errorResponse(err)
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, errPanic) { // panics are logged with their stack
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)

@@ -83,12 +83,7 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
-					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				s.writeError(w, r, errPanic)
+				s.panicked(w, r, v)
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -99,6 +94,18 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 // unexpected error.
 var errPanic = errors.New("handler panicked")
 
+// panicked logs a recovered panic with its stack and answers 500. An
+// http.ErrAbortHandler is passed on: it is how a handler asks net/http to
+// drop the connection.
+func (s *server) panicked(w http.ResponseWriter, r *http.Request, v any) {
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	s.writeError(w, r, errPanic)
+}
+
 // adapt turns a handlerFunc into an http.Handler: errors are written by
 // writeError, and a panic becomes a 500 here, inside the idempotency
 // middleware, so that the key it holds is released.
@@ -106,12 +113,7 @@ func (s *server) adapt(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
-					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				s.writeError(w, r, errPanic)
+				s.panicked(w, r, v)
 			}
 		}()
 		if err := h(w, r); err != nil {
