@@ -28,9 +28,8 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		u := *r.URL
 		u.Path = strings.TrimRight(p, "/")
 		u.RawPath = strings.TrimRight(u.RawPath, "/")
-		r2 := *r
-		r2.URL = &u
-		r = &r2
+		r = r.WithContext(r.Context()) // a shallow copy, not to change the caller's request
+		r.URL = &u
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 
@@ -44,11 +43,11 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if rec.status == http.StatusMethodNotAllowed {
 			s.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
-				detail: fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)})
+				detail: fmt.Sprintf("method %s is not allowed on %s", r.Method, quote(r.URL.Path))})
 			return
 		}
 		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found",
-			detail: "no such route: " + r.URL.Path})
+			detail: "no such route: " + quote(r.URL.Path)})
 		return
 	}
 	s.mux.ServeHTTP(w, r)
