@@ -16,7 +16,7 @@ type App struct {
 	UID  string // optional caller-chosen identifier, usable in place of ID
 	Name string
 	// RateLimit, when set, caps deliveries per second to each of the app's
-	// endpoints that set no limit of their own.
+	// endpoints that set no limit of their own (Svix's throttleRate).
 	RateLimit *int
 	Metadata  map[string]string
 	CreatedAt time.Time

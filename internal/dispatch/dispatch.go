@@ -507,7 +507,7 @@ func (d *Dispatcher) enqueue(tasks []store.Task) {
 			q = &endpointQueue{id: t.Delivery.EndpointID, conc: d.opts.PerEndpoint}
 			d.queues[q.id] = q
 		}
-		q.setRateLimit(t.Endpoint.RateLimit)
+		q.setRateLimit(t.RateLimit)
 		q.tasks.push(*t)
 		d.queued++
 		d.markReady(q)

@@ -185,10 +185,12 @@ func newMessage() *hookline.Message {
 
 func newTask(ep *hookline.Endpoint, msg *hookline.Message) store.Task {
 	epID := ""
+	var rate *int
 	if ep != nil {
-		epID = ep.ID
+		epID, rate = ep.ID, ep.RateLimit
 	}
 	return store.Task{
+		RateLimit: rate,
 		Delivery: hookline.Delivery{
 			ID:         hookline.NewID(hookline.PrefixDelivery),
 			AppID:      msg.AppID,

@@ -51,7 +51,9 @@ func TestGroupCommitBatchesConcurrentPublishes(t *testing.T) {
 	g := store.NewGroupCommit(c, 64, func() { wakeMu.Lock(); wakes++; wakeMu.Unlock() })
 
 	errs := make(chan error, 21)
-	go func() { errs <- g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}}) }()
+	go func() {
+		errs <- g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}})
+	}()
 	<-c.first // the first batch is committing; the next twenty queue
 	var queued sync.WaitGroup
 	for i := range 20 {

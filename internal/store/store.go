@@ -101,6 +101,9 @@ type Task struct {
 	Delivery hookline.Delivery
 	Message  *hookline.Message
 	Endpoint *hookline.Endpoint
+	// RateLimit is the endpoint's effective limit in deliveries per
+	// second: its own, else its app's; nil for none.
+	RateLimit *int
 }
 
 // Result is the outcome of working one claimed delivery.

@@ -156,6 +156,11 @@ func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFi
 	return msgs, done, nil
 }
 
+// prefixed qualifies each column of a column list with a table alias.
+func prefixed(alias, cols string) string {
+	return alias + strings.ReplaceAll(strings.ReplaceAll(cols, "\n\t", " "), ", ", ", "+alias)
+}
+
 const deliveryCols = `d.id, d.app_id, d.msg_id, d.endpoint_id, d.status, d.trigger_type, d.attempts, d.next_attempt, d.created_at, d.updated_at`
 
 func deliveryDest(d *hookline.Delivery, next *sql.NullInt64, c, u *int64) []any {
@@ -218,8 +223,23 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 		if err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE id IN (`+placeholders(len(epIDs))+`)`, epIDs...)
-		eps, err := collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
+		// Each endpoint comes with its app's rate limit, the default for
+		// endpoints without their own.
+		rows, err = tx.QueryContext(ctx, `SELECT `+prefixed("e.", endpointCols)+`, a.rate_limit FROM endpoints e JOIN apps a ON a.id = e.app_id
+			WHERE e.id IN (`+placeholders(len(epIDs))+`)`, epIDs...)
+		type endpointRate struct {
+			ep   hookline.Endpoint
+			rate *int
+		}
+		eps, err := collect(rows, err, func(r *sql.Rows) (endpointRate, error) {
+			var appRate sql.NullInt64
+			ep, err := scanEndpoint(r, &appRate)
+			rate := ep.RateLimit
+			if rate == nil {
+				rate = intPtr(appRate)
+			}
+			return endpointRate{ep, rate}, err
+		})
 		if err != nil {
 			return err
 		}
@@ -227,13 +247,16 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 		for i := range msgs {
 			msgByID[msgs[i].ID] = &msgs[i]
 		}
-		epByID := make(map[string]*hookline.Endpoint, len(eps))
+		epByID := make(map[string]*endpointRate, len(eps))
 		for i := range eps {
-			epByID[eps[i].ID] = &eps[i]
+			epByID[eps[i].ep.ID] = &eps[i]
 		}
 		tasks = make([]store.Task, len(dels))
 		for i, d := range dels {
-			tasks[i] = store.Task{Delivery: d, Message: msgByID[d.MessageID], Endpoint: epByID[d.EndpointID]}
+			tasks[i] = store.Task{Delivery: d, Message: msgByID[d.MessageID]}
+			if er := epByID[d.EndpointID]; er != nil {
+				tasks[i].Endpoint, tasks[i].RateLimit = &er.ep, er.rate
+			}
 		}
 		return nil
 	})
@@ -480,9 +503,7 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 	var q pageQuery
 	q.add("d.app_id = ?", appID)
 	q.add("d.msg_id = ?", msgID)
-	cols := strings.ReplaceAll(endpointCols, "\n\t", " ")
-	cols = "e." + strings.ReplaceAll(cols, ", ", ", e.")
-	query, args := q.sql(cols+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
+	query, args := q.sql(prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	out, err := collect(rows, err, func(r *sql.Rows) (store.EndpointStatus, error) {
 		var (
@@ -512,8 +533,7 @@ func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID strin
 	}
 	q.window("m.created_at", f.Window)
 	messageConds(&q, "m.", f.EventTypes, f.Channel)
-	cols := "m." + strings.ReplaceAll(messageCols, ", ", ", m.")
-	query, args := q.sql(cols+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
+	query, args := q.sql(prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	out, err := collect(rows, err, func(r *sql.Rows) (store.MessageStatus, error) {
 		var (

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimFinish", testClaimFinish},
 		{"ClaimLeaseExpiry", testClaimLeaseExpiry},
 		{"ClaimExclude", testClaimExclude},
+		{"ClaimRateLimit", testClaimRateLimit},
 		{"Release", testRelease},
 		{"EndpointHealth", testEndpointHealth},
 		{"ResendRecover", testResendRecover},
@@ -537,6 +538,29 @@ func testClaimExclude(t *testing.T, s store.Store) {
 	}
 	if n := len(claim(t, s, t0, 2)); n != 2 {
 		t.Errorf("limit 2 claimed %d", n)
+	}
+}
+
+func testClaimRateLimit(t *testing.T, s store.Store) {
+	appRate, own := 7, 3
+	a := newApp(t, s, "limited")
+	a.RateLimit = &appRate
+	must(t, s.AppUpdate(ctx, a))
+	inherits := newEndpoint(t, s, a.ID, nil)
+	ownLimit := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.RateLimit = &own })
+	b := newApp(t, s, "free")
+	unlimited := newEndpoint(t, s, b.ID, nil)
+	publish(t, s, a.ID, "x")
+	publish(t, s, b.ID, "x")
+	want := map[string]*int{inherits.ID: &appRate, ownLimit.ID: &own, unlimited.ID: nil}
+	tasks := claim(t, s, t0, 10)
+	if len(tasks) != 3 {
+		t.Fatalf("claimed %d, want 3", len(tasks))
+	}
+	for _, task := range tasks {
+		if diff := cmp.Diff(want[task.Delivery.EndpointID], task.RateLimit); diff != "" {
+			t.Errorf("rate limit of %s (-want +got):\n%s", task.Delivery.EndpointID, diff)
+		}
 	}
 }
 
