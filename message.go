@@ -16,6 +16,13 @@ type Message struct {
 	EventID   string
 	Channels  []string
 	Payload   json.RawMessage
+	// ContentType is set for a raw message, such as an inbound request
+	// being forwarded: Payload then holds the body bytes as received, sent
+	// unchanged with this content type. Empty for JSON payloads.
+	ContentType string
+	// Headers are sent with a raw message's deliveries, such as a
+	// provider's own signature headers on a forward.
+	Headers   map[string][]string
 	CreatedAt time.Time
 }
 
@@ -29,7 +36,7 @@ func (m *Message) Validate() error {
 		v.add("eventId", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
 	}
 	validNames(&v, "channels", m.Channels, 5)
-	if len(m.Payload) == 0 || m.Payload[0] != '{' || !json.Valid(m.Payload) {
+	if m.ContentType == "" && (len(m.Payload) == 0 || m.Payload[0] != '{' || !json.Valid(m.Payload)) {
 		v.add("payload", "must be a JSON object")
 	}
 	return v.err()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,90 +14,107 @@ import (
 	"github.com/hookline/hookline/internal/store"
 )
 
-const messageCols = `id, app_id, event_type, event_id, channels, payload, created_at`
+const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at`
 
 // scanMessage scans a message's columns, then any extra columns of the row
 // into extra.
 func scanMessage(r interface{ Scan(...any) error }, extra ...any) (hookline.Message, error) {
 	var (
-		m              hookline.Message
-		eventID, chans sql.NullString
-		payload        []byte
-		created        int64
+		m                           hookline.Message
+		eventID, chans, ctype, hdrs sql.NullString
+		payload                     []byte
+		created                     int64
 	)
-	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &created}, extra...)...); err != nil {
+	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &ctype, &hdrs, &created}, extra...)...); err != nil {
 		return m, err
 	}
-	m.EventID, m.Payload, m.CreatedAt = eventID.String, payload, fromMicro(created)
-	var err error
+	m.EventID, m.Payload, m.ContentType, m.CreatedAt = eventID.String, payload, ctype.String, fromMicro(created)
+	var err, err2 error
 	m.Channels, err = parseJSON[[]string](chans)
-	return m, err
+	m.Headers, err2 = parseJSON[map[string][]string](hdrs)
+	return m, errors.Join(err, err2)
+}
+
+func headersText(h map[string][]string) any {
+	if h == nil {
+		return nil
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		panic(fmt.Sprintf("encode headers: %v", err)) // a map of string slices always encodes
+	}
+	return string(b)
 }
 
 // MessageCreate stores a batch of messages with their deliveries in one
 // transaction.
 func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insMsg.Close()
-		insDlv, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insDlv.Close()
-		// Endpoints are read once per app per batch: a batch is usually
-		// many messages to few apps.
-		endpoints := map[string][]hookline.Endpoint{}
-		for _, item := range batch {
-			item.Err, item.Existing, item.Deliveries = nil, false, nil
-			m := item.Message
-			eps, ok := endpoints[m.AppID]
-			if !ok {
-				if eps, err = appEndpoints(ctx, tx, m.AppID); err != nil {
-					return err
-				}
-				endpoints[m.AppID] = eps
-			}
-			if eps == nil {
-				item.Err = fmt.Errorf("app %s: %w", m.AppID, hookline.ErrNotFound)
-				continue
-			}
-			if m.EventID != "" {
-				existing, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE app_id = ? AND event_id = ?`, m.AppID, m.EventID))
-				if err == nil {
-					item.Message, item.Existing = &existing, true
-					continue
-				}
-				if err != sql.ErrNoRows {
-					return err
-				}
-			}
-			created := micro(m.CreatedAt)
-			if _, err := insMsg.ExecContext(ctx, m.ID, m.AppID, m.EventType, nullString(m.EventID), jsonText(m.Channels), []byte(m.Payload), created); err != nil {
-				return fmt.Errorf("insert message: %w", err)
-			}
-			for i := range eps {
-				if !eps[i].Accepts(m.EventType, m.Channels) {
-					continue
-				}
-				d := hookline.Delivery{
-					ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: eps[i].ID,
-					Status: hookline.StatusPending, NextAttempt: m.CreatedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt,
-				}
-				if _, err := insDlv.ExecContext(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, created, created, created); err != nil {
-					return fmt.Errorf("insert delivery: %w", err)
-				}
-				item.Deliveries = append(item.Deliveries, d)
-			}
-		}
-		return nil
-	})
+	err := s.tx(ctx, func(tx *sql.Tx) error { return createMessages(ctx, tx, batch) })
 	if err != nil {
 		return fmt.Errorf("create messages: %w", err)
+	}
+	return nil
+}
+
+// createMessages stores a batch of messages with one pending delivery per
+// accepting endpoint, within tx.
+func createMessages(ctx context.Context, tx *sql.Tx, batch []*store.MessageCreate) error {
+	insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (`+placeholders(9)+`)`)
+	if err != nil {
+		return err
+	}
+	defer insMsg.Close()
+	insDlv, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insDlv.Close()
+	// Endpoints are read once per app per batch: a batch is usually many
+	// messages to few apps.
+	endpoints := map[string][]hookline.Endpoint{}
+	for _, item := range batch {
+		item.Err, item.Existing, item.Deliveries = nil, false, nil
+		m := item.Message
+		eps, ok := endpoints[m.AppID]
+		if !ok {
+			if eps, err = appEndpoints(ctx, tx, m.AppID); err != nil {
+				return err
+			}
+			endpoints[m.AppID] = eps
+		}
+		if eps == nil {
+			item.Err = fmt.Errorf("app %s: %w", m.AppID, hookline.ErrNotFound)
+			continue
+		}
+		if m.EventID != "" {
+			existing, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE app_id = ? AND event_id = ?`, m.AppID, m.EventID))
+			if err == nil {
+				item.Message, item.Existing = &existing, true
+				continue
+			}
+			if err != sql.ErrNoRows {
+				return err
+			}
+		}
+		created := micro(m.CreatedAt)
+		if _, err := insMsg.ExecContext(ctx, m.ID, m.AppID, m.EventType, nullString(m.EventID), jsonText(m.Channels), []byte(m.Payload),
+			nullString(m.ContentType), headersText(m.Headers), created); err != nil {
+			return fmt.Errorf("insert message: %w", err)
+		}
+		for i := range eps {
+			if !eps[i].Accepts(m.EventType, m.Channels) {
+				continue
+			}
+			d := hookline.Delivery{
+				ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: eps[i].ID,
+				Status: hookline.StatusPending, NextAttempt: m.CreatedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt,
+			}
+			if _, err := insDlv.ExecContext(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, created, created, created); err != nil {
+				return fmt.Errorf("insert delivery: %w", err)
+			}
+			item.Deliveries = append(item.Deliveries, d)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,267 @@
+package hookline
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// PrefixSource and the other inbound ID prefixes.
+const (
+	PrefixSource   = "src_"
+	PrefixReceived = "in_"
+	PrefixRoute    = "rt_"
+	PrefixRun      = "run_"
+)
+
+// Source is an inbound webhook source: an unguessable receive URL that a
+// sender (GitHub, Stripe, any app) posts to, with how hookline verifies,
+// answers and routes what arrives.
+type Source struct {
+	ID   string
+	UID  string
+	Name string
+	// TokenHash is the SHA-256 of the token in the receive URL; the token
+	// itself is shown once, when made, and never stored.
+	TokenHash []byte
+	// PrevTokenHash is the hash of the token replaced by the last rotation,
+	// still accepted until PrevTokenExpires.
+	PrevTokenHash    []byte
+	PrevTokenExpires *time.Time
+	// Methods are the HTTP methods accepted; POST when empty.
+	Methods []string
+	// MaxBodyBytes bounds a received body; larger ones are answered 413.
+	MaxBodyBytes int64
+	// Verification is the verify.Config of the source, as JSON.
+	Verification json.RawMessage
+	// Response is what the receive URL answers to an accepted request.
+	Response SourceResponse
+	// KeepRejected keeps requests that fail verification for inspection.
+	KeepRejected bool
+	// Handshakes lets the source answer providers' URL handshakes (such as
+	// Slack's url_verification) itself.
+	Handshakes bool
+	Routes     []Route
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// SourceResponse is the answer a source gives the sender.
+type SourceResponse struct {
+	Status      int    `json:"status"`
+	Body        string `json:"body"`
+	ContentType string `json:"contentType"`
+}
+
+// DefaultSourceResponse is what a source answers unless configured.
+var DefaultSourceResponse = SourceResponse{Status: http.StatusOK, Body: `{"ok":true}`, ContentType: "application/json"}
+
+// DefaultSourceMaxBody is the default bound of a received body.
+const DefaultSourceMaxBody = 1 << 20
+
+// RouteType says what a route does with a received request.
+type RouteType string
+
+// Route types.
+const (
+	// RouteForward forwards the request byte-for-byte to a URL through the
+	// outbound delivery engine (retries, attempt log, SSRF guard).
+	RouteForward RouteType = "forward"
+	// RoutePublish publishes the request's JSON view into an outbound app
+	// as a message, to fan out to its endpoints.
+	RoutePublish RouteType = "publish"
+	// RouteCommand runs a command defined by the operator in the server's
+	// config file, with the body on stdin.
+	RouteCommand RouteType = "command"
+	// RouteHold keeps requests for an app to fetch by polling.
+	RouteHold RouteType = "hold"
+)
+
+// Route is one thing a source does with each request it accepts.
+type Route struct {
+	ID     string      `json:"id"`
+	Type   RouteType   `json:"type"`
+	Filter RouteFilter `json:"filter"`
+	// URL is the forward target.
+	URL string `json:"url,omitempty"`
+	// Sign adds hookline's Standard Webhooks signature to a forward, beside
+	// the provider's own headers.
+	Sign bool `json:"sign,omitempty"`
+	// App and EventType say where a publish route publishes; an empty
+	// EventType takes the request's own event type.
+	App       string `json:"app,omitempty"`
+	EventType string `json:"eventType,omitempty"`
+	// Command names a command of the server's config file.
+	Command string `json:"command,omitempty"`
+}
+
+// RouteFilter selects the requests a route acts on; an empty filter
+// selects all.
+type RouteFilter struct {
+	// EventTypes matches the request's event type (such as GitHub's
+	// X-GitHub-Event or Stripe's "type").
+	EventTypes []string `json:"eventTypes,omitempty"`
+	// Match holds JSON field paths in dot notation ("pull_request.state")
+	// and the value each must have, compared as text.
+	Match map[string]string `json:"match,omitempty"`
+}
+
+// Matches reports whether a request with this event type and JSON view
+// passes the filter.
+func (f *RouteFilter) Matches(eventType string, view map[string]any) bool {
+	if len(f.EventTypes) > 0 && !slices.Contains(f.EventTypes, eventType) {
+		return false
+	}
+	for path, want := range f.Match {
+		got, ok := Lookup(view, path)
+		if !ok || got != want {
+			return false
+		}
+	}
+	return true
+}
+
+// Lookup finds the value at a dot-separated path in a JSON view and
+// returns it as text: strings as they are, other values as JSON.
+func Lookup(view map[string]any, path string) (string, bool) {
+	var cur any = view
+	for _, key := range strings.Split(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		if cur, ok = obj[key]; !ok {
+			return "", false
+		}
+	}
+	switch v := cur.(type) {
+	case string:
+		return v, true
+	case nil:
+		return "", true
+	default:
+		b, err := json.Marshal(v)
+		return string(b), err == nil
+	}
+}
+
+// Validate checks the fields a caller sets, but not the verification
+// config, which the inbound package owns.
+func (s *Source) Validate() error {
+	var v ValidationError
+	if s.Name == "" {
+		v.add("name", "must not be empty")
+	}
+	validUID(&v, s.UID)
+	for _, m := range s.Methods {
+		switch m {
+		case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		default:
+			v.add("methods", "must be GET, POST, PUT, PATCH or DELETE")
+		}
+	}
+	if s.MaxBodyBytes < 0 || s.MaxBodyBytes > 64<<20 {
+		v.add("maxBodyBytes", "must be between 1 and 67108864 (64 MiB), or 0 for the default of 1 MiB")
+	}
+	if s.Response.Status < 200 || s.Response.Status > 299 {
+		v.add("response.status", "must be a 2xx status, so that senders count the request as delivered")
+	}
+	seen := map[string]bool{}
+	for i := range s.Routes {
+		r := &s.Routes[i]
+		if seen[r.ID] {
+			v.add("routes", "route IDs must be unique")
+		}
+		seen[r.ID] = true
+		switch r.Type {
+		case RouteForward:
+			if msg := checkURL(r.URL); msg != "" {
+				v.add("routes.url", msg)
+			}
+		case RoutePublish:
+			if r.App == "" {
+				v.add("routes.app", "a publish route needs the app to publish into")
+			}
+			if r.EventType != "" && !ValidName(r.EventType) {
+				v.add("routes.eventType", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+			}
+		case RouteCommand:
+			if r.Command == "" {
+				v.add("routes.command", "a command route needs the name of a command from the server's config file")
+			}
+		case RouteHold:
+		default:
+			v.add("routes.type", `must be "forward", "publish", "command" or "hold"`)
+		}
+	}
+	return v.err()
+}
+
+// Accepts reports whether the source takes requests of this method.
+func (s *Source) Accepts(method string) bool {
+	if len(s.Methods) == 0 {
+		return method == http.MethodPost
+	}
+	return slices.Contains(s.Methods, method)
+}
+
+// Holds reports whether the source keeps requests for polling.
+func (s *Source) Holds() bool {
+	return slices.ContainsFunc(s.Routes, func(r Route) bool { return r.Type == RouteHold })
+}
+
+// Received is one request a source received, kept exactly as it came.
+type Received struct {
+	ID         string
+	SourceID   string
+	Method     string
+	Path       string
+	Query      string
+	Headers    map[string][]string
+	Body       []byte
+	RemoteAddr string
+	// Verified is false for a request that failed verification and was
+	// kept for inspection; VerifyError says why.
+	Verified    bool
+	VerifyError string
+	// View is a JSON rendering of a JSON, form or XML body, for filters and
+	// display; nil when the body is none of these.
+	View json.RawMessage
+	// EventType is the provider's event type, when it names one.
+	EventType string
+	// DeliveryID is the provider's own ID of the delivery, used to spot a
+	// sender's retries of a request already received.
+	DeliveryID string
+	CreatedAt  time.Time
+}
+
+// RunStatus is the state of a command run.
+type RunStatus int
+
+// Command run states.
+const (
+	RunPending RunStatus = iota
+	RunRunning
+	RunSucceeded
+	RunFailed
+)
+
+// Run is one execution, due or done, of a command route for a request.
+type Run struct {
+	ID         string
+	ReceivedID string
+	SourceID   string
+	RouteID    string
+	Command    string
+	Status     RunStatus
+	Attempts   int
+	// NextAttempt is when the run is next due (for a running one, when its
+	// lease ends); zero once finished.
+	NextAttempt time.Time
+	ExitCode    int
+	Output      string
+	Error       string
+	UpdatedAt   time.Time
+}
