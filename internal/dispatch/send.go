@@ -60,7 +60,10 @@ func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool)
 	}
 	res.Attempt = a
 
-	body, contentType, err := encode.Body(ep.Format, msg.Payload)
+	body, contentType, err := msg.Payload, msg.ContentType, error(nil)
+	if contentType == "" {
+		body, contentType, err = encode.Body(ep.Format, msg.Payload)
+	}
 	if err != nil {
 		// The same payload fails the same way every time: no retries.
 		a.Status = hookline.StatusFail
@@ -69,7 +72,8 @@ func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool)
 		res.Delivery.NextAttempt = time.Time{}
 		return res, neutral, true
 	}
-	w.sig = webhook.AppendSignatureHeader(w.sig[:0], ep.SigningKeys(now), msg.ID, now, body)
+	keys := ep.SigningKeys(now)
+	w.sig = webhook.AppendSignatureHeader(w.sig[:0], keys, msg.ID, now, body)
 
 	ctx, cancel := context.WithTimeout(d.ctx, d.opts.Timeout)
 	defer cancel()
@@ -79,7 +83,7 @@ func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool)
 		d.decide(&res, ep, now, 0, 0)
 		return res, neutral, true
 	}
-	req.Header = d.header(ep, msg.ID, strconv.FormatInt(now.Unix(), 10), string(w.sig), contentType)
+	req.Header = d.header(ep, msg, len(keys) > 0, strconv.FormatInt(now.Unix(), 10), string(w.sig), contentType)
 
 	start := time.Now()
 	resp, err := d.client.Do(req)
@@ -134,21 +138,31 @@ func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool)
 // ones hookline sets, which win. The signature headers go out under both
 // the Standard Webhooks and the Svix names, so receivers built with
 // either kind of library verify them.
-func (d *Dispatcher) header(ep *hookline.Endpoint, msgID, ts, sig, contentType string) http.Header {
-	h := make(http.Header, len(ep.Headers)+8)
+func (d *Dispatcher) header(ep *hookline.Endpoint, msg *hookline.Message, signed bool, ts, sig, contentType string) http.Header {
+	h := make(http.Header, len(msg.Headers)+len(ep.Headers)+8)
+	// A raw message (an inbound request being forwarded) brings the
+	// sender's own headers, signatures included, so that the final
+	// receiver can still verify the sender.
+	for k, v := range msg.Headers {
+		h[k] = v
+	}
 	for k, v := range ep.Headers {
 		h[http.CanonicalHeaderKey(k)] = []string{v}
 	}
 	// One backing array for all values saves an allocation per header.
-	v := []string{msgID, ts, sig, contentType, d.opts.UserAgent}
-	h["Webhook-Id"] = v[0:1:1]
-	h["Webhook-Timestamp"] = v[1:2:2]
-	h["Webhook-Signature"] = v[2:3:3]
-	h["Svix-Id"] = v[0:1:1]
-	h["Svix-Timestamp"] = v[1:2:2]
-	h["Svix-Signature"] = v[2:3:3]
+	v := []string{msg.ID, ts, sig, contentType, d.opts.UserAgent}
+	if signed {
+		h["Webhook-Id"] = v[0:1:1]
+		h["Webhook-Timestamp"] = v[1:2:2]
+		h["Webhook-Signature"] = v[2:3:3]
+		h["Svix-Id"] = v[0:1:1]
+		h["Svix-Timestamp"] = v[1:2:2]
+		h["Svix-Signature"] = v[2:3:3]
+	}
 	h["Content-Type"] = v[3:4:4]
-	h["User-Agent"] = v[4:5:5]
+	if _, ok := h["User-Agent"]; !ok || msg.Headers == nil {
+		h["User-Agent"] = v[4:5:5]
+	}
 	return h
 }
 

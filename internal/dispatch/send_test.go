@@ -209,6 +209,44 @@ func TestSendForm(t *testing.T) {
 	}
 }
 
+func TestSendRaw(t *testing.T) {
+	tests := []struct {
+		name   string
+		signed bool
+	}{
+		{"forward as received", false},
+		{"forward signed by hookline too", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{}
+			srv := newServer(t, rec)
+			ep := newEndpoint(srv.URL)
+			ep.Format = hookline.FormatXML // ignored: a raw message goes as it came
+			if !tt.signed {
+				ep.Secrets = nil
+			}
+			msg := newMessage()
+			msg.Payload = []byte("Customer=bob&value=10.00")
+			msg.ContentType = "application/x-www-form-urlencoded"
+			msg.Headers = map[string][]string{"X-Hub-Signature-256": {"sha256=abc"}, "User-Agent": {"GitHub-Hookshot/1"}}
+			st := newFakeStore(newTask(ep, msg))
+			startDispatcher(t, st, Options{Now: fixedNow})
+			st.waitResults(t, 1)
+			req := rec.requests()[0]
+			if string(req.body) != "Customer=bob&value=10.00" || req.header.Get("Content-Type") != msg.ContentType {
+				t.Errorf("body %q type %q, want the message as it came", req.body, req.header.Get("Content-Type"))
+			}
+			if req.header.Get("X-Hub-Signature-256") != "sha256=abc" || req.header.Get("User-Agent") != "GitHub-Hookshot/1" {
+				t.Errorf("the sender's headers were not forwarded: %v", req.header)
+			}
+			if signed := req.header.Get("Webhook-Signature") != ""; signed != tt.signed {
+				t.Errorf("webhook-signature present = %v, want %v", signed, tt.signed)
+			}
+		})
+	}
+}
+
 func TestOutcomes(t *testing.T) {
 	type outcome struct {
 		Status      hookline.Status
