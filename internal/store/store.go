@@ -215,3 +215,99 @@ type Store interface {
 
 	Close() error
 }
+
+// The interfaces below are capabilities beyond Store. The wiring finds them
+// by type assertion, as database/sql finds a driver's optional interfaces,
+// so that the API and the dispatcher stay unaware of which database runs
+// underneath and of how many nodes share it.
+
+// Notifier is a store that tells other processes sharing the database when
+// work was committed: deliveries published, resent, recovered or released.
+// PostgreSQL does this with LISTEN/NOTIFY; SQLite serves one process and
+// has no need.
+type Notifier interface {
+	// Listen calls wake each time another process (or this one) commits
+	// new due deliveries, until ctx ends; it then returns ctx's error. It
+	// reconnects by itself after a lost connection and calls wake once
+	// reconnected, since notifications sent meanwhile are lost.
+	Listen(ctx context.Context, wake func()) error
+}
+
+// Maintainer is the upkeep a store needs now and then, done by one node of
+// a cluster at a time (the one TryLead elects). Every method works in
+// bounded steps so that it never holds up publishing or delivery for long.
+// Both adapters implement it; the conformance suite tests it.
+type Maintainer interface {
+	// TryLead tries to become, or to stay, the node that does the upkeep,
+	// and reports whether this process is it. A process that stops
+	// calling it, or dies, loses the role to another within moments.
+	TryLead(ctx context.Context) (bool, error)
+	// EndpointDisableFailing disables, with reason, every enabled endpoint
+	// whose FailingSince is before failingBefore: those failing for too
+	// long even when none of their deliveries is being tried now. It
+	// returns the IDs of the endpoints it disabled.
+	EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]string, error)
+	// RetentionPrune empties, in one short transaction, the payloads of up
+	// to limit messages created before the cutoff (they become {}) and the
+	// response bodies and headers of up to limit attempts created before
+	// it. A message with a delivery still due keeps its payload. The
+	// messages, deliveries and attempts themselves remain. It returns how
+	// many rows it changed; fewer than 2×limit means it has caught up.
+	RetentionPrune(ctx context.Context, before time.Time, limit int) (int, error)
+	// IdempotencyExpire deletes up to limit idempotency keys whose replay
+	// window has passed at now, and returns how many.
+	IdempotencyExpire(ctx context.Context, now time.Time, limit int) (int, error)
+}
+
+// Node is a hookline process that takes part in a cluster.
+type Node struct {
+	ID string
+	// Worker is true for a node that delivers (role worker or all).
+	Worker bool
+}
+
+// Cluster is a store shared by several processes, which keep track of
+// each other through it: each beats a heartbeat, and one that stops
+// beating drops out.
+type Cluster interface {
+	// NodeBeat records that n is alive at now, forgets nodes silent for
+	// longer than ttl, and returns how many worker nodes are alive, n
+	// included if it is one.
+	NodeBeat(ctx context.Context, n Node, now time.Time, ttl time.Duration) (workers int, err error)
+	// NodeLeave forgets n at once, on a clean shutdown.
+	NodeLeave(ctx context.Context, id string) error
+}
+
+// Record is one row of an installation, as Copier moves it between stores.
+// Exactly one field is set.
+type Record struct {
+	App       *hookline.App
+	EventType *hookline.EventType
+	Endpoint  *hookline.Endpoint
+	Message   *hookline.Message
+	// Delivery is copied with its state. Its NextAttempt is the stored due
+	// time, for a delivery being sent the end of its lease.
+	Delivery *hookline.Delivery
+	Attempt  *hookline.Attempt
+	Setting  *Setting
+}
+
+// Setting is a server setting, such as the admin token's hash.
+type Setting struct {
+	Key, Value string
+}
+
+// Copier is a store that can hand over its whole content to another store
+// and take one over, for `hookline db copy`. Idempotency keys and cluster
+// nodes, which live only minutes, are not copied.
+type Copier interface {
+	// Dump calls fn with every record, in the order Load wants them: apps,
+	// event types, endpoints, messages, deliveries, attempts, settings. It
+	// reads in pages, so it holds neither the whole store in memory nor
+	// one long transaction.
+	Dump(ctx context.Context, fn func(Record) error) error
+	// Load stores records in one transaction, keeping their IDs, times and
+	// state. A record whose key exists already is left as it is, so a
+	// copy that was cut off can be run again.
+	Load(ctx context.Context, recs []Record) error
+}

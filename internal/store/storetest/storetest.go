@@ -44,6 +44,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppDeleteCascades", testAppDeleteCascades},
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
+		{"DisableFailing", testDisableFailing},
+		{"RetentionPrune", testRetentionPrune},
+		{"IdempotencyExpire", testIdempotencyExpire},
+		{"ClaimConcurrent", testClaimConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tt.fn(t, s)
 		})
 	}
+	t.Run("Copy", func(t *testing.T) { testCopy(t, open) })
 }
 
 // t0 is a fixed clock start; stored times are compared at microsecond
