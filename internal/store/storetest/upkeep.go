@@ -239,6 +239,10 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 			EventID: fmt.Sprintf("evt-%d", i), Channels: []string{"eu"}, Payload: json.RawMessage(`{"i": ` + fmt.Sprint(i) + ` }`), CreatedAt: t0.Add(time.Duration(i) * time.Second)}}
 		must(t, src.MessageCreate(ctx, []*store.MessageCreate{mc}))
 	}
+	raw := &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "invoice.paid",
+		Channels: []string{"eu"}, Payload: json.RawMessage("a=1&b=2"), ContentType: "application/x-www-form-urlencoded",
+		Headers: map[string][]string{"X-Signature": {"v1=abc"}}, CreatedAt: t0.Add(10 * time.Second)}}
+	must(t, src.MessageCreate(ctx, []*store.MessageCreate{raw}))
 	tasks := claim(t, src, t0.Add(time.Minute), 4)
 	finish(t, src, tasks[0], hookline.StatusSuccess, t0.Add(time.Minute), time.Time{})
 	finish(t, src, tasks[1], hookline.StatusPending, t0.Add(time.Minute), t0.Add(time.Hour))
@@ -254,7 +258,7 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 	for _, r := range recs {
 		counts[recordKind(r)]++
 	}
-	want := map[string]int{"app": 2, "event type": 2, "endpoint": 3, "message": 5, "delivery": 10, "attempt": 3, "setting": 1}
+	want := map[string]int{"app": 2, "event type": 2, "endpoint": 3, "message": 6, "delivery": 12, "attempt": 3, "setting": 1}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Fatalf("dumped records (-want +got):\n%s", diff)
 	}
@@ -270,8 +274,8 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	// The copy works: the pending delivery comes due and the event ID
 	// still deduplicates.
-	if got := claim(t, dst, t0.Add(2*time.Hour), 10); len(got) != 8 {
-		t.Errorf("the copy has %d deliveries due, want 8 (6 never tried, the retry and the lapsed lease)", len(got))
+	if got := claim(t, dst, t0.Add(2*time.Hour), 10); len(got) != 10 {
+		t.Errorf("the copy has %d deliveries due, want 10 (8 never tried, the retry and the lapsed lease)", len(got))
 	}
 	dup := &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "x", EventID: "evt-0", Payload: json.RawMessage(`{}`), CreatedAt: t0}}
 	must(t, dst.MessageCreate(ctx, []*store.MessageCreate{dup}))
