@@ -171,6 +171,9 @@ func (s *Source) Validate() error {
 	seen := map[string]bool{}
 	for i := range s.Routes {
 		r := &s.Routes[i]
+		if !ValidName(r.ID) || len(r.ID) > 128 {
+			v.add("routes.id", "must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+		}
 		if seen[r.ID] {
 			v.add("routes", "route IDs must be unique")
 		}

@@ -61,6 +61,8 @@ type InboundStore interface {
 	// ReceivedList lists a source's requests, oldest first unless Desc.
 	ReceivedList(ctx context.Context, sourceID string, f ReceivedFilter) (reqs []hookline.Received, done bool, err error)
 
+	// RunCreate queues command runs, such as a replay's.
+	RunCreate(ctx context.Context, runs []*hookline.Run) error
 	// RunClaim leases due command runs and marks them running.
 	RunClaim(ctx context.Context, c RunClaim) ([]hookline.Run, error)
 	// RunFinish stores a run's outcome: finished, or pending again with a

@@ -198,17 +198,29 @@ func (s *Store) ReceivedCreate(ctx context.Context, rc *store.Receive) error {
 				return err
 			}
 		}
-		for _, run := range rc.Runs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, received_id, source_id, route_id, command, status, attempts, next_attempt, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-				run.ID, run.ReceivedID, run.SourceID, run.RouteID, run.Command, hookline.RunPending, micro(run.NextAttempt), micro(run.UpdatedAt)); err != nil {
-				return fmt.Errorf("insert run: %w", err)
-			}
-		}
-		return nil
+		return insertRuns(ctx, tx, rc.Runs)
 	})
 	if err != nil {
 		return fmt.Errorf("store received request: %w", err)
+	}
+	return nil
+}
+
+func insertRuns(ctx context.Context, tx *sql.Tx, runs []*hookline.Run) error {
+	for _, run := range runs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, received_id, source_id, route_id, command, status, attempts, next_attempt, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+			run.ID, run.ReceivedID, run.SourceID, run.RouteID, run.Command, hookline.RunPending, micro(run.NextAttempt), micro(run.UpdatedAt)); err != nil {
+			return fmt.Errorf("insert run: %w", err)
+		}
+	}
+	return nil
+}
+
+// RunCreate queues command runs.
+func (s *Store) RunCreate(ctx context.Context, runs []*hookline.Run) error {
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return insertRuns(ctx, tx, runs) }); err != nil {
+		return fmt.Errorf("create runs: %w", err)
 	}
 	return nil
 }

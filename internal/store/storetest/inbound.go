@@ -242,9 +242,14 @@ func testRuns(t *testing.T, s FullStore) {
 	r = runs[0]
 	r.Status, r.Attempts, r.NextAttempt, r.ExitCode, r.Output = hookline.RunSucceeded, 2, time.Time{}, 0, "done"
 	must(t, s.RunFinish(ctx, &r))
+	replay := &hookline.Run{ID: hookline.NewID(hookline.PrefixRun), ReceivedID: x.ID, SourceID: src.ID, RouteID: "rt", Command: "deploy", NextAttempt: t0.Add(time.Hour), UpdatedAt: t0}
+	must(t, s.RunCreate(ctx, []*hookline.Run{replay}))
+	if got := claimRuns(t0.Add(time.Hour)); len(got) != 1 || got[0].ID != replay.ID {
+		t.Errorf("after RunCreate claimed %+v, want the replay", got)
+	}
 	list, err := s.RunList(ctx, x.ID)
 	must(t, err)
-	if len(list) != 1 || list[0].Status != hookline.RunSucceeded || list[0].Output != "done" || !list[0].NextAttempt.IsZero() {
+	if len(list) != 2 || list[0].Status != hookline.RunSucceeded || list[0].Output != "done" || !list[0].NextAttempt.IsZero() {
 		t.Errorf("runs = %+v", list)
 	}
 	if got := claimRuns(t0.Add(time.Hour)); len(got) != 0 {
