@@ -1,0 +1,365 @@
+// Package inbound is the receiving half of hookline: unguessable receive
+// URLs that accept any provider's webhooks, verify them, keep them durably
+// before answering, and route them on: forward (through the outbound
+// delivery engine), publish into an outbound app, run an operator-defined
+// command, or hold for polling and live streaming.
+package inbound
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/inbound/verify"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// Store is the state the inbound half works on: its own tables and the
+// outbound ones it publishes into.
+type Store interface {
+	store.Store
+	store.InboundStore
+}
+
+// Options configure a Service.
+type Options struct {
+	Store Store
+	// PublicURL is the base of receive URLs, such as
+	// https://hooks.example.com.
+	PublicURL string
+	// Commands are the operator's commands that command routes may run,
+	// by name, from the server's config file.
+	Commands map[string]Command
+	// Wake tells the delivery engine that deliveries were committed.
+	Wake func()
+	// Now returns the current time; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service receives, verifies, stores and routes inbound webhooks, and runs
+// command routes.
+type Service struct {
+	st       Store
+	base     string
+	commands map[string]Command
+	wake     func()
+	now      func() time.Time
+	log      *slog.Logger
+
+	// Counters of requests refused by verification, for inspection.
+	rejected atomic.Int64
+
+	mu      sync.Mutex
+	waiters map[string]chan struct{} // by source ID, closed when a request arrives
+
+	runner *runner
+}
+
+// New returns a Service.
+func New(opts Options) *Service {
+	s := &Service{
+		st:       opts.Store,
+		base:     strings.TrimSuffix(opts.PublicURL, "/"),
+		commands: opts.Commands,
+		wake:     opts.Wake,
+		now:      opts.Now,
+		log:      opts.Logger,
+		waiters:  map[string]chan struct{}{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.wake == nil {
+		s.wake = func() {}
+	}
+	s.runner = newRunner(s)
+	return s
+}
+
+// NewToken returns a new receive-URL token, 130 random bits, and the hash
+// that is all hookline keeps of it.
+func NewToken() (token string, hash []byte) {
+	token = strings.ToLower(rand.Text())
+	return token, HashToken(token)
+}
+
+// HashToken returns the SHA-256 of a token, as sources store it.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// URL returns the receive URL of a token.
+func (s *Service) URL(token string) string {
+	return s.base + "/in/" + token
+}
+
+// Rejected returns how many requests failed verification since start.
+func (s *Service) Rejected() int64 { return s.rejected.Load() }
+
+// Validate checks a source as a caller set it: the domain rules, its
+// verification config, and that its command routes name commands the
+// operator defined.
+func (s *Service) Validate(src *hookline.Source) error {
+	var fields []hookline.FieldError
+	if err := src.Validate(); err != nil {
+		var ve *hookline.ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		fields = append(fields, ve.Fields...)
+	}
+	if _, err := parseVerification(src.Verification); err != nil {
+		var ve *hookline.ValidationError
+		if errors.As(err, &ve) {
+			for _, f := range ve.Fields {
+				f.Loc = append([]string{"body", "verification"}, f.Loc...)
+				fields = append(fields, f)
+			}
+		} else {
+			fields = append(fields, hookline.FieldError{Loc: []string{"body", "verification"}, Msg: err.Error(), Type: "value_error"})
+		}
+	}
+	for _, r := range src.Routes {
+		if r.Type != hookline.RouteCommand {
+			continue
+		}
+		if _, ok := s.commands[r.Command]; !ok {
+			fields = append(fields, hookline.FieldError{Loc: []string{"body", "routes", "command"},
+				Msg: fmt.Sprintf("no command %q is defined in the server's config file", r.Command), Type: "value_error"})
+		}
+	}
+	if len(fields) > 0 {
+		return &hookline.ValidationError{Fields: fields}
+	}
+	return nil
+}
+
+// parseVerification decodes and checks a source's verification config; an
+// empty one verifies nothing.
+func parseVerification(raw json.RawMessage) (*verify.Config, error) {
+	c := &verify.Config{Scheme: verify.SchemeNone}
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, c); err != nil {
+			return nil, fmt.Errorf("not a verification config: %v", err)
+		}
+	}
+	if c.Scheme == "" {
+		c.Scheme = verify.SchemeNone
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Wait returns when the source may have new requests, after d, or when ctx
+// ends, whichever is first. Long polls and streams use it to wait without
+// polling the database; the bound d keeps them correct when another node
+// received the request.
+func (s *Service) Wait(ctx context.Context, sourceID string, d time.Duration) {
+	s.mu.Lock()
+	ch, ok := s.waiters[sourceID]
+	if !ok {
+		ch = make(chan struct{})
+		s.waiters[sourceID] = ch
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// arrived wakes everyone waiting for the source's requests.
+func (s *Service) arrived(sourceID string) {
+	s.mu.Lock()
+	if ch, ok := s.waiters[sourceID]; ok {
+		close(ch)
+		delete(s.waiters, sourceID)
+	}
+	s.mu.Unlock()
+}
+
+// hopHeaders are not kept or forwarded: they describe one connection, not
+// the request.
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"}
+
+// Handler returns the receive endpoint, to be mounted at /in/: it answers
+// POST (or the source's methods) to /in/<token>.
+func (s *Service) Handler() http.Handler {
+	return http.HandlerFunc(s.receive)
+}
+
+type errorBody struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, detail string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody{Code: code, Detail: detail})
+}
+
+func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
+	token, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/in/"), "/")
+	if token == "" || len(token) > 128 {
+		writeError(w, http.StatusNotFound, "not_found", "no source has this URL")
+		return
+	}
+	ctx := r.Context()
+	now := s.now()
+	src, err := s.st.SourceByToken(ctx, HashToken(token), now)
+	if errors.Is(err, hookline.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no source has this URL")
+		return
+	}
+	if err != nil {
+		s.log.Error("find source", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the request was not stored; retry later")
+		return
+	}
+	if !src.Accepts(r.Method) {
+		methods := src.Methods
+		if len(methods) == 0 {
+			methods = []string{http.MethodPost}
+		}
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "this source accepts "+strings.Join(methods, ", "))
+		return
+	}
+	limit := src.MaxBodyBytes
+	if limit <= 0 {
+		limit = hookline.DefaultSourceMaxBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", fmt.Sprintf("the body is over this source's limit of %d bytes", limit))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "the body could not be read")
+		return
+	}
+	header := r.Header.Clone()
+	for _, h := range hopHeaders {
+		header.Del(h)
+	}
+	x := &hookline.Received{
+		ID: hookline.NewID(hookline.PrefixReceived), SourceID: src.ID, Method: r.Method, Path: r.URL.Path,
+		Query: r.URL.RawQuery, Headers: header, Body: body, RemoteAddr: r.RemoteAddr, Verified: true, CreatedAt: now,
+	}
+	cfg, err := parseVerification(src.Verification)
+	if err != nil {
+		// Stored configs were validated; one that no longer parses is the
+		// operator's to fix, and the sender must retry later.
+		s.log.Error("source verification config", "source_id", src.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "this source is misconfigured; retry later")
+		return
+	}
+	if err := verify.Verify(cfg, r.Header, body, now); err != nil {
+		s.rejected.Add(1)
+		s.log.Info("inbound request rejected", "source_id", src.ID, "reason", err.Error())
+		if src.KeepRejected {
+			x.Verified, x.VerifyError = false, err.Error()
+			s.fillView(x, r.Header)
+			if err := s.st.ReceivedCreate(ctx, &store.Receive{Received: x}); err != nil {
+				s.log.Error("keep rejected request", "source_id", src.ID, "err", err)
+			}
+		}
+		writeError(w, http.StatusUnauthorized, "unauthorized", "the request could not be verified")
+		return
+	}
+	s.fillView(x, r.Header)
+	x.DeliveryID = verify.DeliveryID(cfg, r.Header, body)
+
+	if src.Handshakes {
+		if resp, ctype, ok := verify.Handshake(cfg, r.Header, body); ok {
+			// A handshake is kept for inspection but not routed.
+			if err := s.st.ReceivedCreate(ctx, &store.Receive{Received: x}); err != nil {
+				s.log.Error("store handshake", "source_id", src.ID, "err", err)
+			}
+			w.Header().Set("Content-Type", ctype)
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(resp)
+			return
+		}
+	}
+
+	rc, err := s.plan(ctx, src, x)
+	if err == nil {
+		err = s.st.ReceivedCreate(ctx, rc)
+	}
+	if err != nil {
+		s.log.Error("store inbound request", "source_id", src.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the request was not stored; retry later")
+		return
+	}
+	if !rc.Duplicate {
+		s.routed(rc)
+	}
+	resp := src.Response
+	if resp.Status == 0 {
+		resp = hookline.DefaultSourceResponse
+	}
+	if resp.ContentType != "" {
+		w.Header().Set("Content-Type", resp.ContentType)
+	}
+	w.WriteHeader(resp.Status)
+	_, _ = io.WriteString(w, resp.Body)
+}
+
+// fillView sets a request's JSON view and event type.
+func (s *Service) fillView(x *hookline.Received, h http.Header) {
+	x.View = View(h.Get("Content-Type"), x.Body)
+	x.EventType = EventType(h, viewObject(x.View))
+}
+
+// viewObject decodes a view that is a JSON object; nil otherwise.
+func viewObject(view json.RawMessage) map[string]any {
+	if len(view) == 0 || view[0] != '{' {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(view, &m); err != nil {
+		return nil
+	}
+	return m
+}
+
+// routed wakes what must act on a stored request: the delivery engine for
+// forwards and publishes, the runner for commands, and waiting pollers.
+func (s *Service) routed(rc *store.Receive) {
+	for _, m := range rc.Messages {
+		if len(m.Deliveries) > 0 {
+			s.wake()
+			break
+		}
+	}
+	if len(rc.Runs) > 0 {
+		s.runner.poke()
+	}
+	s.arrived(rc.Received.SourceID)
+}
+

@@ -1,0 +1,411 @@
+package inbound_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/inbound"
+	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlite"
+)
+
+const ghSecret = "It's a Secret to Everybody"
+
+type env struct {
+	st    *sqlite.Store
+	svc   *inbound.Service
+	srv   *httptest.Server
+	wakes int
+}
+
+func newEnv(t *testing.T, cmds map[string]inbound.Command) *env {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{st: st}
+	e.svc = inbound.New(inbound.Options{Store: st, PublicURL: "https://hooks.example.com", Commands: cmds, Wake: func() { e.wakes++ }})
+	mux := http.NewServeMux()
+	mux.Handle("/in/", e.svc.Handler())
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// source creates a source and returns it with its receive path.
+func (e *env) source(t *testing.T, mod func(s *hookline.Source)) (*hookline.Source, string) {
+	t.Helper()
+	token, hash := inbound.NewToken()
+	now := time.Now()
+	src := &hookline.Source{ID: hookline.NewID(hookline.PrefixSource), Name: "github", TokenHash: hash,
+		Verification: json.RawMessage(`{"scheme":"github","secrets":["` + ghSecret + `"]}`),
+		Response:     hookline.DefaultSourceResponse, CreatedAt: now, UpdatedAt: now}
+	if mod != nil {
+		mod(src)
+	}
+	if err := e.svc.Validate(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SourceCreate(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SyncForwards(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	u := e.svc.URL(token)
+	if !strings.HasPrefix(u, "https://hooks.example.com/in/") || len(token) < 22 {
+		t.Fatalf("receive URL %q", u)
+	}
+	return src, "/in/" + token
+}
+
+func ghSign(body string) string {
+	m := hmac.New(sha256.New, []byte(ghSecret))
+	m.Write([]byte(body))
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func (e *env) post(t *testing.T, method, path, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (e *env) received(t *testing.T, src *hookline.Source) []hookline.Received {
+	t.Helper()
+	list, _, err := e.st.ReceivedList(context.Background(), src.ID, store.ReceivedFilter{Page: store.Page{Limit: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+func githubHeaders(body, delivery string) map[string]string {
+	return map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "push",
+		"X-GitHub-Delivery": delivery, "X-Hub-Signature-256": ghSign(body)}
+}
+
+func TestReceiveKeepsExactRequest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	src, path := e.source(t, nil)
+	body := `{"ref": "refs/heads/main",  "after":"abc"}`
+	code, resp := e.post(t, "POST", path+"?x=1", body, githubHeaders(body, "d-1"))
+	if code != http.StatusOK || resp != `{"ok":true}` {
+		t.Fatalf("answer %d %q", code, resp)
+	}
+	got := e.received(t, src)
+	if len(got) != 1 {
+		t.Fatalf("stored %d requests", len(got))
+	}
+	x := got[0]
+	if string(x.Body) != body || x.Method != "POST" || x.Query != "x=1" || !x.Verified || x.EventType != "push" || x.DeliveryID != "d-1" {
+		t.Errorf("stored %+v", x)
+	}
+	if x.Headers["X-Hub-Signature-256"][0] != ghSign(body) || x.RemoteAddr == "" {
+		t.Errorf("headers %v remote %q", x.Headers, x.RemoteAddr)
+	}
+	if string(x.View) != `{"ref": "refs/heads/main",  "after":"abc"}` {
+		t.Errorf("view %s", x.View)
+	}
+}
+
+func TestReceiveRefusals(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	src, path := e.source(t, func(s *hookline.Source) { s.MaxBodyBytes = 64 })
+	big := strings.Repeat("x", 65)
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   string
+		header map[string]string
+		want   int
+	}{
+		{"unknown token", "POST", "/in/nosuchtoken", "{}", nil, http.StatusNotFound},
+		{"empty token", "POST", "/in/", "{}", nil, http.StatusNotFound},
+		{"wrong method", "GET", path, "", nil, http.StatusMethodNotAllowed},
+		{"oversized", "POST", path, big, githubHeaders(big, "d-big"), http.StatusRequestEntityTooLarge},
+		{"tampered", "POST", path, `{"a":2}`, githubHeaders(`{"a":1}`, "d-t"), http.StatusUnauthorized},
+		{"unsigned", "POST", path, `{"a":1}`, map[string]string{"Content-Type": "application/json"}, http.StatusUnauthorized},
+		{"malformed signature", "POST", path, `{"a":1}`, map[string]string{"X-Hub-Signature-256": "sha256=zz"}, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := e.post(t, tt.method, tt.path, tt.body, tt.header)
+			if code != tt.want {
+				t.Errorf("status %d, want %d (%s)", code, tt.want, body)
+			}
+			var eb struct{ Code, Detail string }
+			if err := json.Unmarshal([]byte(body), &eb); err != nil || eb.Code == "" || eb.Detail == "" {
+				t.Errorf("body %q is not a {code, detail} error", body)
+			}
+			if strings.Contains(body, "signature") && tt.want == http.StatusUnauthorized && strings.Contains(body, "sha256") {
+				t.Errorf("a 401 says too much: %s", body)
+			}
+		})
+	}
+	if n := len(e.received(t, src)); n != 0 {
+		t.Errorf("%d refused requests were stored", n)
+	}
+	if e.svc.Rejected() != 3 {
+		t.Errorf("rejected count = %d, want 3", e.svc.Rejected())
+	}
+}
+
+func TestKeepRejected(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	src, path := e.source(t, func(s *hookline.Source) { s.KeepRejected = true })
+	if code, _ := e.post(t, "POST", path, `{"a":2}`, githubHeaders(`{"a":1}`, "d-1")); code != http.StatusUnauthorized {
+		t.Fatalf("status %d", code)
+	}
+	got := e.received(t, src)
+	if len(got) != 1 || got[0].Verified || got[0].VerifyError == "" || got[0].DeliveryID != "" {
+		t.Fatalf("kept %+v", got)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	now := time.Now()
+	target := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "internal", Name: "internal", CreatedAt: now, UpdatedAt: now}
+	if err := e.st.AppCreate(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	sub := &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: target.ID, URL: "https://svc.example/hook", Version: 1, Format: hookline.FormatJSON, CreatedAt: now, UpdatedAt: now}
+	if err := e.st.EndpointCreate(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	src, path := e.source(t, func(s *hookline.Source) {
+		s.Routes = []hookline.Route{
+			{ID: "fwd", Type: hookline.RouteForward, URL: "https://app.example/hooks"},
+			{ID: "pub", Type: hookline.RoutePublish, App: "internal", EventType: "github.push", Filter: hookline.RouteFilter{EventTypes: []string{"push"}}},
+			{ID: "main-only", Type: hookline.RouteForward, URL: "https://ci.example/hooks", Filter: hookline.RouteFilter{Match: map[string]string{"ref": "refs/heads/main"}}},
+			{ID: "hold", Type: hookline.RouteHold},
+		}
+	})
+	body := `{"ref":"refs/heads/dev"}`
+	if code, _ := e.post(t, "POST", path, body, githubHeaders(body, "d-1")); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	tasks, err := e.st.DeliveryClaim(ctx, store.Claim{Now: time.Now().Add(time.Second), Limit: 10, LeaseUntil: time.Now().Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]store.Task{}
+	for _, task := range tasks {
+		got[task.Endpoint.URL] = task
+	}
+	if len(tasks) != 2 {
+		t.Fatalf("%d deliveries, want the forward and the publish (the main-only filter does not match)", len(tasks))
+	}
+	fwd := got["https://app.example/hooks"]
+	if fwd.Message == nil || string(fwd.Message.Payload) != body || fwd.Message.ContentType != "application/json" ||
+		fwd.Message.Headers["X-Hub-Signature-256"][0] != ghSign(body) || len(fwd.Endpoint.Secrets) != 0 {
+		t.Errorf("forward task %+v", fwd.Message)
+	}
+	pub := got["https://svc.example/hook"]
+	if pub.Message == nil || pub.Message.EventType != "github.push" || string(pub.Message.Payload) != body || pub.Message.ContentType != "" {
+		t.Errorf("publish task %+v", pub.Message)
+	}
+	if e.wakes == 0 {
+		t.Error("the delivery engine was not woken")
+	}
+
+	// The sender retries the same delivery: acknowledged, not routed again.
+	if code, _ := e.post(t, "POST", path, body, githubHeaders(body, "d-1")); code != http.StatusOK {
+		t.Fatalf("retry status %d", code)
+	}
+	if n := len(e.received(t, src)); n != 1 {
+		t.Errorf("%d requests stored after a retry, want 1", n)
+	}
+	if more, _ := e.st.DeliveryClaim(ctx, store.Claim{Now: time.Now().Add(time.Second), Limit: 10, LeaseUntil: time.Now().Add(time.Minute)}); len(more) != 0 {
+		t.Errorf("a retried delivery was routed again: %d deliveries", len(more))
+	}
+
+	// Replay routes it again on purpose.
+	x := e.received(t, src)[0]
+	if err := e.svc.Replay(ctx, src, &x); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := e.st.DeliveryClaim(ctx, store.Claim{Now: time.Now().Add(time.Second), Limit: 10, LeaseUntil: time.Now().Add(time.Minute)}); len(again) != 2 {
+		t.Errorf("replay made %d deliveries, want 2", len(again))
+	}
+
+	// Dropping the forward routes removes their endpoints.
+	src.Routes = src.Routes[1:2]
+	if err := e.svc.SyncForwards(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	app, err := e.st.AppGet(ctx, src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eps, _, _ := e.st.EndpointList(ctx, app.ID, store.Page{Limit: 10}); len(eps) != 0 {
+		t.Errorf("%d forward endpoints left after removing the routes", len(eps))
+	}
+}
+
+func TestSignedForward(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	src, _ := e.source(t, func(s *hookline.Source) {
+		s.Routes = []hookline.Route{{ID: "fwd", Type: hookline.RouteForward, URL: "https://app.example/hooks", Sign: true}}
+	})
+	app, err := e.st.AppGet(context.Background(), src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := e.st.EndpointGet(context.Background(), app.ID, "fwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ep.Secrets) != 1 || !cmp.Equal(ep.Channels, []string{"fwd"}) {
+		t.Errorf("a signing forward endpoint: secrets=%d channels=%v", len(ep.Secrets), ep.Channels)
+	}
+}
+
+func TestSlackHandshake(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const secret = "8f742231b10e8888abcd99yyyzzz85a5"
+	src, path := e.source(t, func(s *hookline.Source) {
+		s.Verification = json.RawMessage(`{"scheme":"slack","secrets":["` + secret + `"]}`)
+		s.Handshakes = true
+		s.Routes = []hookline.Route{{ID: "fwd", Type: hookline.RouteForward, URL: "https://app.example/slack"}}
+	})
+	body := `{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`
+	ts := time.Now().Unix()
+	m := hmac.New(sha256.New, []byte(secret))
+	io.WriteString(m, "v0:"+itoa(ts)+":"+body)
+	code, resp := e.post(t, "POST", path, body, map[string]string{"Content-Type": "application/json",
+		"X-Slack-Request-Timestamp": itoa(ts), "X-Slack-Signature": "v0=" + hex.EncodeToString(m.Sum(nil))})
+	if code != http.StatusOK || !strings.Contains(resp, "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") {
+		t.Fatalf("handshake answer %d %q", code, resp)
+	}
+	if tasks, _ := e.st.DeliveryClaim(context.Background(), store.Claim{Now: time.Now().Add(time.Second), Limit: 10, LeaseUntil: time.Now().Add(time.Minute)}); len(tasks) != 0 {
+		t.Errorf("a handshake was routed")
+	}
+	if n := len(e.received(t, src)); n != 1 {
+		t.Errorf("handshake kept %d times, want once for inspection", n)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestCommandRoute(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	script := filepath.Join(dir, "deploy.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ncat > "+out+"\necho \"$REF $HOOKLINE_EVENT_TYPE\" >> "+out+"\necho ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fail := filepath.Join(dir, "fail.sh")
+	if err := os.WriteFile(fail, []byte("#!/bin/sh\necho broken >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, map[string]inbound.Command{
+		"deploy": {Path: script, Env: map[string]string{"REF": "ref"}},
+		"fail":   {Path: fail},
+	})
+	ctx := context.Background()
+	if err := e.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer e.svc.Stop(ctx)
+	src, path := e.source(t, func(s *hookline.Source) {
+		s.Routes = []hookline.Route{{ID: "deploy", Type: hookline.RouteCommand, Command: "deploy"}, {ID: "fail", Type: hookline.RouteCommand, Command: "fail"}}
+	})
+	body := `{"ref":"refs/heads/main"}`
+	if code, _ := e.post(t, "POST", path, body, githubHeaders(body, "d-1")); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	x := e.received(t, src)[0]
+	deadline := time.Now().Add(20 * time.Second)
+	var runs []hookline.Run
+	for time.Now().Before(deadline) {
+		runs, _ = e.st.RunList(ctx, x.ID)
+		if len(runs) == 2 && runs[0].Status >= hookline.RunSucceeded && runs[1].Status >= hookline.RunSucceeded {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	byCmd := map[string]hookline.Run{}
+	for _, r := range runs {
+		byCmd[r.Command] = r
+	}
+	if r := byCmd["deploy"]; r.Status != hookline.RunSucceeded || r.ExitCode != 0 || r.Output != "ran\n" {
+		t.Errorf("deploy run %+v", r)
+	}
+	if r := byCmd["fail"]; r.Status != hookline.RunFailed || r.ExitCode != 3 || r.Output != "broken\n" {
+		t.Errorf("fail run %+v", r)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := body + "refs/heads/main push\n"; string(got) != want {
+		t.Errorf("the command saw %q, want %q", got, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, map[string]inbound.Command{"deploy": {Path: "/bin/true"}})
+	tests := []struct {
+		name string
+		mod  func(s *hookline.Source)
+		loc  string
+	}{
+		{"unknown command", func(s *hookline.Source) {
+			s.Routes = []hookline.Route{{ID: "r", Type: hookline.RouteCommand, Command: "rm-rf"}}
+		}, "command"},
+		{"unknown scheme", func(s *hookline.Source) { s.Verification = json.RawMessage(`{"scheme":"carrier-pigeon"}`) }, "verification"},
+		{"forward to ftp", func(s *hookline.Source) {
+			s.Routes = []hookline.Route{{ID: "r", Type: hookline.RouteForward, URL: "ftp://x"}}
+		}, "url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &hookline.Source{Name: "s", Response: hookline.DefaultSourceResponse}
+			tt.mod(src)
+			err := e.svc.Validate(src)
+			if err == nil || !strings.Contains(err.Error(), tt.loc) {
+				t.Errorf("Validate = %v, want an error about %s", err, tt.loc)
+			}
+		})
+	}
+}
