@@ -362,4 +362,3 @@ func (s *Service) routed(rc *store.Receive) {
 	}
 	s.arrived(rc.Received.SourceID)
 }
-

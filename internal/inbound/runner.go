@@ -72,7 +72,7 @@ var retryDelays = []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Mi
 type runner struct {
 	s      *Service
 	pokeCh chan struct{}
-	stop   chan struct{} // closed by Stop: claim no more
+	stop   chan struct{}            // closed by Stop: claim no more
 	sems   map[string]chan struct{} // per command, bounding its concurrency
 
 	mu     sync.Mutex
