@@ -1,0 +1,768 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at`
+
+// scanMessage scans a message's columns, then any extra columns of the row
+// into extra.
+func scanMessage(r scanner, extra ...any) (hookline.Message, error) {
+	var (
+		m              hookline.Message
+		eventID, ctype *string
+		chans, hdrs    []byte
+		payload        []byte
+	)
+	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &ctype, &hdrs, &m.CreatedAt}, extra...)...); err != nil {
+		return m, err
+	}
+	if eventID != nil {
+		m.EventID = *eventID
+	}
+	if ctype != nil {
+		m.ContentType = *ctype
+	}
+	m.Payload, m.CreatedAt = payload, m.CreatedAt.UTC()
+	var err, err2 error
+	m.Channels, err = parseJSON[[]string](chans)
+	m.Headers, err2 = parseJSON[map[string][]string](hdrs)
+	if err == nil {
+		err = err2
+	}
+	return m, err
+}
+
+// textOrNull is a nullable element of a text[] parameter.
+func textOrNull(v any) pgtype.Text {
+	if s, ok := v.(string); ok {
+		return pgtype.Text{String: s, Valid: true}
+	}
+	return pgtype.Text{}
+}
+
+// MessageCreate stores a batch of messages with their deliveries in one
+// transaction of a few statements, however many messages: each kind of
+// row goes in as one multi-row INSERT from arrays.
+func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error { return createMessages(ctx, tx, batch) })
+	if err != nil {
+		return fmt.Errorf("create messages: %w", err)
+	}
+	return nil
+}
+
+// appKey names a message by its app and event ID.
+type appKey struct{ app, eventID string }
+
+func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate) error {
+	var appIDs []string
+	seenApp := map[string]bool{}
+	var keyApps, keyIDs []string
+	for _, item := range batch {
+		item.Err, item.Existing, item.Deliveries = nil, false, nil
+		m := item.Message
+		if !seenApp[m.AppID] {
+			seenApp[m.AppID] = true
+			appIDs = append(appIDs, m.AppID)
+		}
+		if m.EventID != "" {
+			keyApps, keyIDs = append(keyApps, m.AppID), append(keyIDs, clean(m.EventID))
+		}
+	}
+	// One round trip reads the apps, their enabled endpoints, and the
+	// messages that already have one of the batch's event IDs. FOR KEY
+	// SHARE keeps the apps from being deleted under the new messages.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT id FROM apps WHERE id = ANY($1) FOR KEY SHARE`, appIDs)
+	b.Queue(`SELECT `+endpointCols+` FROM endpoints WHERE app_id = ANY($1) AND NOT disabled ORDER BY id`, appIDs)
+	b.Queue(`SELECT `+messageCols+` FROM messages WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, keyApps, keyIDs)
+	br := tx.SendBatch(ctx, b)
+	rows, err := br.Query()
+	apps, err := collect(rows, err, func(r pgx.Rows) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		br.Close()
+		return err
+	}
+	rows, err = br.Query()
+	eps, err := collect(rows, err, func(r pgx.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
+	if err != nil {
+		br.Close()
+		return err
+	}
+	rows, err = br.Query()
+	existing, err := collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
+	if err != nil {
+		br.Close()
+		return err
+	}
+	if err := br.Close(); err != nil {
+		return err
+	}
+	endpoints := make(map[string][]hookline.Endpoint, len(apps))
+	for _, id := range apps {
+		endpoints[id] = []hookline.Endpoint{}
+	}
+	for _, e := range eps {
+		endpoints[e.AppID] = append(endpoints[e.AppID], e)
+	}
+	byKey := make(map[appKey]*hookline.Message, len(existing))
+	for i := range existing {
+		byKey[appKey{existing[i].AppID, existing[i].EventID}] = &existing[i]
+	}
+
+	// The messages to insert; an event ID seen earlier in the batch makes
+	// a later item a repeat of the earlier one.
+	var (
+		fresh                                           []*store.MessageCreate
+		ids, appCol, types, eventIDs, chans, ctypes, hs []pgtype.Text
+		payloads                                        [][]byte
+		created                                         []time.Time
+		firstOf                                         = map[appKey]*store.MessageCreate{}
+		repeats                                         []*store.MessageCreate
+	)
+	for _, item := range batch {
+		m := item.Message
+		if _, ok := endpoints[m.AppID]; !ok {
+			item.Err = fmt.Errorf("app %s: %w", m.AppID, hookline.ErrNotFound)
+			continue
+		}
+		if m.EventID != "" {
+			k := appKey{m.AppID, clean(m.EventID)}
+			if ex := byKey[k]; ex != nil {
+				cp := *ex
+				item.Message, item.Existing = &cp, true
+				continue
+			}
+			if firstOf[k] != nil {
+				repeats = append(repeats, item)
+				continue
+			}
+			firstOf[k] = item
+		}
+		fresh = append(fresh, item)
+		ids = append(ids, textOrNull(m.ID))
+		appCol = append(appCol, textOrNull(m.AppID))
+		types = append(types, textOrNull(clean(m.EventType)))
+		eventIDs = append(eventIDs, textOrNull(nullString(m.EventID)))
+		chans = append(chans, textOrNull(jsonText(m.Channels)))
+		payloads = append(payloads, []byte(m.Payload))
+		ctypes = append(ctypes, textOrNull(nullString(m.ContentType)))
+		hs = append(hs, textOrNull(jsonText(cleanHeaders(m.Headers))))
+		created = append(created, m.CreatedAt.UTC())
+	}
+	if len(fresh) > 0 {
+		// ON CONFLICT covers a message with the same event ID committed by
+		// another node since the read above.
+		rows, err := tx.Query(ctx, `INSERT INTO messages (`+messageCols+`)
+			SELECT id, app, et, eid, ch::jsonb, p, ct, h::jsonb, c
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[])
+				AS u(id, app, et, eid, ch, p, ct, h, c)
+			ON CONFLICT DO NOTHING RETURNING id`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created)
+		inserted, err := collect(rows, err, func(r pgx.Rows) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			return fmt.Errorf("insert messages: %w", err)
+		}
+		if len(inserted) < len(fresh) {
+			if err := raced(ctx, tx, fresh, inserted); err != nil {
+				return err
+			}
+		}
+	}
+	for _, item := range repeats {
+		first := firstOf[appKey{item.Message.AppID, clean(item.Message.EventID)}]
+		cp := *first.Message
+		item.Message, item.Existing = &cp, true
+	}
+
+	var (
+		dIDs, dApps, dMsgs, dEps []string
+		dTimes                   []time.Time
+	)
+	for _, item := range fresh {
+		if item.Existing {
+			continue
+		}
+		m := item.Message
+		eps := endpoints[m.AppID]
+		for i := range eps {
+			if !eps[i].Accepts(m.EventType, m.Channels) {
+				continue
+			}
+			d := hookline.Delivery{
+				ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: eps[i].ID,
+				Status: hookline.StatusPending, NextAttempt: m.CreatedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt,
+			}
+			item.Deliveries = append(item.Deliveries, d)
+			dIDs, dApps, dMsgs, dEps = append(dIDs, d.ID), append(dApps, d.AppID), append(dMsgs, d.MessageID), append(dEps, d.EndpointID)
+			dTimes = append(dTimes, m.CreatedAt.UTC())
+		}
+	}
+	if len(dIDs) == 0 {
+		return nil
+	}
+	b = &pgx.Batch{}
+	b.Queue(`INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
+		SELECT id, app, msg, ep, $5, 0, 0, c, c, c FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::timestamptz[]) AS u(id, app, msg, ep, c)`,
+		dIDs, dApps, dMsgs, dEps, hookline.StatusPending, dTimes)
+	b.Queue(`SELECT pg_notify('` + notifyChannel + `', current_schema())`)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("insert deliveries: %w", err)
+	}
+	return nil
+}
+
+// raced marks the items of fresh that the insert skipped, because another
+// node stored a message with the same event ID meanwhile, as repeats of it.
+func raced(ctx context.Context, tx pgx.Tx, fresh []*store.MessageCreate, inserted []string) error {
+	ok := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		ok[id] = true
+	}
+	for _, item := range fresh {
+		m := item.Message
+		if ok[m.ID] {
+			continue
+		}
+		if m.EventID == "" {
+			return fmt.Errorf("message %s exists", m.ID)
+		}
+		ex, err := scanMessage(tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE app_id = $1 AND event_id = $2`, m.AppID, clean(m.EventID)))
+		if err != nil {
+			return fmt.Errorf("find message with event ID %s: %w", m.EventID, err)
+		}
+		item.Message, item.Existing = &ex, true
+	}
+	return nil
+}
+
+// cleanHeaders returns h with NULs replaced, for jsonb.
+func cleanHeaders(h map[string][]string) map[string][]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(h))
+	for k, vs := range h {
+		c := make([]string, len(vs))
+		for i, v := range vs {
+			c[i] = clean(v)
+		}
+		out[clean(k)] = c
+	}
+	return out
+}
+
+// MessageGet finds a message by ID or event ID.
+func (s *Store) MessageGet(ctx context.Context, appID, idOrEventID string) (*hookline.Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE app_id = $1 AND (id = $2 OR event_id = $2) LIMIT 1`, appID, clean(idOrEventID)))
+	if err != nil {
+		return nil, notFound(err, "message "+idOrEventID)
+	}
+	return &m, nil
+}
+
+// messageConds adds the event type and channel conditions on messages,
+// whose columns are qualified by prefix.
+func messageConds(q *pageQuery, prefix string, eventTypes []string, channel string) {
+	if len(eventTypes) > 0 {
+		q.add(prefix+"event_type = ANY(?)", eventTypes)
+	}
+	if channel != "" {
+		q.add(prefix+"channels @> jsonb_build_array(?::text)", clean(channel))
+	}
+}
+
+// MessageList lists the messages of an app.
+func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFilter) ([]hookline.Message, bool, error) {
+	var q pageQuery
+	q.add("app_id = ?", appID)
+	q.window("created_at", f.Window)
+	messageConds(&q, "", f.EventTypes, f.Channel)
+	query, args := q.sql(messageCols, "messages", "id", f.Page)
+	rows, err := s.pool.Query(ctx, query, args...)
+	msgs, err := collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
+	if err != nil {
+		return nil, false, fmt.Errorf("list messages: %w", err)
+	}
+	msgs, done := finishPage(msgs, f.Page)
+	return msgs, done, nil
+}
+
+// prefixed qualifies each column of a column list with a table alias.
+func prefixed(alias, cols string) string {
+	return alias + strings.ReplaceAll(strings.ReplaceAll(cols, "\n\t", " "), ", ", ", "+alias)
+}
+
+const deliveryCols = `d.id, d.app_id, d.msg_id, d.endpoint_id, d.status, d.trigger_type, d.attempts, d.next_attempt, d.created_at, d.updated_at`
+
+func deliveryDest(d *hookline.Delivery, next **time.Time) []any {
+	return []any{&d.ID, &d.AppID, &d.MessageID, &d.EndpointID, &d.Status, &d.Trigger, &d.Attempts, next, &d.CreatedAt, &d.UpdatedAt}
+}
+
+// finishDelivery completes a scanned delivery. A delivery being sent shows
+// no next attempt: its next_attempt is the end of a lease, not a schedule.
+func finishDelivery(d *hookline.Delivery, next *time.Time) {
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	if next != nil && d.Status != hookline.StatusSending {
+		d.NextAttempt = next.UTC()
+	}
+}
+
+// DeliveryClaim leases due deliveries. The one UPDATE both picks and
+// marks them; SKIP LOCKED lets nodes claiming at the same time pass over
+// each other's picks instead of waiting for them, so each due delivery goes
+// to one node.
+func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error) {
+	exclude := c.Exclude
+	if exclude == nil {
+		exclude = []string{}
+	}
+	rows, err := s.pool.Query(ctx, `WITH due AS (
+			SELECT id FROM deliveries
+			WHERE next_attempt <= $1 AND NOT (endpoint_id = ANY($2))
+			ORDER BY next_attempt LIMIT $3
+			FOR UPDATE SKIP LOCKED)
+		UPDATE deliveries d SET status = $4, next_attempt = $5, updated_at = $1
+		FROM due WHERE d.id = due.id
+		RETURNING `+deliveryCols,
+		c.Now.UTC(), exclude, max(c.Limit, 1), hookline.StatusSending, c.LeaseUntil.UTC())
+	dels, err := collect(rows, err, func(r pgx.Rows) (hookline.Delivery, error) {
+		var (
+			d    hookline.Delivery
+			next *time.Time
+		)
+		err := r.Scan(deliveryDest(&d, &next)...)
+		finishDelivery(&d, next)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	if len(dels) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(dels, func(a, b hookline.Delivery) int { return strings.Compare(a.ID, b.ID) })
+	msgIDs, epIDs := make([]string, 0, len(dels)), make([]string, 0, 8)
+	seenEp := map[string]bool{}
+	for _, d := range dels {
+		msgIDs = append(msgIDs, d.MessageID)
+		if !seenEp[d.EndpointID] {
+			seenEp[d.EndpointID] = true
+			epIDs = append(epIDs, d.EndpointID)
+		}
+	}
+	// The claim is committed; its messages and endpoints come in one more
+	// round trip. Each endpoint comes with its app's rate limit, the
+	// default for endpoints without their own.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+messageCols+` FROM messages WHERE id = ANY($1)`, msgIDs)
+	b.Queue(`SELECT `+prefixed("e.", endpointCols)+`, a.rate_limit FROM endpoints e JOIN apps a ON a.id = e.app_id WHERE e.id = ANY($1)`, epIDs)
+	br := s.pool.SendBatch(ctx, b)
+	rows, err = br.Query()
+	msgs, err := collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
+	type endpointRate struct {
+		ep   hookline.Endpoint
+		rate *int
+	}
+	var eps []endpointRate
+	if err == nil {
+		rows, err = br.Query()
+		eps, err = collect(rows, err, func(r pgx.Rows) (endpointRate, error) {
+			var appRate *int32
+			ep, err := scanEndpoint(r, &appRate)
+			rate := ep.RateLimit
+			if rate == nil {
+				rate = intPtr(appRate)
+			}
+			return endpointRate{ep, rate}, err
+		})
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		// The deliveries stay claimed; their lease brings them back.
+		return nil, fmt.Errorf("claim deliveries: read messages and endpoints: %w", err)
+	}
+	msgByID := make(map[string]*hookline.Message, len(msgs))
+	for i := range msgs {
+		msgByID[msgs[i].ID] = &msgs[i]
+	}
+	epByID := make(map[string]*endpointRate, len(eps))
+	for i := range eps {
+		epByID[eps[i].ep.ID] = &eps[i]
+	}
+	tasks := make([]store.Task, len(dels))
+	for i, d := range dels {
+		tasks[i] = store.Task{Delivery: d, Message: msgByID[d.MessageID]}
+		if er := epByID[d.EndpointID]; er != nil {
+			tasks[i].Endpoint, tasks[i].RateLimit = &er.ep, er.rate
+		}
+	}
+	return tasks, nil
+}
+
+// DeliveryFinish stores the results of claimed deliveries: every update
+// and insert of the batch in one round trip. Rows are locked in a fixed
+// order, deliveries by ID and then endpoints by ID, so that nodes finishing
+// at once cannot deadlock.
+func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
+	if len(results) == 0 {
+		return nil
+	}
+	results = slices.Clone(results)
+	slices.SortFunc(results, func(a, b store.Result) int { return strings.Compare(a.Delivery.ID, b.Delivery.ID) })
+	var (
+		ids                     []string
+		statuses, attemptCounts []int32
+		nexts                   []pgtype.Timestamptz
+		updated                 []time.Time
+		atts                    attemptRows
+	)
+	health := map[string]*endpointHealth{}
+	for _, r := range results {
+		d := r.Delivery
+		ids = append(ids, d.ID)
+		statuses = append(statuses, int32(d.Status))
+		attemptCounts = append(attemptCounts, int32(d.Attempts))
+		nexts = append(nexts, pgtype.Timestamptz{Time: d.NextAttempt.UTC(), Valid: !d.NextAttempt.IsZero()})
+		updated = append(updated, d.UpdatedAt.UTC())
+		h := health[d.EndpointID]
+		if h == nil {
+			h = &endpointHealth{}
+			health[d.EndpointID] = h
+		}
+		if r.DisableEndpoint != "" {
+			h.disable = r.DisableEndpoint
+		}
+		if a := r.Attempt; a != nil {
+			if err := atts.add(a); err != nil {
+				return fmt.Errorf("finish deliveries: %w", err)
+			}
+			h.record(a)
+		}
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE deliveries d SET status = u.status, attempts = u.attempts, next_attempt = u.next, updated_at = u.updated
+			FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[], $5::timestamptz[]) AS u(id, status, attempts, next, updated)
+			WHERE d.id = u.id`, ids, statuses, attemptCounts, nexts, updated)
+		if len(atts.id) > 0 {
+			atts.queue(b, false)
+		}
+		epIDs := make([]string, 0, len(health))
+		for id := range health {
+			epIDs = append(epIDs, id)
+		}
+		slices.Sort(epIDs)
+		for _, id := range epIDs {
+			health[id].queue(b, id)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("finish deliveries: %w", err)
+	}
+	return nil
+}
+
+// attemptRows holds attempts as the columns of a multi-row insert.
+type attemptRows struct {
+	id, deliveryID, appID, msgID, endpointID, url []string
+	status, trigger, code                         []int32
+	headers                                       []pgtype.Text
+	response, errText                             []string
+	duration                                      []int64
+	created                                       []time.Time
+}
+
+func (r *attemptRows) add(a *hookline.Attempt) error {
+	var hdrs pgtype.Text
+	if a.ResponseHeaders != nil {
+		b, err := json.Marshal(cleanHeaders(a.ResponseHeaders))
+		if err != nil {
+			return err
+		}
+		hdrs = pgtype.Text{String: strings.ReplaceAll(string(b), `\u0000`, `\ufffd`), Valid: true}
+	}
+	r.id, r.deliveryID, r.appID = append(r.id, a.ID), append(r.deliveryID, a.DeliveryID), append(r.appID, a.AppID)
+	r.msgID, r.endpointID, r.url = append(r.msgID, a.MessageID), append(r.endpointID, a.EndpointID), append(r.url, clean(a.URL))
+	r.status, r.trigger, r.code = append(r.status, int32(a.Status)), append(r.trigger, int32(a.Trigger)), append(r.code, int32(a.StatusCode))
+	r.headers, r.response, r.errText = append(r.headers, hdrs), append(r.response, clean(a.Response)), append(r.errText, clean(a.Error))
+	r.duration, r.created = append(r.duration, a.Duration.Microseconds()), append(r.created, a.CreatedAt.UTC())
+	return nil
+}
+
+// queue adds the insert of the attempts to b; keep leaves existing rows as
+// they are, for a copy run again.
+func (r *attemptRows) queue(b *pgx.Batch, keep bool) {
+	conflict := ""
+	if keep {
+		conflict = " ON CONFLICT DO NOTHING"
+	}
+	b.Queue(`INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
+			status_code, response_headers, response, duration_us, error, created_at)
+		SELECT id, dl, app, msg, ep, url, st, tr, code, h::jsonb, resp, dur, err, c
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::int[],
+			$10::text[], $11::text[], $12::bigint[], $13::text[], $14::timestamptz[])
+			AS u(id, dl, app, msg, ep, url, st, tr, code, h, resp, dur, err, c)`+conflict,
+		r.id, r.deliveryID, r.appID, r.msgID, r.endpointID, r.url, r.status, r.trigger, r.code,
+		r.headers, r.response, r.duration, r.errText, r.created)
+}
+
+// endpointHealth folds a batch's attempts to one endpoint into the one
+// update of its failing_since: set at the first failure after the last
+// success, cleared by a success.
+type endpointHealth struct {
+	attempted   bool
+	lastOK      bool
+	firstFailed time.Time
+	disable     string
+}
+
+func (h *endpointHealth) record(a *hookline.Attempt) {
+	h.attempted = true
+	if a.Status == hookline.StatusSuccess {
+		h.lastOK, h.firstFailed = true, time.Time{}
+		return
+	}
+	h.lastOK = false
+	if h.firstFailed.IsZero() || a.CreatedAt.Before(h.firstFailed) {
+		h.firstFailed = a.CreatedAt
+	}
+}
+
+// queue adds the endpoint's updates to b. Each is conditional, so that the
+// common case, a healthy endpoint staying healthy, writes and locks
+// nothing: endpoints are shared by every node.
+func (h *endpointHealth) queue(b *pgx.Batch, id string) {
+	switch {
+	case !h.attempted:
+	case h.lastOK:
+		b.Queue(`UPDATE endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, id)
+	default:
+		b.Queue(`UPDATE endpoints SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL`, h.firstFailed.UTC(), id)
+	}
+	if h.disable != "" {
+		b.Queue(`UPDATE endpoints SET disabled = true, disabled_reason = $1 WHERE id = $2`, clean(h.disable), id)
+	}
+}
+
+// DeliveryRelease returns claimed deliveries to pending, due at once.
+func (s *Store) DeliveryRelease(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// Due at the Unix epoch: before any claim's "now", whatever clock
+		// it uses.
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = $1, next_attempt = 'epoch' WHERE status = $2 AND id = ANY($3)`,
+			hookline.StatusPending, hookline.StatusSending, ids)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return notify(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("release deliveries: %w", err)
+	}
+	return nil
+}
+
+// DeliveryCreate queues a message for an endpoint again.
+func (s *Store) DeliveryCreate(ctx context.Context, d *hookline.Delivery) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var n int
+		err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE id = $1 AND app_id = $3) + (SELECT count(*) FROM endpoints WHERE id = $2 AND app_id = $3)`,
+			d.MessageID, d.EndpointID, d.AppID).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n != 2 {
+			return fmt.Errorf("message %s or endpoint %s: %w", d.MessageID, d.EndpointID, hookline.ErrNotFound)
+		}
+		if d.ID == "" {
+			d.ID = hookline.NewID(hookline.PrefixDelivery)
+		}
+		d.Attempts = 0
+		err = tx.QueryRow(ctx, `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)
+			ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET status = excluded.status, trigger_type = excluded.trigger_type,
+				attempts = 0, next_attempt = excluded.next_attempt, updated_at = excluded.updated_at
+			RETURNING id`,
+			d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, d.Trigger, timePtr(&d.NextAttempt), d.CreatedAt.UTC(), d.UpdatedAt.UTC(),
+		).Scan(&d.ID)
+		if err != nil {
+			return err
+		}
+		return notify(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("create delivery: %w", err)
+	}
+	return nil
+}
+
+// DeliveryRecover requeues the failed deliveries of an endpoint.
+func (s *Store) DeliveryRecover(ctx context.Context, appID, endpointID string, w store.Window, now time.Time) (int, error) {
+	var q pageQuery
+	q.add("status = ?", hookline.StatusFail)
+	q.add("app_id = ?", appID)
+	q.add("endpoint_id = ?", endpointID)
+	q.window("created_at", w)
+	n := len(q.args)
+	args := append(q.args, hookline.StatusPending, hookline.TriggerManual, now.UTC())
+	var count int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE deliveries SET status = $%d, trigger_type = $%d, attempts = 0, next_attempt = $%d, updated_at = $%d
+			WHERE %s`, n+1, n+2, n+3, n+3, strings.Join(q.where, " AND ")), args...)
+		if err != nil {
+			return err
+		}
+		count = tag.RowsAffected()
+		if count == 0 {
+			return nil
+		}
+		return notify(ctx, tx)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("recover deliveries: %w", err)
+	}
+	return int(count), nil
+}
+
+const attemptCols = `a.id, a.delivery_id, a.app_id, a.msg_id, a.endpoint_id, a.url, a.status, a.trigger_type, a.status_code,
+	a.response_headers, a.response, a.duration_us, a.error, a.created_at`
+
+func scanAttempt(r scanner) (hookline.Attempt, error) {
+	var (
+		a    hookline.Attempt
+		hdrs []byte
+		dur  int64
+	)
+	err := r.Scan(&a.ID, &a.DeliveryID, &a.AppID, &a.MessageID, &a.EndpointID, &a.URL, &a.Status, &a.Trigger, &a.StatusCode,
+		&hdrs, &a.Response, &dur, &a.Error, &a.CreatedAt)
+	if err != nil {
+		return a, err
+	}
+	a.Duration, a.CreatedAt = time.Duration(dur)*time.Microsecond, a.CreatedAt.UTC()
+	a.ResponseHeaders, err = parseJSON[map[string][]string](hdrs)
+	return a, err
+}
+
+// AttemptList lists attempts by message or by endpoint.
+func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
+	var q pageQuery
+	q.add("a.app_id = ?", appID)
+	if f.MessageID != "" {
+		q.add("a.msg_id = ?", f.MessageID)
+	}
+	if f.EndpointID != "" {
+		q.add("a.endpoint_id = ?", f.EndpointID)
+	}
+	if f.Status != nil {
+		q.add("a.status = ?", *f.Status)
+	}
+	switch c := f.StatusCodeClass; {
+	case c == 1:
+		q.add("a.status_code = 0")
+	case c >= 100:
+		q.add("a.status_code >= ? AND a.status_code < ?", c, c+100)
+	}
+	q.window("a.created_at", f.Window)
+	if len(f.EventTypes) > 0 || f.Channel != "" {
+		// The message conditions are numbered after the ones so far.
+		mq := pageQuery{args: q.args}
+		messageConds(&mq, "m.", f.EventTypes, f.Channel)
+		q.where = append(q.where, "EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND "+strings.Join(mq.where, " AND ")+")")
+		q.args = mq.args
+	}
+	query, args := q.sql(attemptCols, "attempts a", "a.id", f.Page)
+	rows, err := s.pool.Query(ctx, query, args...)
+	atts, err := collect(rows, err, func(r pgx.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
+	if err != nil {
+		return nil, false, fmt.Errorf("list attempts: %w", err)
+	}
+	atts, done := finishPage(atts, f.Page)
+	return atts, done, nil
+}
+
+// AttemptGet finds one attempt of a message.
+func (s *Store) AttemptGet(ctx context.Context, appID, msgID, attemptID string) (*hookline.Attempt, error) {
+	a, err := scanAttempt(s.pool.QueryRow(ctx, `SELECT `+attemptCols+` FROM attempts a WHERE a.id = $1 AND a.app_id = $2 AND a.msg_id = $3`, attemptID, appID, msgID))
+	if err != nil {
+		return nil, notFound(err, "attempt "+attemptID)
+	}
+	return &a, nil
+}
+
+// MessageEndpointList lists the endpoints a message was sent to.
+func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p store.Page) ([]store.EndpointStatus, bool, error) {
+	var q pageQuery
+	q.add("d.app_id = ?", appID)
+	q.add("d.msg_id = ?", msgID)
+	query, args := q.sql(prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
+	rows, err := s.pool.Query(ctx, query, args...)
+	out, err := collect(rows, err, func(r pgx.Rows) (store.EndpointStatus, error) {
+		var (
+			es   store.EndpointStatus
+			next *time.Time
+		)
+		var err error
+		es.Endpoint, err = scanEndpoint(r, deliveryDest(&es.Delivery, &next)...)
+		finishDelivery(&es.Delivery, next)
+		return es, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("list message endpoints: %w", err)
+	}
+	out, done := finishPage(out, p)
+	return out, done, nil
+}
+
+// EndpointMessageList lists the messages sent to an endpoint.
+func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID string, f store.EndpointMessageFilter) ([]store.MessageStatus, bool, error) {
+	var q pageQuery
+	q.add("d.app_id = ?", appID)
+	q.add("d.endpoint_id = ?", endpointID)
+	if f.Status != nil {
+		q.add("d.status = ?", *f.Status)
+	}
+	q.window("m.created_at", f.Window)
+	messageConds(&q, "m.", f.EventTypes, f.Channel)
+	query, args := q.sql(prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
+	rows, err := s.pool.Query(ctx, query, args...)
+	out, err := collect(rows, err, func(r pgx.Rows) (store.MessageStatus, error) {
+		var (
+			ms   store.MessageStatus
+			next *time.Time
+			err  error
+		)
+		ms.Message, err = scanMessage(r, deliveryDest(&ms.Delivery, &next)...)
+		finishDelivery(&ms.Delivery, next)
+		return ms, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("list endpoint messages: %w", err)
+	}
+	out, done := finishPage(out, f.Page)
+	return out, done, nil
+}
