@@ -1,0 +1,47 @@
+package cluster
+
+import (
+	"context"
+
+	"github.com/hookline/hookline/internal/store"
+)
+
+// Queue is the part of the store a dispatcher works through.
+type Queue interface {
+	DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error)
+	DeliveryFinish(ctx context.Context, results []store.Result) error
+	DeliveryRelease(ctx context.Context, ids []string) error
+}
+
+// ShareRateLimits returns q with the rate limit of each claimed task
+// divided between the live worker nodes, which workers counts: each node
+// enforces its share, ⌊limit/N⌋ per second but at least 1, so the nodes
+// together stay within the limit. The share is approximate in two ways,
+// both bounded: when N exceeds the limit, every node still sends 1 per
+// second, N in all; and for one heartbeat TTL after a node joins, the
+// others still count the old N. A node whose peers have no work for an
+// endpoint still takes only its share, so the cluster may send below the
+// limit, never above it otherwise.
+func ShareRateLimits(q Queue, workers func() int) Queue {
+	return &sharedQueue{Queue: q, workers: workers}
+}
+
+type sharedQueue struct {
+	Queue
+	workers func() int
+}
+
+func (s *sharedQueue) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error) {
+	tasks, err := s.Queue.DeliveryClaim(ctx, c)
+	n := s.workers()
+	if n <= 1 {
+		return tasks, err
+	}
+	for i := range tasks {
+		if l := tasks[i].RateLimit; l != nil {
+			share := max(1, *l/n)
+			tasks[i].RateLimit = &share
+		}
+	}
+	return tasks, err
+}
