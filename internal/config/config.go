@@ -18,7 +18,8 @@ import (
 type Config struct {
 	// Addr is the address the API listens on.
 	Addr string
-	// DB is a SQLite file path (PostgreSQL URLs come later).
+	// DB is where the data lives: a SQLite file path, or a postgres:// URL
+	// for a database that several nodes share.
 	DB string
 	// PublicURL is the base URL users reach this server at, for links.
 	PublicURL string
@@ -42,6 +43,20 @@ type Config struct {
 	Workers int
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// Role is what this process does: "all" (the default), "api" (serve
+	// the API and publish) or "worker" (deliver and do the upkeep), so
+	// that API and delivery can scale apart on PostgreSQL.
+	Role string
+	// NodeID names this process among the nodes sharing a database, in its
+	// logs and in the User-Agent of its deliveries; empty means generated.
+	NodeID string
+	// Lease is how long a claimed delivery stays with the node that claimed
+	// it. A node that dies delays its unsent deliveries by up to this long;
+	// it must cover a request, so at least 4 × RequestTimeout.
+	Lease time.Duration
+	// Retention is how long message payloads and attempt response bodies
+	// are kept; 0 keeps them for ever.
+	Retention time.Duration
 	// LogFormat is "text" or "json"; LogLevel is debug, info, warn or error.
 	LogFormat string
 	LogLevel  string
@@ -59,6 +74,9 @@ func Default() Config {
 		DisableAfter:    5 * 24 * time.Hour,
 		Workers:         256,
 		ShutdownTimeout: 30 * time.Second,
+		Role:            "all",
+		Lease:           2 * time.Minute,
+		Retention:       30 * 24 * time.Hour,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
@@ -72,9 +90,23 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--addr %q: want host:port, such as 127.0.0.1:8071", c.Addr))
 	}
 	if c.DB == "" {
-		errs = append(errs, errors.New("--db: give a SQLite file path, such as hookline.db"))
-	} else if strings.Contains(c.DB, "://") {
-		errs = append(errs, fmt.Errorf("--db %q: this build stores data in SQLite only; give a file path", c.DB))
+		errs = append(errs, errors.New("--db: give a SQLite file path, such as hookline.db, or a postgres:// URL"))
+	} else if strings.Contains(c.DB, "://") && !IsPostgres(c.DB) {
+		errs = append(errs, fmt.Errorf("--db %q: give a SQLite file path or a postgres://user@host:5432/database URL", redactURL(c.DB)))
+	}
+	switch c.Role {
+	case "all", "api", "worker":
+	default:
+		errs = append(errs, fmt.Errorf("--role %q: want all, api or worker", c.Role))
+	}
+	if c.NodeID != "" && (len(c.NodeID) > 64 || strings.Trim(c.NodeID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "") {
+		errs = append(errs, fmt.Errorf("--node-id %q: use 1 to 64 characters of a-z, A-Z, 0-9, '-', '_' or '.'", c.NodeID))
+	}
+	if c.RequestTimeout > 0 && c.Lease < 4*c.RequestTimeout {
+		errs = append(errs, fmt.Errorf("--lease %s: must be at least 4 × --request-timeout (%s), or a slow request could be sent twice", c.Lease, 4*c.RequestTimeout))
+	}
+	if c.Retention < 0 || (c.Retention > 0 && c.Retention < time.Hour) {
+		errs = append(errs, fmt.Errorf("--retention %s: use at least 1h, or 0 to keep payloads for ever", c.Retention))
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -128,6 +160,10 @@ var envNames = map[string]string{
 	"disable-after":          "HOOKLINE_DISABLE_AFTER",
 	"workers":                "HOOKLINE_WORKERS",
 	"shutdown-timeout":       "HOOKLINE_SHUTDOWN_TIMEOUT",
+	"role":                   "HOOKLINE_ROLE",
+	"node-id":                "HOOKLINE_NODE_ID",
+	"lease":                  "HOOKLINE_LEASE",
+	"retention":              "HOOKLINE_RETENTION",
 	"log-format":             "HOOKLINE_LOG_FORMAT",
 	"log-level":              "HOOKLINE_LOG_LEVEL",
 }
@@ -137,7 +173,7 @@ var envNames = map[string]string{
 func (c *Config) Bind(fs *pflag.FlagSet) {
 	help := func(name, text string) string { return text + " (env " + envNames[name] + ")" }
 	fs.StringVar(&c.Addr, "addr", c.Addr, help("addr", "address to listen on, host:port"))
-	fs.StringVar(&c.DB, "db", c.DB, help("db", "SQLite database file, created if missing"))
+	fs.StringVar(&c.DB, "db", c.DB, help("db", "SQLite database file, created if missing, or a postgres:// URL for a database several nodes share"))
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, help("public-url", "base URL this server is reached at by users and senders"))
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", c.AllowPrivateNetworks,
 		help("allow-private-networks", "let deliveries reach loopback, private and link-local addresses (off: refused at connect time)"))
@@ -148,6 +184,10 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.DisableAfter, "disable-after", c.DisableAfter, help("disable-after", "disable an endpoint that has failed this long without a success"))
 	fs.IntVar(&c.Workers, "workers", c.Workers, help("workers", "most deliveries in flight at once"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, help("shutdown-timeout", "how long a graceful shutdown waits for in-flight work"))
+	fs.StringVar(&c.Role, "role", c.Role, help("role", "what this node does: all, api (serve the API and publish) or worker (deliver and do the upkeep)"))
+	fs.StringVar(&c.NodeID, "node-id", c.NodeID, help("node-id", "this node's name in logs and in its deliveries' User-Agent (default: generated)"))
+	fs.DurationVar(&c.Lease, "lease", c.Lease, help("lease", "how long a claimed delivery stays with its node; a node that dies delays its deliveries by up to this"))
+	fs.DurationVar(&c.Retention, "retention", c.Retention, help("retention", "keep message payloads and attempt response bodies this long; 0 keeps them for ever"))
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, help("log-format", "log format: text or json"))
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, help("log-level", "log level: debug, info, warn or error"))
 }
@@ -190,4 +230,18 @@ func (c *Config) LoadEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 	})
 	c.AdminToken = getenv("HOOKLINE_ADMIN_TOKEN")
 	return errors.Join(errs...)
+}
+
+// IsPostgres reports whether db names a PostgreSQL database, a postgres://
+// or postgresql:// URL, rather than a SQLite file.
+func IsPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// redactURL hides the password of a URL, for messages.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "(a URL that does not parse)"
 }

@@ -57,6 +57,26 @@ func TestBadEnv(t *testing.T) {
 	}
 }
 
+func TestPostgresURL(t *testing.T) {
+	for _, db := range []string{"postgres://u@localhost:5432/db?sslmode=disable", "postgresql://localhost/db"} {
+		c := Default()
+		c.DB = db
+		if err := c.Validate(); err != nil {
+			t.Errorf("--db %s: %v", db, err)
+		}
+	}
+	c := Default()
+	c.DB = "mysql://user:secretpw@localhost/db"
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "secretpw") {
+		t.Errorf("err = %v, want one without the password", err)
+	}
+	c = Default()
+	c.Retention = 0
+	if err := c.Validate(); err != nil {
+		t.Errorf("retention 0 (keep for ever): %v", err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
@@ -64,7 +84,11 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{"bad addr", func(c *Config) { c.Addr = "8071" }, "--addr"},
-		{"postgres not yet", func(c *Config) { c.DB = "postgres://localhost/db" }, "--db"},
+		{"other database", func(c *Config) { c.DB = "mysql://user:pw@localhost/db" }, "--db"},
+		{"role", func(c *Config) { c.Role = "both" }, "--role"},
+		{"node id", func(c *Config) { c.NodeID = "node 1" }, "--node-id"},
+		{"lease shorter than requests", func(c *Config) { c.Lease = 10 * time.Second }, "--lease"},
+		{"retention too short", func(c *Config) { c.Retention = time.Minute }, "--retention"},
 		{"bad public url", func(c *Config) { c.PublicURL = "hooks.example.com" }, "--public-url"},
 		{"short token", func(c *Config) { c.AdminToken = "short" }, "HOOKLINE_ADMIN_TOKEN"},
 		{"empty schedule", func(c *Config) { c.RetrySchedule = nil }, "--retry-schedule"},
