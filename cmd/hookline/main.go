@@ -2,6 +2,7 @@
 //
 //	hookline serve     run the API and the delivery engine
 //	hookline migrate   apply database migrations and exit
+//	hookline db copy   copy an installation between databases, such as SQLite to PostgreSQL
 //	hookline version   print the version
 //
 // Every setting is a flag and an environment variable; `hookline serve
@@ -43,7 +44,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(getenv), migrateCommand(getenv), &cobra.Command{
+	root.AddCommand(serveCommand(getenv), migrateCommand(getenv), dbCommand(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of hookline",
 		Args:  cobra.NoArgs,

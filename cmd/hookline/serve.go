@@ -19,7 +19,6 @@ import (
 	"github.com/hookline/hookline/internal/dispatch"
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
-	"github.com/hookline/hookline/internal/store/sqlite"
 	"github.com/spf13/cobra"
 )
 
@@ -36,7 +35,13 @@ func serveCommand(getenv func(string) string) *cobra.Command {
 
 With no flags it keeps its data in ./hookline.db (SQLite, created if missing)
 and listens on 127.0.0.1:8071. The API's bearer token is HOOKLINE_ADMIN_TOKEN
-if set; otherwise one is generated on first start and printed once.`,
+if set; otherwise one is generated on first start and printed once.
+
+With --db postgres://... several nodes share one database: each claims due
+deliveries under a lease, wakes the others when it publishes, and one of
+them, elected through the database, does the upkeep. --role api or --role
+worker splits the API from delivery. Give every node the same
+HOOKLINE_ADMIN_TOKEN.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.LoadEnv(cmd.Flags(), getenv); err != nil {
@@ -57,21 +62,26 @@ func migrateCommand(getenv func(string) string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply database migrations and exit",
-		Long:  "Apply pending database migrations and exit. `hookline serve` also applies them at start.",
-		Args:  cobra.NoArgs,
+		Long: `Apply pending database migrations and exit. "hookline serve" also applies
+them at start; on PostgreSQL an advisory lock lets one node migrate while
+the others wait, so nodes of a new version may start together.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.LoadEnv(cmd.Flags(), getenv); err != nil {
 				return err
 			}
-			st, err := sqlite.Open(cmd.Context(), cfg.DB)
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			st, err := openStore(cmd.Context(), cfg.DB, slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s is up to date\n", cfg.DB)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is up to date\n", describeDB(cfg.DB))
 			return st.Close()
 		},
 	}
-	cmd.Flags().StringVar(&cfg.DB, "db", cfg.DB, "SQLite database file (env HOOKLINE_DB)")
+	cmd.Flags().StringVar(&cfg.DB, "db", cfg.DB, "SQLite database file or postgres:// URL (env HOOKLINE_DB)")
 	return cmd
 }
 
@@ -90,62 +100,111 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // serve runs the server until ctx ends, then shuts down gracefully: stop
 // taking requests, commit what was accepted, let in-flight deliveries
 // finish (bounded by the shutdown timeout), and close the store.
+//
+// What runs depends on the role: the API and the group commit on api and
+// all nodes; the dispatcher, the listener for other nodes' publishes and
+// the upkeep on worker and all nodes.
 func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
-	log := newLogger(cfg, stderr)
 	start := time.Now()
-	st, err := sqlite.Open(ctx, cfg.DB)
+	if err := checkRole(cfg); err != nil {
+		return err
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = newNodeID()
+	}
+	log := newLogger(cfg, stderr).With("node_id", cfg.NodeID)
+	st, err := openStore(ctx, cfg.DB, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-
-	tokenHash, err := adminTokenHash(ctx, st, cfg.AdminToken, stdout)
+	n, queue, err := joinCluster(ctx, cfg, st, log)
 	if err != nil {
 		return err
 	}
 
-	client := dispatch.NewClient(netguard.Dialer(cfg.AllowPrivateNetworks, 10*time.Second), cfg.RequestTimeout)
-	d := dispatch.New(st, dispatch.Options{
-		Schedule:     cfg.RetrySchedule,
-		Timeout:      cfg.RequestTimeout,
-		Workers:      cfg.Workers,
-		DisableAfter: cfg.DisableAfter,
-		Client:       client,
-		Logger:       log,
-		UserAgent:    "hookline/" + version,
-	})
-	commits := store.NewGroupCommit(st, 512, d.Wake)
-	handler := api.New(api.Options{
-		Store:        st,
-		Publisher:    commits,
-		TokenHash:    tokenHash,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger:       log,
-		Wake:         d.Wake,
-	})
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	var (
+		d    *dispatch.Dispatcher
+		wake = func() {}
+	)
+	if cfg.Role != "api" {
+		client := dispatch.NewClient(netguard.Dialer(cfg.AllowPrivateNetworks, 10*time.Second), cfg.RequestTimeout)
+		d = dispatch.New(queue, dispatch.Options{
+			Schedule:     cfg.RetrySchedule,
+			Timeout:      cfg.RequestTimeout,
+			Lease:        cfg.Lease,
+			Workers:      cfg.Workers,
+			DisableAfter: cfg.DisableAfter,
+			Client:       client,
+			Logger:       log,
+			UserAgent:    userAgent(cfg.NodeID),
+		})
+		wake = d.Wake
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		commits.Stop()
-		return fmt.Errorf("listen on %s: %w (is another server using the port? choose one with --addr)", cfg.Addr, err)
+
+	var (
+		srv     *http.Server
+		ln      net.Listener
+		commits *store.GroupCommit
+	)
+	if cfg.Role != "worker" {
+		tokenHash, err := adminTokenHash(ctx, st, cfg.AdminToken, stdout)
+		if err != nil {
+			return err
+		}
+		// An api node wakes no dispatcher of its own: PostgreSQL tells the
+		// workers at commit.
+		var afterCommit func()
+		if d != nil {
+			afterCommit = d.Wake
+		}
+		ln, err = net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w (is another server using the port? choose one with --addr)", cfg.Addr, err)
+		}
+		commits = store.NewGroupCommit(st, 512, afterCommit)
+		srv = &http.Server{
+			Handler: api.New(api.Options{
+				Store:        st,
+				Publisher:    commits,
+				TokenHash:    tokenHash,
+				MaxBodyBytes: cfg.MaxBodyBytes,
+				Logger:       log,
+				Wake:         wake,
+			}),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       time.Minute,
+			WriteTimeout:      time.Minute,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
 	}
-	if err := d.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
-		commits.Stop()
+	abort := func() {
+		if ln != nil {
+			ln.Close()
+			commits.Stop()
+		}
+	}
+	if d != nil {
+		if err := d.Start(context.WithoutCancel(ctx)); err != nil {
+			abort()
+			return err
+		}
+	}
+	if err := n.start(context.WithoutCancel(ctx), cfg, st, wake, log); err != nil {
+		abort()
 		return err
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("hookline listening", "addr", ln.Addr().String(), "db", cfg.DB, "startup_ms", time.Since(start).Milliseconds())
-	fmt.Fprintf(stdout, "hookline %s listening on http://%s\n", version, ln.Addr())
+	if srv != nil {
+		go func() { serveErr <- srv.Serve(ln) }()
+		log.Info("hookline listening", "addr", ln.Addr().String(), "db", describeDB(cfg.DB), "role", cfg.Role, "startup_ms", time.Since(start).Milliseconds())
+		fmt.Fprintf(stdout, "hookline %s listening on http://%s (node %s)\n", version, ln.Addr(), cfg.NodeID)
+	} else {
+		log.Info("hookline worker running", "db", describeDB(cfg.DB), "role", cfg.Role, "startup_ms", time.Since(start).Milliseconds())
+		fmt.Fprintf(stdout, "hookline %s worker running (node %s)\n", version, cfg.NodeID)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -156,12 +215,19 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		errs = append(errs, fmt.Errorf("stop http server: %w", err))
+	if srv != nil {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("stop http server: %w", err))
+		}
+		commits.Stop()
 	}
-	commits.Stop()
-	if err := d.Stop(shutdownCtx); err != nil {
-		errs = append(errs, fmt.Errorf("stop dispatcher: %w", err))
+	if err := n.stop(shutdownCtx); err != nil {
+		errs = append(errs, fmt.Errorf("leave cluster: %w", err))
+	}
+	if d != nil {
+		if err := d.Stop(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("stop dispatcher: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
