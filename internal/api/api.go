@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -50,6 +51,9 @@ type Options struct {
 	// Wake, when set, tells the dispatcher that deliveries are due now,
 	// such as after a resend, so it need not wait for its next poll.
 	Wake func()
+	// Inbound, when set, serves the inbound routes (/api/v1/source/...)
+	// over Store, which must then also be a store.InboundStore.
+	Inbound *inbound.Service
 }
 
 // server holds the dependencies shared by all handlers.
@@ -61,6 +65,7 @@ type server struct {
 	log       *slog.Logger
 	clock     func() time.Time
 	wake      func()
+	in        *inbound.Service
 	mux       *http.ServeMux
 }
 
@@ -74,6 +79,7 @@ func New(opts Options) http.Handler {
 		log:       opts.Logger,
 		clock:     opts.Now,
 		wake:      opts.Wake,
+		in:        opts.Inbound,
 		mux:       http.NewServeMux(),
 	}
 	if s.maxBody <= 0 {
@@ -135,6 +141,8 @@ func (s *server) routes() {
 
 	s.route("GET /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", s.attemptListByEndpoint)
 	s.route("GET /api/v1/app/{app_id}/attempt/msg/{msg_id}", s.attemptListByMessage)
+
+	s.sourceRoutes()
 }
 
 // route registers an authenticated handler. POSTs also honour the

@@ -1,0 +1,986 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/inbound"
+	"github.com/hookline/hookline/internal/inbound/verify"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// Bounds of the inbound routes.
+const (
+	// defaultTokenGrace is how long a rotated-out receive URL keeps
+	// working when the rotation names no grace period: a day, time enough
+	// to update the sender's settings.
+	defaultTokenGrace = 24 * time.Hour
+	// maxTokenGrace is the longest a rotated-out URL may keep working.
+	maxTokenGrace = 7 * 24 * time.Hour
+	// maxPollWait is the longest an events long-poll holds a request,
+	// below the server's one-minute write timeout.
+	maxPollWait = 60 * time.Second
+	// streamPoll bounds each wait of a stream or long poll for new
+	// requests, so that requests received by another node sharing the
+	// database show up too.
+	streamPoll = 2 * time.Second
+	// streamKeepAlive is how often an idle stream sends a comment, so that
+	// proxies and clients do not take it for dead.
+	streamKeepAlive = 15 * time.Second
+	// maxFilterScan bounds how many store pages one list with a filter the
+	// store cannot apply (verified=false, a hold route's filter) reads.
+	maxFilterScan = 20
+)
+
+// sourceRoutes registers the inbound routes when the server has an
+// inbound service and a store that keeps sources.
+func (s *server) sourceRoutes() {
+	if s.in == nil {
+		return
+	}
+	if _, ok := s.st.(store.InboundStore); !ok {
+		return
+	}
+	const src = "/api/v1/source/{source_id}"
+	s.route("GET /api/v1/source", s.sourceList)
+	s.route("POST /api/v1/source", s.sourceCreate)
+	s.route("GET "+src, s.sourceGet)
+	s.route("PUT "+src, s.sourceUpdate)
+	s.route("PATCH "+src, s.sourcePatch)
+	s.route("DELETE "+src, s.sourceDelete)
+	s.route("POST "+src+"/token/rotate", s.sourceRotate)
+	s.route("GET "+src+"/request", s.receivedList)
+	s.route("GET "+src+"/request/{request_id}", s.receivedGet)
+	s.route("POST "+src+"/request/{request_id}/replay", s.receivedReplay)
+	s.route("GET "+src+"/events", s.sourceEvents)
+	s.route("POST "+src+"/events/ack", s.sourceAck)
+	s.route("GET "+src+"/stream", s.sourceStream)
+}
+
+// inbound returns the store as an InboundStore; sourceRoutes registers
+// the routes that call it only when it is one.
+func (s *server) inbound() store.InboundStore {
+	return s.st.(store.InboundStore)
+}
+
+// routeWire is a route on the wire, in requests and responses alike.
+type routeWire struct {
+	// ID is generated when a request leaves it out.
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	Filter    routeFilterWire `json:"filter"`
+	URL       string          `json:"url,omitempty"`
+	Sign      bool            `json:"sign,omitempty"`
+	App       string          `json:"app,omitempty"`
+	EventType string          `json:"eventType,omitempty"`
+	Command   string          `json:"command,omitempty"`
+}
+
+// routeFilterWire is a route's filter: both fields are always present in
+// a response, so a client can tell "all" ([] and {}) at a glance.
+type routeFilterWire struct {
+	EventTypes []string          `json:"eventTypes"`
+	Match      map[string]string `json:"match"`
+}
+
+func routesFromWire(in []routeWire) []hookline.Route {
+	out := make([]hookline.Route, len(in))
+	for i, r := range in {
+		id := r.ID
+		if id == "" {
+			id = hookline.NewID(hookline.PrefixRoute)
+		}
+		out[i] = hookline.Route{ID: id, Type: hookline.RouteType(r.Type), URL: r.URL, Sign: r.Sign, App: r.App,
+			EventType: r.EventType, Command: r.Command,
+			Filter: hookline.RouteFilter{EventTypes: nilIfEmpty(r.Filter.EventTypes), Match: r.Filter.Match}}
+		if len(out[i].Filter.Match) == 0 {
+			out[i].Filter.Match = nil
+		}
+	}
+	return out
+}
+
+func routesToWire(in []hookline.Route) []routeWire {
+	out := make([]routeWire, len(in))
+	for i, r := range in {
+		f := routeFilterWire{EventTypes: r.Filter.EventTypes, Match: orEmpty(r.Filter.Match)}
+		if f.EventTypes == nil {
+			f.EventTypes = []string{}
+		}
+		out[i] = routeWire{ID: r.ID, Type: string(r.Type), Filter: f, URL: r.URL, Sign: r.Sign, App: r.App,
+			EventType: r.EventType, Command: r.Command}
+	}
+	return out
+}
+
+// sourceResponseWire is what a source answers its sender.
+type sourceResponseWire struct {
+	Status      int    `json:"status"`
+	Body        string `json:"body"`
+	ContentType string `json:"contentType"`
+}
+
+func (r *sourceResponseWire) domain() hookline.SourceResponse {
+	if r == nil {
+		return hookline.DefaultSourceResponse
+	}
+	out := hookline.SourceResponse{Status: r.Status, Body: r.Body, ContentType: r.ContentType}
+	if out.Status == 0 {
+		out.Status = http.StatusOK
+	}
+	return out
+}
+
+// sourceIn is the body of a create or a PUT.
+type sourceIn struct {
+	Name         string                 `json:"name"`
+	UID          *string                `json:"uid"`
+	Methods      []string               `json:"methods"`
+	MaxBodyBytes int64                  `json:"maxBodyBytes"`
+	Verification field[json.RawMessage] `json:"verification"`
+	Response     *sourceResponseWire    `json:"response"`
+	KeepRejected bool                   `json:"keepRejected"`
+	Handshakes   bool                   `json:"handshakes"`
+	Routes       []routeWire            `json:"routes"`
+}
+
+// apply sets every caller-settable field of src from in: a PUT replaces,
+// except for the verification, which is kept when left out (send null to
+// verify nothing), as are its secrets when only they are left out.
+func (in *sourceIn) apply(src *hookline.Source) error {
+	src.Name = in.Name
+	src.UID = deref(in.UID)
+	src.Methods = in.Methods
+	src.MaxBodyBytes = in.MaxBodyBytes
+	src.Response = in.Response.domain()
+	src.KeepRejected = in.KeepRejected
+	src.Handshakes = in.Handshakes
+	src.Routes = routesFromWire(in.Routes)
+	return setVerification(src, in.Verification)
+}
+
+// sourcePatch changes the fields present.
+type sourcePatch struct {
+	Name         field[string]             `json:"name"`
+	UID          field[string]             `json:"uid"`
+	Methods      field[[]string]           `json:"methods"`
+	MaxBodyBytes field[int64]              `json:"maxBodyBytes"`
+	Verification field[json.RawMessage]    `json:"verification"`
+	Response     field[sourceResponseWire] `json:"response"`
+	KeepRejected field[bool]               `json:"keepRejected"`
+	Handshakes   field[bool]               `json:"handshakes"`
+	Routes       field[[]routeWire]        `json:"routes"`
+}
+
+func (p *sourcePatch) apply(src *hookline.Source) error {
+	src.Name = p.Name.valueOr(src.Name)
+	if p.UID.Set {
+		src.UID = p.UID.Value
+	}
+	if p.Methods.Set {
+		src.Methods = p.Methods.Value
+	}
+	if p.MaxBodyBytes.Set {
+		src.MaxBodyBytes = p.MaxBodyBytes.Value
+	}
+	if p.Response.Set {
+		src.Response = p.Response.ptr().domain()
+	}
+	src.KeepRejected = p.KeepRejected.valueOr(src.KeepRejected)
+	src.Handshakes = p.Handshakes.valueOr(src.Handshakes)
+	if p.Routes.Set {
+		src.Routes = routesFromWire(p.Routes.Value)
+	}
+	return setVerification(src, p.Verification)
+}
+
+// setVerification stores f in src when the request set it. Secrets left
+// out keep the stored ones, if the scheme stays the same, so a client can
+// change a header or tolerance without knowing the secrets; and a secret
+// sent back masked, as a GET shows it, stands for the stored secret it
+// masks, so a GET, edit, PUT round trip keeps it.
+func setVerification(src *hookline.Source, f field[json.RawMessage]) error {
+	switch {
+	case !f.Set:
+		return nil
+	case f.Null:
+		src.Verification = nil
+		return nil
+	}
+	var cfg verify.Config
+	// Decoded here, not by decode, so that a config that is not even an
+	// object gets a 422 at its own location.
+	if err := json.Unmarshal(f.Value, &cfg); err != nil {
+		return hookline.Invalid([]string{"body", "verification"},
+			`must be a verification object such as {"scheme": "github", "secrets": ["..."]}`)
+	}
+	var stored verify.Config
+	if len(src.Verification) > 0 {
+		_ = json.Unmarshal(src.Verification, &stored) // a stored config was valid when stored
+	}
+	if stored.Scheme == cfg.Scheme && cfg.Scheme != verify.SchemeNone {
+		if cfg.Secrets == nil {
+			cfg.Secrets = stored.Secrets
+		}
+		for i, sec := range cfg.Secrets {
+			for _, old := range stored.Secrets {
+				if sec == maskSecret(old) {
+					cfg.Secrets[i] = old
+					break
+				}
+			}
+		}
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	src.Verification = raw
+	return nil
+}
+
+// maskSecret shows enough of a secret to tell which one it is, and no
+// more: "****" and its last four characters, or "****" alone for a
+// secret too short to spare them.
+func maskSecret(s string) string {
+	if utf8.RuneCountInString(s) < 12 {
+		return "****"
+	}
+	r := []rune(s)
+	return "****" + string(r[len(r)-4:])
+}
+
+// maskedVerification returns a source's verification config with its
+// secrets masked, for every response: the secrets are the sender's, and
+// the API never shows them back.
+func maskedVerification(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return json.RawMessage(`{"scheme":"none"}`)
+	}
+	var cfg verify.Config
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return json.RawMessage(`null`)
+	}
+	for i, sec := range cfg.Secrets {
+		cfg.Secrets[i] = maskSecret(sec)
+	}
+	out, err := json.Marshal(cfg)
+	if err != nil {
+		return json.RawMessage(`null`)
+	}
+	return out
+}
+
+// sourceOut is a source as the API shows it.
+type sourceOut struct {
+	ID   string  `json:"id"`
+	UID  *string `json:"uid"`
+	Name string  `json:"name"`
+	// URL is the receive URL. It holds the token, which hookline does not
+	// keep, so it is in the answers to a create and a rotation only.
+	URL string `json:"url,omitempty"`
+	// PrevTokenExpiresAt is when the URL replaced by the last rotation
+	// stops working; left out when there is none.
+	PrevTokenExpiresAt *time.Time         `json:"prevTokenExpiresAt,omitempty"`
+	Methods            []string           `json:"methods"`
+	MaxBodyBytes       int64              `json:"maxBodyBytes"`
+	Verification       json.RawMessage    `json:"verification"`
+	Response           sourceResponseWire `json:"response"`
+	KeepRejected       bool               `json:"keepRejected"`
+	Handshakes         bool               `json:"handshakes"`
+	Routes             []routeWire        `json:"routes"`
+	CreatedAt          time.Time          `json:"createdAt"`
+	UpdatedAt          time.Time          `json:"updatedAt"`
+}
+
+// sourceToWire shows a source with its effective settings: the default
+// method and body limit where it sets none.
+func (s *server) sourceToWire(src *hookline.Source) sourceOut {
+	methods := src.Methods
+	if len(methods) == 0 {
+		methods = []string{http.MethodPost}
+	}
+	maxBody := src.MaxBodyBytes
+	if maxBody <= 0 {
+		maxBody = hookline.DefaultSourceMaxBody
+	}
+	out := sourceOut{
+		ID:           src.ID,
+		UID:          ptr(src.UID),
+		Name:         src.Name,
+		Methods:      methods,
+		MaxBodyBytes: maxBody,
+		Verification: maskedVerification(src.Verification),
+		Response:     sourceResponseWire(src.Response),
+		KeepRejected: src.KeepRejected,
+		Handshakes:   src.Handshakes,
+		Routes:       routesToWire(src.Routes),
+		CreatedAt:    src.CreatedAt.UTC(),
+		UpdatedAt:    src.UpdatedAt.UTC(),
+	}
+	if src.PrevTokenExpires != nil && len(src.PrevTokenHash) > 0 && src.PrevTokenExpires.After(s.now()) {
+		t := src.PrevTokenExpires.UTC()
+		out.PrevTokenExpiresAt = &t
+	}
+	return out
+}
+
+// source loads the source named by the {source_id} path value, an ID or
+// a uid.
+func (s *server) source(r *http.Request) (*hookline.Source, error) {
+	id := r.PathValue("source_id")
+	src, err := s.inbound().SourceGet(r.Context(), id)
+	return src, lookup(err, "source", id)
+}
+
+// sourceWriteErr explains a conflict on a source write: uids are unique.
+func sourceWriteErr(err error, src *hookline.Source) error {
+	if errors.Is(err, hookline.ErrConflict) {
+		return conflict("a source with uid " + quote(src.UID) + " already exists")
+	}
+	return lookup(err, "source", src.ID)
+}
+
+func (s *server) sourceList(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	p := q.page(pageSpec{validIterator: idIterator(hookline.PrefixSource), orderable: true})
+	if err := q.err(); err != nil {
+		return err
+	}
+	srcs, done, err := s.inbound().SourceList(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	out := make([]sourceOut, len(srcs))
+	for i := range srcs {
+		out[i] = s.sourceToWire(&srcs[i])
+	}
+	writeJSON(w, http.StatusOK, newList(out, done, func(o *sourceOut) string { return o.ID }))
+	return nil
+}
+
+// sourceCreate creates a source with a new receive URL. Only the token's
+// hash is stored, so the URL is in this answer and nowhere else.
+func (s *server) sourceCreate(w http.ResponseWriter, r *http.Request) error {
+	var in sourceIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	now := s.now()
+	token, hash := inbound.NewToken()
+	src := &hookline.Source{ID: hookline.NewID(hookline.PrefixSource), TokenHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := in.apply(src); err != nil {
+		return err
+	}
+	if err := s.in.Validate(src); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if err := s.inbound().SourceCreate(ctx, src); err != nil {
+		return sourceWriteErr(err, src)
+	}
+	if err := s.in.SyncForwards(ctx, src); err != nil {
+		// Undo: the client never sees this source's URL, so a source left
+		// behind could never be used.
+		undo := context.WithoutCancel(ctx)
+		if derr := s.in.DeleteForwards(undo, src); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		if derr := s.inbound().SourceDelete(undo, src.ID); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		return fmt.Errorf("create forwards of source: %w", err)
+	}
+	out := s.sourceToWire(src)
+	out.URL = s.in.URL(token)
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *server) sourceGet(w http.ResponseWriter, r *http.Request) error {
+	src, err := s.source(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.sourceToWire(src))
+	return nil
+}
+
+// sourceUpdate replaces a source's settings; its token stays, and so does
+// its verification when left out. Unlike apps, a PUT does not create a
+// source: its URL would have to be shown, and a PUT answer is no place
+// for a secret.
+func (s *server) sourceUpdate(w http.ResponseWriter, r *http.Request) error {
+	var in sourceIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	src, err := s.source(r)
+	if err != nil {
+		return err
+	}
+	if err := in.apply(src); err != nil {
+		return err
+	}
+	return s.saveSource(w, r, src)
+}
+
+func (s *server) sourcePatch(w http.ResponseWriter, r *http.Request) error {
+	var p sourcePatch
+	if err := decode(r, &p); err != nil {
+		return err
+	}
+	src, err := s.source(r)
+	if err != nil {
+		return err
+	}
+	if err := p.apply(src); err != nil {
+		return err
+	}
+	return s.saveSource(w, r, src)
+}
+
+// saveSource validates and stores a changed source and brings its forward
+// endpoints in line with its routes.
+func (s *server) saveSource(w http.ResponseWriter, r *http.Request, src *hookline.Source) error {
+	src.UpdatedAt = s.now()
+	if err := s.in.Validate(src); err != nil {
+		return err
+	}
+	if err := s.inbound().SourceUpdate(r.Context(), src); err != nil {
+		return sourceWriteErr(err, src)
+	}
+	if err := s.in.SyncForwards(r.Context(), src); err != nil {
+		return fmt.Errorf("update forwards of source: %w", err)
+	}
+	writeJSON(w, http.StatusOK, s.sourceToWire(src))
+	return nil
+}
+
+func (s *server) sourceDelete(w http.ResponseWriter, r *http.Request) error {
+	src, err := s.source(r)
+	if err != nil {
+		return err
+	}
+	if err := s.inbound().SourceDelete(r.Context(), src.ID); err != nil {
+		return lookup(err, "source", src.ID)
+	}
+	// The source is gone first, so no new request is forwarded while its
+	// forward app is deleted.
+	if err := s.in.DeleteForwards(r.Context(), src); err != nil {
+		return fmt.Errorf("delete forwards of source: %w", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// rotateIn is the body of a token rotation.
+type rotateIn struct {
+	// GracePeriodSeconds is how long the old URL keeps working; 0 ends it
+	// at once.
+	GracePeriodSeconds *int64 `json:"gracePeriodSeconds"`
+}
+
+// sourceRotate gives a source a new receive URL. The old one keeps working
+// for the grace period, so senders can be moved over without losing
+// requests; a second rotation within it ends the first one's old URL.
+func (s *server) sourceRotate(w http.ResponseWriter, r *http.Request) error {
+	var in rotateIn
+	if err := decodeOptional(r, &in); err != nil {
+		return err
+	}
+	grace := defaultTokenGrace
+	if in.GracePeriodSeconds != nil {
+		n := *in.GracePeriodSeconds
+		if n < 0 || n > int64(maxTokenGrace/time.Second) {
+			return hookline.Invalid([]string{"body", "gracePeriodSeconds"},
+				"must be from 0 to "+strconv.FormatInt(int64(maxTokenGrace/time.Second), 10)+" (7 days)")
+		}
+		grace = time.Duration(n) * time.Second
+	}
+	src, err := s.source(r)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	token, hash := inbound.NewToken()
+	src.PrevTokenHash, src.PrevTokenExpires = nil, nil
+	if grace > 0 {
+		until := now.Add(grace)
+		src.PrevTokenHash, src.PrevTokenExpires = src.TokenHash, &until
+	}
+	src.TokenHash, src.UpdatedAt = hash, now
+	if err := s.inbound().SourceUpdate(r.Context(), src); err != nil {
+		return sourceWriteErr(err, src)
+	}
+	out := s.sourceToWire(src)
+	out.URL = s.in.URL(token)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// receivedOut is a received request as the API shows it.
+type receivedOut struct {
+	ID       string              `json:"id"`
+	SourceID string              `json:"sourceId"`
+	Method   string              `json:"method"`
+	Path     string              `json:"path"`
+	Query    string              `json:"query"`
+	Headers  map[string][]string `json:"headers"`
+	// Body is the body as text when it is valid UTF-8, else null;
+	// BodyBase64 always holds its exact bytes.
+	Body        *string         `json:"body"`
+	BodyBase64  string          `json:"bodyBase64"`
+	RemoteAddr  string          `json:"remoteAddr"`
+	Verified    bool            `json:"verified"`
+	VerifyError *string         `json:"verifyError"`
+	EventType   *string         `json:"eventType"`
+	DeliveryID  *string         `json:"deliveryId"`
+	View        json.RawMessage `json:"view"`
+	ReceivedAt  time.Time       `json:"receivedAt"`
+	// Runs are the request's command runs; lists leave them out.
+	Runs []runOut `json:"runs,omitempty"`
+}
+
+// runOut is one command run of a received request.
+type runOut struct {
+	ID        string    `json:"id"`
+	RouteID   string    `json:"routeId"`
+	Command   string    `json:"command"`
+	Status    string    `json:"status"`
+	Attempts  int       `json:"attempts"`
+	ExitCode  int       `json:"exitCode"`
+	Output    string    `json:"output"`
+	Error     string    `json:"error"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+func receivedToWire(x *hookline.Received) receivedOut {
+	out := receivedOut{
+		ID:          x.ID,
+		SourceID:    x.SourceID,
+		Method:      x.Method,
+		Path:        x.Path,
+		Query:       x.Query,
+		Headers:     x.Headers,
+		BodyBase64:  base64.StdEncoding.EncodeToString(x.Body),
+		RemoteAddr:  x.RemoteAddr,
+		Verified:    x.Verified,
+		VerifyError: ptr(x.VerifyError),
+		EventType:   ptr(x.EventType),
+		DeliveryID:  ptr(x.DeliveryID),
+		View:        x.View,
+		ReceivedAt:  x.CreatedAt.UTC(),
+	}
+	if out.Headers == nil {
+		out.Headers = map[string][]string{}
+	}
+	if utf8.Valid(x.Body) {
+		body := string(x.Body)
+		out.Body = &body
+	}
+	if len(out.View) == 0 {
+		out.View = json.RawMessage("null")
+	}
+	return out
+}
+
+func runStatusText(st hookline.RunStatus) string {
+	switch st {
+	case hookline.RunPending:
+		return "pending"
+	case hookline.RunRunning:
+		return "running"
+	case hookline.RunSucceeded:
+		return "succeeded"
+	case hookline.RunFailed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+func runsToWire(runs []hookline.Run) []runOut {
+	out := make([]runOut, len(runs))
+	for i, r := range runs {
+		out[i] = runOut{ID: r.ID, RouteID: r.RouteID, Command: r.Command, Status: runStatusText(r.Status),
+			Attempts: r.Attempts, ExitCode: r.ExitCode, Output: r.Output, Error: r.Error, UpdatedAt: r.UpdatedAt.UTC()}
+	}
+	return out
+}
+
+// scanned is a page of received requests that passed a filter the store
+// could not apply, and the ID of the last request read, kept or not, which
+// is where the next page starts.
+type scanned struct {
+	reqs []hookline.Received
+	last string
+	done bool
+}
+
+// scanReceived lists a source's requests through f, keeping those keep
+// accepts, until f.Limit are kept, the list ends, or maxFilterScan pages
+// were read. keep nil keeps all, in one store call.
+func (s *server) scanReceived(ctx context.Context, sourceID string, f store.ReceivedFilter, keep func(*hookline.Received) bool) (scanned, error) {
+	var out scanned
+	for range maxFilterScan {
+		page, done, err := s.inbound().ReceivedList(ctx, sourceID, f)
+		if err != nil {
+			return out, err
+		}
+		for i := range page {
+			if len(out.reqs) == f.Limit {
+				return out, nil
+			}
+			out.last = page[i].ID
+			if keep == nil || keep(&page[i]) {
+				out.reqs = append(out.reqs, page[i])
+			}
+		}
+		out.done = done
+		// A backward page (a prevIterator) is read once: walking further
+		// back would need the store's order reversed.
+		if done || len(page) == 0 || len(out.reqs) == f.Limit || keep == nil || f.Prev {
+			return out, nil
+		}
+		f.Iterator = page[len(page)-1].ID
+	}
+	return out, nil
+}
+
+// receivedList lists a source's received requests, newest first.
+// verified=true leaves out those that failed verification (kept with
+// keepRejected), verified=false shows only them.
+func (s *server) receivedList(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	p := q.page(pageSpec{validIterator: idIterator(hookline.PrefixReceived), desc: true})
+	f := store.ReceivedFilter{Page: p, Window: q.window(), EventTypes: q.eventTypes()}
+	var keep func(*hookline.Received) bool
+	if q.values.Has("verified") {
+		if q.bool("verified", true) {
+			f.VerifiedOnly = true
+		} else {
+			keep = func(x *hookline.Received) bool { return !x.Verified }
+		}
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	src, err := s.source(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.scanReceived(r.Context(), src.ID, f, keep)
+	if err != nil {
+		return err
+	}
+	out := make([]receivedOut, len(page.reqs))
+	for i := range page.reqs {
+		out[i] = receivedToWire(&page.reqs[i])
+	}
+	l := newList(out, page.done, func(o *receivedOut) string { return o.ID })
+	if page.last != "" && !p.Prev {
+		// Continue after the last request read, even one filtered out, so
+		// the next page does not read it again.
+		l.Iterator = &page.last
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+// received loads the request named by {request_id} of the source in the
+// path.
+func (s *server) received(r *http.Request) (*hookline.Source, *hookline.Received, error) {
+	src, err := s.source(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := r.PathValue("request_id")
+	x, err := s.inbound().ReceivedGet(r.Context(), src.ID, id)
+	return src, x, lookup(err, "request", id)
+}
+
+func (s *server) receivedGet(w http.ResponseWriter, r *http.Request) error {
+	_, x, err := s.received(r)
+	if err != nil {
+		return err
+	}
+	runs, err := s.inbound().RunList(r.Context(), x.ID)
+	if err != nil {
+		return err
+	}
+	out := receivedToWire(x)
+	out.Runs = runsToWire(runs)
+	if out.Runs == nil {
+		out.Runs = []runOut{}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// receivedReplay runs a stored request through the source's current
+// routes again.
+func (s *server) receivedReplay(w http.ResponseWriter, r *http.Request) error {
+	src, x, err := s.received(r)
+	if err != nil {
+		return err
+	}
+	if err := s.in.Replay(r.Context(), src, x); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// holdFilter returns whether a request passes the filter of any of the
+// source's hold routes: those are the requests a polling app is given.
+func holdFilter(src *hookline.Source) func(*hookline.Received) bool {
+	var filters []hookline.RouteFilter
+	for _, rt := range src.Routes {
+		if rt.Type == hookline.RouteHold {
+			filters = append(filters, rt.Filter)
+		}
+	}
+	return func(x *hookline.Received) bool {
+		var view map[string]any
+		if len(x.View) > 0 && x.View[0] == '{' {
+			_ = json.Unmarshal(x.View, &view)
+		}
+		return slices.ContainsFunc(filters, func(f hookline.RouteFilter) bool { return f.Matches(x.EventType, view) })
+	}
+}
+
+// holding loads the source in the path and refuses one that holds nothing
+// for polling.
+func (s *server) holding(r *http.Request) (*hookline.Source, error) {
+	src, err := s.source(r)
+	if err != nil {
+		return nil, err
+	}
+	if !src.Holds() {
+		return nil, conflict("source " + quote(src.ID) + ` has no "hold" route, so it keeps no events for polling; add a route {"type": "hold"}`)
+	}
+	return src, nil
+}
+
+// sourceEvents serves a polling app: the verified requests its source
+// holds after a cursor, oldest first. With wait, an empty answer is held
+// back until a request arrives or the wait ends (a long poll).
+func (s *server) sourceEvents(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	after := q.values.Get("after")
+	if after != "" && !hookline.IsID(hookline.PrefixReceived, after) {
+		q.fail("after", "must be the ID of a received request (in_...)")
+	}
+	p := q.page(pageSpec{validIterator: idIterator(hookline.PrefixReceived)})
+	var wait time.Duration
+	if v := q.values.Get("wait"); v != "" {
+		d, err := parseWait(v)
+		if err != nil {
+			q.fail("wait", err.Error())
+		}
+		wait = d
+	}
+	if after == "" {
+		// The iterator of the last answer works in place of after, as
+		// it does on every other list.
+		after = p.Iterator
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	src, err := s.holding(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if after == "" {
+		if after, err = s.inbound().SourceCursorGet(ctx, src.ID); err != nil {
+			return lookup(err, "source", src.ID)
+		}
+	}
+	if wait > 0 {
+		// The poll outlives neither the server's read nor its write
+		// timeout; both are set for ordinary requests.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
+	}
+	deadline := time.Now().Add(wait)
+	f := store.ReceivedFilter{Page: store.Page{Limit: p.Limit, Iterator: after}, VerifiedOnly: true}
+	keep := holdFilter(src)
+	var page scanned
+	for {
+		if page, err = s.scanReceived(ctx, src.ID, f, keep); err != nil {
+			return err
+		}
+		if page.last != "" {
+			f.Iterator = page.last
+		}
+		left := time.Until(deadline)
+		// A page that is empty but not done read only requests the hold
+		// routes filter out: answer, and let the client ask on at once.
+		if len(page.reqs) > 0 || !page.done || left <= 0 || ctx.Err() != nil {
+			break
+		}
+		// Each wait is bounded like a stream's: a request stored between
+		// the read above and the start of the wait wakes no one, and one
+		// stored by another node wakes no one here at all.
+		s.in.Wait(ctx, src.ID, min(left, streamPoll))
+	}
+	out := make([]receivedOut, len(page.reqs))
+	for i := range page.reqs {
+		out[i] = receivedToWire(&page.reqs[i])
+	}
+	l := listOut[receivedOut]{Data: out, Done: page.done}
+	if f.Iterator != "" {
+		l.Iterator = &f.Iterator
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+// parseWait reads a long-poll wait: a Go duration ("30s") or a number of
+// seconds, at most maxPollWait.
+func parseWait(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.ParseFloat(v, 64)
+		if nerr != nil {
+			return 0, errors.New(`must be a duration such as "30s" or a number of seconds, at most 60`)
+		}
+		d = time.Duration(n * float64(time.Second))
+	}
+	if d < 0 || d > maxPollWait {
+		return 0, errors.New("must be from 0 to 60 seconds")
+	}
+	return d, nil
+}
+
+// ackIn is the body of an acknowledgement.
+type ackIn struct {
+	ID string `json:"id"`
+}
+
+// sourceAck moves a source's acknowledged cursor forward to a request, so
+// a poll without "after" starts past it. It never moves back.
+func (s *server) sourceAck(w http.ResponseWriter, r *http.Request) error {
+	var in ackIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if !hookline.IsID(hookline.PrefixReceived, in.ID) {
+		return hookline.Invalid([]string{"body", "id"}, "must be the ID of a received request (in_...)")
+	}
+	src, err := s.holding(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.inbound().ReceivedGet(r.Context(), src.ID, in.ID); err != nil {
+		return lookup(err, "request", in.ID)
+	}
+	if err := s.inbound().SourceCursorPut(r.Context(), src.ID, in.ID); err != nil {
+		return lookup(err, "source", src.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// sourceStream sends a source's verified requests as Server-Sent Events
+// while the client stays connected: every request after the Last-Event-ID
+// header, else after the "after" parameter, else from now on. It is what
+// `hookline listen` reads.
+func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
+	after := r.Header.Get("Last-Event-ID")
+	name := "Last-Event-ID"
+	if after == "" {
+		after, name = r.URL.Query().Get("after"), "after"
+	}
+	if after != "" && !hookline.IsID(hookline.PrefixReceived, after) {
+		loc := []string{"query", "after"}
+		if name != "after" {
+			loc = []string{"header", "last-event-id"}
+		}
+		return hookline.Invalid(loc, "must be the ID of a received request (in_...)")
+	}
+	src, err := s.source(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if after == "" {
+		latest, _, err := s.inbound().ReceivedList(ctx, src.ID, store.ReceivedFilter{Page: store.Page{Limit: 1, Desc: true}})
+		if err != nil {
+			return err
+		}
+		if len(latest) > 0 {
+			after = latest[0].ID
+		}
+	}
+
+	// A stream lasts as long as the client wants it; the server's read
+	// and write timeouts are for ordinary requests.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx: pass events on as they come
+	w.WriteHeader(http.StatusOK)
+	// The first bytes tell the client the stream is open.
+	if _, err := fmt.Fprint(w, ": stream of source "+src.ID+"\n\n"); err != nil {
+		return nil
+	}
+	if rc.Flush() != nil {
+		return nil
+	}
+
+	lastWrite := time.Now()
+	f := store.ReceivedFilter{Page: store.Page{Limit: 50, Iterator: after}, VerifiedOnly: true}
+	for ctx.Err() == nil {
+		reqs, _, err := s.inbound().ReceivedList(ctx, src.ID, f)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("stream received requests", "source_id", src.ID, "err", err)
+			}
+			return nil // the client reconnects and resumes
+		}
+		for i := range reqs {
+			data, err := json.Marshal(receivedToWire(&reqs[i]))
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(w, "id: %s\nevent: request\ndata: %s\n\n", reqs[i].ID, data); err != nil {
+				return nil
+			}
+			if rc.Flush() != nil {
+				return nil
+			}
+			f.Iterator, lastWrite = reqs[i].ID, time.Now()
+		}
+		if len(reqs) > 0 {
+			continue
+		}
+		if time.Since(lastWrite) >= streamKeepAlive {
+			// Also the moment to notice a source deleted meanwhile.
+			if _, err := s.inbound().SourceGet(ctx, src.ID); errors.Is(err, hookline.ErrNotFound) {
+				return nil
+			}
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return nil
+			}
+			lastWrite = time.Now()
+		}
+		s.in.Wait(ctx, src.ID, streamPoll)
+	}
+	return nil
+}
