@@ -17,6 +17,7 @@ import (
 	"github.com/hookline/hookline/internal/api"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/dispatch"
+	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/spf13/cobra"
@@ -142,10 +143,15 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		wake = d.Wake
 	}
 
+	file, err := loadServerFile(cfg.ConfigFile)
+	if err != nil {
+		return err
+	}
 	var (
 		srv     *http.Server
 		ln      net.Listener
 		commits *store.GroupCommit
+		in      *inbound.Service
 	)
 	if cfg.Role != "worker" {
 		tokenHash, err := adminTokenHash(ctx, st, cfg.AdminToken, stdout)
@@ -162,16 +168,27 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w (is another server using the port? choose one with --addr)", cfg.Addr, err)
 		}
+		publicURL := cfg.PublicURL
+		if publicURL == "" {
+			publicURL = "http://" + ln.Addr().String()
+		}
+		mux := http.NewServeMux()
+		if ist, ok := st.(inbound.Store); ok {
+			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log})
+			mux.Handle("/in/", in.Handler())
+		}
 		commits = store.NewGroupCommit(st, 512, afterCommit)
+		mux.Handle("/", api.New(api.Options{
+			Store:        st,
+			Publisher:    commits,
+			Inbound:      in,
+			TokenHash:    tokenHash,
+			MaxBodyBytes: cfg.MaxBodyBytes,
+			Logger:       log,
+			Wake:         wake,
+		}))
 		srv = &http.Server{
-			Handler: api.New(api.Options{
-				Store:        st,
-				Publisher:    commits,
-				TokenHash:    tokenHash,
-				MaxBodyBytes: cfg.MaxBodyBytes,
-				Logger:       log,
-				Wake:         wake,
-			}),
+			Handler:           mux,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
 			WriteTimeout:      time.Minute,
@@ -188,6 +205,12 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	}
 	if d != nil {
 		if err := d.Start(context.WithoutCancel(ctx)); err != nil {
+			abort()
+			return err
+		}
+	}
+	if in != nil {
+		if err := in.Start(context.WithoutCancel(ctx)); err != nil {
 			abort()
 			return err
 		}
@@ -220,6 +243,11 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			errs = append(errs, fmt.Errorf("stop http server: %w", err))
 		}
 		commits.Stop()
+	}
+	if in != nil {
+		if err := in.Stop(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("stop command runner: %w", err))
+		}
 	}
 	if err := n.stop(shutdownCtx); err != nil {
 		errs = append(errs, fmt.Errorf("leave cluster: %w", err))

@@ -21,8 +21,12 @@ type Config struct {
 	// DB is where the data lives: a SQLite file path, or a postgres:// URL
 	// for a database that several nodes share.
 	DB string
-	// PublicURL is the base URL users reach this server at, for links.
+	// PublicURL is the base URL users and senders reach this server at:
+	// inbound receive URLs start with it. Empty means http://<addr>.
 	PublicURL string
+	// ConfigFile is the server's JSON config file, for what only the
+	// operator may define (inbound commands).
+	ConfigFile string
 	// AllowPrivateNetworks lets deliveries reach loopback, private and
 	// link-local addresses; off by default so that customers' endpoint URLs
 	// cannot probe the operator's network.
@@ -153,6 +157,7 @@ var envNames = map[string]string{
 	"addr":                   "HOOKLINE_ADDR",
 	"db":                     "HOOKLINE_DB",
 	"public-url":             "HOOKLINE_PUBLIC_URL",
+	"config":                 "HOOKLINE_CONFIG",
 	"allow-private-networks": "HOOKLINE_ALLOW_PRIVATE_NETWORKS",
 	"max-body-bytes":         "HOOKLINE_MAX_BODY_BYTES",
 	"request-timeout":        "HOOKLINE_REQUEST_TIMEOUT",
@@ -174,7 +179,8 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	help := func(name, text string) string { return text + " (env " + envNames[name] + ")" }
 	fs.StringVar(&c.Addr, "addr", c.Addr, help("addr", "address to listen on, host:port"))
 	fs.StringVar(&c.DB, "db", c.DB, help("db", "SQLite database file, created if missing, or a postgres:// URL for a database several nodes share"))
-	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, help("public-url", "base URL this server is reached at by users and senders"))
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, help("public-url", "base URL this server is reached at by users and senders; receive URLs start with it (default http://<addr>)"))
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, help("config", "JSON file with what only the operator defines, such as inbound commands"))
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", c.AllowPrivateNetworks,
 		help("allow-private-networks", "let deliveries reach loopback, private and link-local addresses (off: refused at connect time)"))
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, help("max-body-bytes", "largest API request body accepted, in bytes"))
