@@ -819,6 +819,7 @@ func (s *server) sourceEvents(w http.ResponseWriter, r *http.Request) error {
 	keep := holdFilter(src)
 	var page scanned
 	for {
+		changed := s.in.Changes(src.ID)
 		if page, err = s.scanReceived(ctx, src.ID, f, keep); err != nil {
 			return err
 		}
@@ -831,10 +832,9 @@ func (s *server) sourceEvents(w http.ResponseWriter, r *http.Request) error {
 		if len(page.reqs) > 0 || !page.done || left <= 0 || ctx.Err() != nil {
 			break
 		}
-		// Each wait is bounded like a stream's: a request stored between
-		// the read above and the start of the wait wakes no one, and one
-		// stored by another node wakes no one here at all.
-		s.in.Wait(ctx, src.ID, min(left, streamPoll))
+		// Each wait is bounded like a stream's: a request stored by
+		// another node wakes no one here.
+		waitChange(ctx, changed, min(left, streamPoll))
 	}
 	out := make([]receivedOut, len(page.reqs))
 	for i := range page.reqs {
@@ -947,6 +947,7 @@ func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
 	lastWrite := time.Now()
 	f := store.ReceivedFilter{Page: store.Page{Limit: 50, Iterator: after}, VerifiedOnly: true}
 	for ctx.Err() == nil {
+		changed := s.in.Changes(src.ID)
 		reqs, _, err := s.inbound().ReceivedList(ctx, src.ID, f)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -955,6 +956,9 @@ func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
 			return nil // the client reconnects and resumes
 		}
 		for i := range reqs {
+			// What the stream passes on to a developer's machine leaves
+			// out credentials meant for hookline, as forwards do.
+			reqs[i].Headers = inbound.ForwardHeaders(src, reqs[i].Headers)
 			data, err := json.Marshal(receivedToWire(&reqs[i]))
 			if err != nil {
 				return err
@@ -980,7 +984,18 @@ func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
 			}
 			lastWrite = time.Now()
 		}
-		s.in.Wait(ctx, src.ID, streamPoll)
+		waitChange(ctx, changed, streamPoll)
 	}
 	return nil
+}
+
+// waitChange returns when changed is closed, after d, or when ctx ends.
+func waitChange(ctx context.Context, changed <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-changed:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }

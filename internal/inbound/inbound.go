@@ -6,7 +6,6 @@
 package inbound
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -168,25 +167,20 @@ func parseVerification(raw json.RawMessage) (*verify.Config, error) {
 	return c, nil
 }
 
-// Wait returns when the source may have new requests, after d, or when ctx
-// ends, whichever is first. Long polls and streams use it to wait without
-// polling the database; the bound d keeps them correct when another node
-// received the request.
-func (s *Service) Wait(ctx context.Context, sourceID string, d time.Duration) {
+// Changes returns a channel that is closed when the source next receives
+// a request. Long polls and streams take it before they read the store and
+// then wait on it (bounded by a timer, since a request received by another
+// node closes nothing here), so that a request stored in between is not
+// missed and none of them polls the database in a loop.
+func (s *Service) Changes(sourceID string) <-chan struct{} {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	ch, ok := s.waiters[sourceID]
 	if !ok {
 		ch = make(chan struct{})
 		s.waiters[sourceID] = ch
 	}
-	s.mu.Unlock()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ch:
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	return ch
 }
 
 // arrived wakes everyone waiting for the source's requests.
@@ -296,10 +290,9 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 
 	if src.Handshakes {
 		if resp, ctype, ok := verify.Handshake(cfg, r.Header, body); ok {
-			// A handshake is kept for inspection but not routed.
-			if err := s.st.ReceivedCreate(ctx, &store.Receive{Received: x}); err != nil {
-				s.log.Error("store handshake", "source_id", src.ID, "err", err)
-			}
+			// A handshake is the provider checking the URL, not an event:
+			// it is answered, logged, and neither kept nor routed.
+			s.log.Info("inbound handshake answered", "source_id", src.ID)
 			w.Header().Set("Content-Type", ctype)
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write(resp)

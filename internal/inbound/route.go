@@ -68,13 +68,31 @@ func (s *Service) plan(ctx context.Context, src *hookline.Source, x *hookline.Re
 // forwardMessage is a raw message carrying the request as it came to the
 // forward route's endpoint, which listens on the route's channel.
 func (s *Service) forwardMessage(src *hookline.Source, r hookline.Route, x *hookline.Received, appID string) *hookline.Message {
-	h := http.Header(x.Headers).Clone()
+	h := ForwardHeaders(src, x.Headers)
 	ctype := h.Get("Content-Type")
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
 	h.Del("Content-Type")
-	// Credentials meant for hookline itself stay here.
+	et := x.EventType
+	if !hookline.ValidName(et) {
+		et = defaultEventType
+	}
+	return &hookline.Message{
+		ID: hookline.NewID(hookline.PrefixMessage), AppID: appID, EventType: et, Channels: []string{r.ID},
+		Payload: x.Body, ContentType: ctype, Headers: h, CreatedAt: x.CreatedAt,
+	}
+}
+
+// ForwardHeaders returns the headers of a received request as they are
+// passed on (by forward routes and to `hookline listen`): all of them but
+// credentials that were meant for hookline itself (basic auth, an API key
+// header), which stay here.
+func ForwardHeaders(src *hookline.Source, headers map[string][]string) http.Header {
+	h := http.Header(headers).Clone()
+	if h == nil {
+		h = http.Header{}
+	}
 	if cfg, err := parseVerification(src.Verification); err == nil {
 		switch cfg.Scheme {
 		case verify.SchemeBasic:
@@ -87,14 +105,7 @@ func (s *Service) forwardMessage(src *hookline.Source, r hookline.Route, x *hook
 			h.Del(name)
 		}
 	}
-	et := x.EventType
-	if !hookline.ValidName(et) {
-		et = defaultEventType
-	}
-	return &hookline.Message{
-		ID: hookline.NewID(hookline.PrefixMessage), AppID: appID, EventType: et, Channels: []string{r.ID},
-		Payload: x.Body, ContentType: ctype, Headers: h, CreatedAt: x.CreatedAt,
-	}
+	return h
 }
 
 func publishEventType(r hookline.Route, x *hookline.Received) string {
