@@ -325,4 +325,3 @@ func (s *Store) SourceCursorPut(ctx context.Context, sourceID, receivedID string
 	}
 	return checkAffected(res, "source "+sourceID)
 }
-
