@@ -56,7 +56,8 @@ type Config struct {
 	NodeID string
 	// Lease is how long a claimed delivery stays with the node that claimed
 	// it. A node that dies delays its unsent deliveries by up to this long;
-	// it must cover a request, so at least 4 × RequestTimeout.
+	// the dispatcher raises it to 4 × RequestTimeout if it is shorter, so
+	// that a slow request is not taken for a dead node's.
 	Lease time.Duration
 	// Retention is how long message payloads and attempt response bodies
 	// are kept; 0 keeps them for ever.
@@ -106,8 +107,8 @@ func (c *Config) Validate() error {
 	if c.NodeID != "" && (len(c.NodeID) > 64 || strings.Trim(c.NodeID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "") {
 		errs = append(errs, fmt.Errorf("--node-id %q: use 1 to 64 characters of a-z, A-Z, 0-9, '-', '_' or '.'", c.NodeID))
 	}
-	if c.RequestTimeout > 0 && c.Lease < 4*c.RequestTimeout {
-		errs = append(errs, fmt.Errorf("--lease %s: must be at least 4 × --request-timeout (%s), or a slow request could be sent twice", c.Lease, 4*c.RequestTimeout))
+	if c.Lease <= 0 {
+		errs = append(errs, errors.New("--lease: must be positive"))
 	}
 	if c.Retention < 0 || (c.Retention > 0 && c.Retention < time.Hour) {
 		errs = append(errs, fmt.Errorf("--retention %s: use at least 1h, or 0 to keep payloads for ever", c.Retention))
@@ -192,7 +193,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, help("shutdown-timeout", "how long a graceful shutdown waits for in-flight work"))
 	fs.StringVar(&c.Role, "role", c.Role, help("role", "what this node does: all, api (serve the API and publish) or worker (deliver and do the upkeep)"))
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, help("node-id", "this node's name in logs and in its deliveries' User-Agent (default: generated)"))
-	fs.DurationVar(&c.Lease, "lease", c.Lease, help("lease", "how long a claimed delivery stays with its node; a node that dies delays its deliveries by up to this"))
+	fs.DurationVar(&c.Lease, "lease", c.Lease, help("lease", "how long a claimed delivery stays with its node; a node that dies delays its deliveries by up to this (at least 4 × --request-timeout)"))
 	fs.DurationVar(&c.Retention, "retention", c.Retention, help("retention", "keep message payloads and attempt response bodies this long; 0 keeps them for ever"))
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, help("log-format", "log format: text or json"))
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, help("log-level", "log level: debug, info, warn or error"))

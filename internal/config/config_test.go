@@ -87,7 +87,7 @@ func TestValidate(t *testing.T) {
 		{"other database", func(c *Config) { c.DB = "mysql://user:pw@localhost/db" }, "--db"},
 		{"role", func(c *Config) { c.Role = "both" }, "--role"},
 		{"node id", func(c *Config) { c.NodeID = "node 1" }, "--node-id"},
-		{"lease shorter than requests", func(c *Config) { c.Lease = 10 * time.Second }, "--lease"},
+		{"lease", func(c *Config) { c.Lease = 0 }, "--lease"},
 		{"retention too short", func(c *Config) { c.Retention = time.Minute }, "--retention"},
 		{"bad public url", func(c *Config) { c.PublicURL = "hooks.example.com" }, "--public-url"},
 		{"short token", func(c *Config) { c.AdminToken = "short" }, "HOOKLINE_ADMIN_TOKEN"},
