@@ -144,9 +144,14 @@ func (s *Store) Close() error {
 	s.leaderMu.Lock()
 	if s.leader != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Unlocking first hands the role over at once; the session's end
+		// would release the lock too, but only once the server has noticed.
+		if s.leading {
+			s.leader.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
+		}
 		s.leader.Close(ctx)
 		cancel()
-		s.leader = nil
+		s.leader, s.leading = nil, false
 	}
 	s.leaderMu.Unlock()
 	s.pool.Close()

@@ -192,6 +192,36 @@ func TestLeaderElection(t *testing.T) {
 	if leaders != 1 {
 		t.Fatalf("after the leader closed, %d leaders, want 1", leaders)
 	}
+	// A leader whose session dies without unlocking (a killed process)
+	// loses the role once the server has ended the session.
+	var next *postgres.Store
+	for _, s := range stores {
+		if s != leader {
+			if ok, _ := s.TryLead(ctx); ok {
+				next = s
+			}
+		}
+	}
+	pgtest.Must(t, next.KillLeaderSession(ctx))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		leaders = 0
+		for _, s := range stores {
+			if s == leader || s == next {
+				continue
+			}
+			if ok, _ := s.TryLead(ctx); ok {
+				leaders++
+			}
+		}
+		if leaders == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the leader's session died, %d leaders, want 1", leaders)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func TestNodeBeat(t *testing.T) {
