@@ -13,9 +13,9 @@ type Message struct {
 	EventType string
 	// EventID is the caller's optional ID; a second message with the same
 	// EventID in the same app is not created again.
-	EventID   string
-	Channels  []string
-	Payload   json.RawMessage
+	EventID  string
+	Channels []string
+	Payload  json.RawMessage
 	// ContentType is set for a raw message, such as an inbound request
 	// being forwarded: Payload then holds the body bytes as received, sent
 	// unchanged with this content type. Empty for JSON payloads.
