@@ -44,7 +44,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(getenv), migrateCommand(getenv), dbCommand(), &cobra.Command{
+	root.AddCommand(serveCommand(getenv), migrateCommand(getenv), dbCommand(), benchCommand(getenv), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of hookline",
 		Args:  cobra.NoArgs,

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hookline/hookline/internal/bench"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+func benchCommand(getenv func(string) string) *cobra.Command {
+	opts := bench.DefaultOptions()
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure hookline's throughput, latency and resource use on this machine",
+		Long: `Measure hookline's throughput, latency and resource use on this machine.
+
+bench starts a hookline server of its own (this binary, with a new SQLite
+database per scenario) and a receiver on 127.0.0.1, creates an app and its
+endpoints through the API, publishes messages and measures: messages
+accepted per second, deliveries per second, publish-to-delivery latency
+(p50 to max), lost and duplicate deliveries, and the server's CPU time and
+peak memory. With --target it uses a running server instead.
+
+Scenarios (--scenario, repeatable, or all):
+  ceiling-http  plain Go HTTP in one process, no hookline: the machine's ceiling
+  max           as fast as the server answers, 1 endpoint
+  rate-100, rate-1000, rate-5000
+                a fixed offered rate (open loop), 1 endpoint
+  fanout-10, fanout-100
+                each message to 10 or 100 endpoints
+  backlog       receiver down while --backlog-count messages are accepted,
+                server killed and restarted on the backlog, then receiver up:
+                the drain
+  flaky         receiver answers 10% of deliveries with 500
+  payload-64k   64 KiB payloads
+
+Every run is bounded and stops by itself; "--scenario all" takes a few
+minutes. It prints a table on stdout and, with --json, writes every figure
+with the machine and the flags to a file. Progress goes to stderr.`,
+		Example: `  hookline bench
+  hookline bench --scenario all --json bench.json
+  hookline bench --scenario backlog --backlog-count 1000000
+  hookline bench --scenario max --concurrency 256 --serve-arg=--workers=512
+  hookline bench --target http://127.0.0.1:8071 --token "$HOOKLINE_ADMIN_TOKEN" --server-pid 4242`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.SetOverrides(cmd.Flags())
+			if opts.Token == "" && opts.Target != "" {
+				// The token may come from the environment, as for serve,
+				// to keep it out of the process list.
+				opts.Token = getenv("HOOKLINE_ADMIN_TOKEN")
+			}
+			if err := opts.Validate(); err != nil {
+				return err
+			}
+			if opts.Target == "" {
+				exe, err := os.Executable()
+				if err != nil {
+					return fmt.Errorf("find this binary to start the server: %w", err)
+				}
+				opts.Server = exe
+			}
+			rep, runErr := bench.Run(cmd.Context(), opts, version, givenFlags(cmd.Flags()), cmd.ErrOrStderr())
+			if rep == nil {
+				return runErr
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			if err := rep.WriteTable(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			if opts.JSON != "" {
+				if err := rep.WriteJSON(opts.JSON); err != nil {
+					return fmt.Errorf("write --json: %w", err)
+				}
+			}
+			return runErr
+		},
+	}
+	opts.Bind(cmd.Flags())
+	return cmd
+}
+
+// givenFlags returns the command line as the flags were given, for the
+// report, with the token left out.
+func givenFlags(fs *pflag.FlagSet) []string {
+	out := []string{"hookline", "bench"}
+	fs.Visit(func(f *pflag.Flag) {
+		switch v := f.Value.(type) {
+		case pflag.SliceValue:
+			for _, s := range v.GetSlice() {
+				out = append(out, "--"+f.Name+"="+s)
+			}
+		default:
+			val := f.Value.String()
+			if f.Name == "token" {
+				val = "<redacted>"
+			}
+			out = append(out, "--"+f.Name+"="+val)
+		}
+	})
+	return out
+}

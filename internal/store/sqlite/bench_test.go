@@ -1,0 +1,118 @@
+package sqlite_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlite"
+)
+
+// benchPayload is a 1 KiB message payload, the size `hookline bench`
+// publishes by default.
+var benchPayload = json.RawMessage(`{"seq":1,"pad":"` + strings.Repeat("x", 1024-len(`{"seq":1,"pad":""}`)) + `"}`)
+
+// benchApp opens a store on a fresh file with one app and one endpoint
+// that accepts every message, as the harness's max scenario has.
+func benchApp(b *testing.B) (*sqlite.Store, *hookline.App) {
+	b.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "hookline.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	now := time.Now()
+	a := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), Name: "bench", Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now}
+	if err := s.AppCreate(ctx, a); err != nil {
+		b.Fatal(err)
+	}
+	e := &hookline.Endpoint{
+		ID: hookline.NewID(hookline.PrefixEndpoint), AppID: a.ID, URL: "http://127.0.0.1:9/hook", Version: 1,
+		Format: hookline.FormatJSON, Metadata: map[string]string{}, Headers: map[string]string{},
+		Secrets: []hookline.Secret{{Key: []byte("0123456789abcdef01234567")}}, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.EndpointCreate(ctx, e); err != nil {
+		b.Fatal(err)
+	}
+	return s, a
+}
+
+func benchBatch(appID string, n int) []*store.MessageCreate {
+	now := time.Now()
+	batch := make([]*store.MessageCreate, n)
+	for i := range batch {
+		batch[i] = &store.MessageCreate{Message: &hookline.Message{
+			ID: hookline.NewID(hookline.PrefixMessage), AppID: appID, EventType: "bench.event", Payload: benchPayload, CreatedAt: now,
+		}}
+	}
+	return batch
+}
+
+// BenchmarkMessageCreate measures the publish path's write: a batch of
+// 1 KiB messages, each with its delivery, in one transaction (one fsync).
+// Group commit makes concurrent publishes share such batches, so the
+// batch size the server reaches decides its ceiling.
+func BenchmarkMessageCreate(b *testing.B) {
+	for _, n := range []int{1, 100, 500} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			s, a := benchApp(b)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				batch := benchBatch(a.ID, n)
+				b.StartTimer()
+				if err := s.MessageCreate(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkDeliveryClaimFinish measures the dispatcher's two store calls
+// for 500 deliveries: one claim, then one write of 500 successful
+// attempts, as the dispatcher's result writer batches them.
+func BenchmarkDeliveryClaimFinish(b *testing.B) {
+	const n = 500
+	s, a := benchApp(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		if err := s.MessageCreate(ctx, benchBatch(a.ID, n)); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		now := time.Now()
+		tasks, err := s.DeliveryClaim(ctx, store.Claim{Now: now, Limit: n, LeaseUntil: now.Add(time.Minute)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(tasks) != n {
+			b.Fatalf("claimed %d deliveries, want %d", len(tasks), n)
+		}
+		results := make([]store.Result, len(tasks))
+		for i, t := range tasks {
+			d := t.Delivery
+			d.Status, d.Attempts, d.NextAttempt, d.UpdatedAt = hookline.StatusSuccess, d.Attempts+1, time.Time{}, now
+			results[i] = store.Result{Delivery: d, Attempt: &hookline.Attempt{
+				ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, AppID: d.AppID, MessageID: d.MessageID,
+				EndpointID: d.EndpointID, URL: t.Endpoint.URL, Status: hookline.StatusSuccess, StatusCode: 200,
+				ResponseHeaders: map[string][]string{"Content-Length": {"0"}}, Duration: time.Millisecond, CreatedAt: now,
+			}}
+		}
+		if err := s.DeliveryFinish(ctx, results); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "deliveries/s")
+}
