@@ -83,6 +83,9 @@ type Result struct {
 	Unacked int64 `json:"unacked_delivered,omitempty"`
 	// FailedAnswers counts the receiver's deliberate 500s.
 	FailedAnswers int64 `json:"failed_answers,omitempty"`
+	// Abandoned counts requests the down receiver held whose sender went
+	// away (the backlog's killed server); they are sent again.
+	Abandoned int64 `json:"abandoned,omitempty"`
 	// DeliverySeconds runs from the first delivery to the last (for the
 	// backlog, from the receiver coming up to the last).
 	DeliverySeconds  float64 `json:"delivery_seconds"`
@@ -501,7 +504,7 @@ func (r *runner) publishResult(res *Result, lr *LoadResult) {
 func (r *runner) tallyResult(res *Result, t *Tally, accepted *SeqSet) {
 	st := t.Stats()
 	res.Expected = accepted.Len() * int64(res.Endpoints)
-	res.Delivered, res.Duplicates, res.FailedAnswers = st.Distinct, st.Duplicates, st.Failed
+	res.Delivered, res.Duplicates, res.FailedAnswers, res.Abandoned = st.Distinct, st.Duplicates, st.Failed, st.Abandoned
 	res.Lost, res.Unacked = t.Missing(accepted)
 	if st.Last.After(st.First) {
 		res.DeliverySeconds = round3(st.Last.Sub(st.First).Seconds())

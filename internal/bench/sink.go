@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -85,6 +86,8 @@ type Sink struct {
 	gate   *gate
 	closed chan struct{}
 	wg     sync.WaitGroup
+	// held counts the requests waiting at the gate.
+	held atomic.Int64
 }
 
 // StartSink starts a sink on a free loopback port. run names the run, so
@@ -199,16 +202,29 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a delivery of this run", http.StatusNotFound)
 		return
 	}
+	// The body is read first: only then does net/http watch the
+	// connection and cancel the request's context if the sender goes away,
+	// which a held request must notice, or it would count a delivery whose
+	// sender died (as in the backlog scenario's kill) and will send again.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxDeliveryBody))
+	if err != nil {
+		return
+	}
 	s.mu.Lock()
 	mode, g := s.mode, s.gate
 	s.mu.Unlock()
 	switch mode {
 	case SinkHold:
+		s.held.Add(1)
 		select {
 		case <-g.ch:
+			s.held.Add(-1)
 		case <-r.Context().Done():
+			s.held.Add(-1)
+			s.tally.Abandoned()
 			return
 		case <-s.closed:
+			s.held.Add(-1)
 			http.Error(w, "sink closed", http.StatusServiceUnavailable)
 			return
 		}
@@ -216,12 +232,12 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "receiver down", g.status)
 			return
 		}
+		if r.Context().Err() != nil {
+			s.tally.Abandoned()
+			return
+		}
 	case SinkUnavailable, SinkRefuse:
 		http.Error(w, "receiver down", http.StatusServiceUnavailable)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxDeliveryBody))
-	if err != nil {
 		return
 	}
 	now := time.Now()
@@ -248,6 +264,9 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.tally.Delivered(ep, seq, sent, now)
 	w.WriteHeader(http.StatusOK)
 }
+
+// heldCount returns how many requests the sink is holding.
+func (s *Sink) heldCount() int64 { return s.held.Load() }
 
 func (s *Sink) endpointOf(path string) (int, bool) {
 	rest, ok := strings.CutPrefix(path, s.prefix)

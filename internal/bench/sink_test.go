@@ -172,6 +172,45 @@ func TestSinkHoldsUntilUp(t *testing.T) {
 	}
 }
 
+// TestSinkForgetsAbandonedRequests checks that a held request whose sender
+// went away, as a killed server does, is not counted when the sink comes
+// up: the sender never saw an answer and sends it again.
+func TestSinkForgetsAbandonedRequests(t *testing.T) {
+	t.Parallel()
+	s, err := StartSink("run4", SinkOptions{Endpoints: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.SetMode(SinkHold)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL(0), bytes.NewReader(AppendPayload(nil, 1, 1, 64)))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	// Wait until the request is held, then let its sender go.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.heldCount() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	for s.Tally().Stats().Abandoned == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.SetMode(SinkUp); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Tally().Stats()
+	if st.Abandoned != 1 || st.Distinct != 0 {
+		t.Errorf("abandoned %d, delivered %d; want 1 and 0", st.Abandoned, st.Distinct)
+	}
+}
+
 func TestSinkRefusesThenComesBack(t *testing.T) {
 	t.Parallel()
 	s, err := StartSink("run3", SinkOptions{Endpoints: 1})

@@ -24,6 +24,7 @@ type Tally struct {
 	duplicates  int64
 	failed      int64
 	foreign     int64
+	abandoned   int64
 	first, last time.Time
 }
 
@@ -78,6 +79,15 @@ func (t *Tally) Failed() {
 	t.mu.Unlock()
 }
 
+// Abandoned records a held request whose sender went away before the sink
+// came up, such as the server killed in the backlog scenario: it is not a
+// delivery, and the restarted server sends it again.
+func (t *Tally) Abandoned() {
+	t.mu.Lock()
+	t.abandoned++
+	t.mu.Unlock()
+}
+
 // Foreign records a request that was not one of this run's deliveries.
 func (t *Tally) Foreign() {
 	t.mu.Lock()
@@ -102,6 +112,8 @@ type TallyStats struct {
 	Failed int64
 	// Foreign counts requests that were not this run's deliveries.
 	Foreign int64
+	// Abandoned counts held requests whose sender went away.
+	Abandoned int64
 	// First and Last are when the first and the last first delivery came.
 	First, Last time.Time
 	// Latency is the publish-to-delivery latency of first deliveries.
@@ -113,7 +125,7 @@ func (t *Tally) Stats() TallyStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := TallyStats{Distinct: t.distinct, Duplicates: t.duplicates, Failed: t.failed, Foreign: t.foreign,
-		First: t.first, Last: t.last}
+		Abandoned: t.abandoned, First: t.first, Last: t.last}
 	s.Latency.Merge(&t.lat)
 	return s
 }
