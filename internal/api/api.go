@@ -67,6 +67,7 @@ type server struct {
 	wake      func()
 	in        *inbound.Service
 	mux       *http.ServeMux
+	appIDs    *appIDCache
 }
 
 // New returns the REST API as an http.Handler.
@@ -81,6 +82,7 @@ func New(opts Options) http.Handler {
 		wake:      opts.Wake,
 		in:        opts.Inbound,
 		mux:       http.NewServeMux(),
+		appIDs:    newAppIDCache(5*time.Second, 10000),
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes

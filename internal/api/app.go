@@ -193,6 +193,7 @@ func (s *server) appUpdate(w http.ResponseWriter, r *http.Request) error {
 		err = s.st.AppCreate(r.Context(), a)
 	} else {
 		err = s.st.AppUpdate(r.Context(), a)
+		s.appIDs.clear()
 	}
 	if errors.Is(err, hookline.ErrConflict) {
 		return conflict("an application with uid " + quote(a.UID) + " already exists")
@@ -219,6 +220,7 @@ func (s *server) appPatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = s.st.AppUpdate(r.Context(), a)
+	s.appIDs.clear()
 	if errors.Is(err, hookline.ErrConflict) {
 		return conflict("an application with uid " + quote(a.UID) + " already exists")
 	}
@@ -234,7 +236,9 @@ func (s *server) appDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.st.AppDelete(r.Context(), a.ID); err != nil {
+	err = s.st.AppDelete(r.Context(), a.ID)
+	s.appIDs.clear()
+	if err != nil {
 		return lookup(err, "application", a.ID)
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -101,23 +102,33 @@ func (s *server) messageCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	a, err := s.messageApp(r, in.Application, now)
-	if err != nil {
-		return err
+	appKey := r.PathValue("app_id")
+	appID, cached := s.appIDs.get(appKey, now)
+	if !cached {
+		a, err := s.messageApp(r, in.Application, now)
+		if err != nil {
+			return err
+		}
+		appID = a.ID
+		s.appIDs.put(appKey, appID, now)
 	}
-	m.AppID = a.ID
-
+	m.AppID = appID
 	mc := &store.MessageCreate{Message: m}
-	if s.pub != nil {
-		err = s.pub.Publish(r.Context(), mc)
-	} else {
-		err = s.st.MessageCreate(r.Context(), []*store.MessageCreate{mc})
-	}
-	if err == nil {
-		err = mc.Err
+	err := s.publish(r.Context(), mc)
+	if errors.Is(err, hookline.ErrNotFound) && cached {
+		// The app was deleted since it was cached: resolve the path afresh,
+		// which creates the app from the body as a first publish would.
+		s.appIDs.clear()
+		a, aerr := s.messageApp(r, in.Application, now)
+		if aerr != nil {
+			return aerr
+		}
+		appID, m.AppID = a.ID, a.ID
+		mc = &store.MessageCreate{Message: m}
+		err = s.publish(r.Context(), mc)
 	}
 	if err != nil {
-		return lookup(err, "application", a.ID)
+		return lookup(err, "application", appID)
 	}
 	if mc.Existing {
 		return conflict("message " + mc.Message.ID + " already has eventId " + quote(m.EventID) + " in this application")
@@ -127,6 +138,21 @@ func (s *server) messageCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusAccepted, messageToWire(mc.Message, withContent))
 	return nil
+}
+
+// publish makes one message durable, through the group committer when
+// there is one.
+func (s *server) publish(ctx context.Context, mc *store.MessageCreate) error {
+	var err error
+	if s.pub != nil {
+		err = s.pub.Publish(ctx, mc)
+	} else {
+		err = s.st.MessageCreate(ctx, []*store.MessageCreate{mc})
+	}
+	if err == nil {
+		err = mc.Err
+	}
+	return err
 }
 
 // messageApp returns the app in the path, creating it from the body's

@@ -234,3 +234,39 @@ func TestMessagePublisher(t *testing.T) {
 		t.Errorf("woken %d times; the publisher's owner wakes the dispatcher", n)
 	}
 }
+
+// TestPublishAfterAppChanges checks that the app lookup cache of the
+// publish path never outlives a change made through the API: a deleted
+// app's path answers 404, and a new app under the same uid takes the next
+// message at once.
+func TestPublishAfterAppChanges(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+		publish := func() *response {
+			return e.do("POST", "/api/v1/app/shop/msg", `{"eventType":"a.b","payload":{"n":1}}`)
+		}
+		e.do("POST", "/api/v1/app", `{"name":"one","uid":"shop"}`).want(http.StatusCreated)
+		publish().want(http.StatusAccepted)
+		e.do("DELETE", "/api/v1/app/shop", nil).want(http.StatusNoContent)
+		publish().wantError(http.StatusNotFound, "not_found")
+		var second struct{ ID string }
+		e.do("POST", "/api/v1/app", `{"name":"two","uid":"shop"}`).want(http.StatusCreated).decode(&second)
+		publish().want(http.StatusAccepted)
+		var list struct{ Data []struct{ ID string } }
+		e.do("GET", "/api/v1/app/"+second.ID+"/msg", nil).want(http.StatusOK).decode(&list)
+		if len(list.Data) != 1 {
+			t.Errorf("the new app holds %d messages, want the one published after it was made", len(list.Data))
+		}
+
+		// The uid moves to a third app while the second still exists.
+		e.do("PATCH", "/api/v1/app/shop", `{"uid":"shop-old"}`).want(http.StatusOK)
+		var third struct{ ID string }
+		e.do("POST", "/api/v1/app", `{"name":"three","uid":"shop"}`).want(http.StatusCreated).decode(&third)
+		publish().want(http.StatusAccepted)
+		e.do("GET", "/api/v1/app/"+third.ID+"/msg", nil).want(http.StatusOK).decode(&list)
+		if len(list.Data) != 1 {
+			t.Errorf("after the uid moved, its app holds %d messages, want 1", len(list.Data))
+		}
+	})
+}
