@@ -17,15 +17,17 @@ var _ store.InboundStore = (*Store)(nil)
 const sourceCols = `id, uid, name, token_hash, prev_token_hash, prev_token_expires, methods, max_body_bytes, verification,
 	response, keep_rejected, handshakes, routes, created_at, updated_at`
 
-func scanSource(r interface{ Scan(...any) error }) (hookline.Source, error) {
+// scanSource scans a source's columns, then any extra columns of the row
+// into extra.
+func scanSource(r interface{ Scan(...any) error }, extra ...any) (hookline.Source, error) {
 	var (
 		s                             hookline.Source
 		uid, methods, verif, resp, rt sql.NullString
 		prevExp                       sql.NullInt64
 		c, u                          int64
 	)
-	err := r.Scan(&s.ID, &uid, &s.Name, &s.TokenHash, &s.PrevTokenHash, &prevExp, &methods, &s.MaxBodyBytes, &verif,
-		&resp, &s.KeepRejected, &s.Handshakes, &rt, &c, &u)
+	err := r.Scan(append([]any{&s.ID, &uid, &s.Name, &s.TokenHash, &s.PrevTokenHash, &prevExp, &methods, &s.MaxBodyBytes, &verif,
+		&resp, &s.KeepRejected, &s.Handshakes, &rt, &c, &u}, extra...)...)
 	if err != nil {
 		return s, err
 	}
@@ -157,6 +159,29 @@ func scanReceived(r interface{ Scan(...any) error }) (hookline.Received, error) 
 	return x, err
 }
 
+// receivedArgs are the values of receivedCols, in order. Only a verified
+// request keeps its delivery ID, so that a forged request cannot take the
+// ID of a genuine one.
+func receivedArgs(x *hookline.Received) ([]any, error) {
+	var view, delivery any
+	if len(x.View) > 0 {
+		view = string(x.View)
+	}
+	if x.Verified {
+		delivery = nullString(x.DeliveryID)
+	}
+	hdrs, err := json.Marshal(x.Headers)
+	if err != nil {
+		return nil, err
+	}
+	body := x.Body
+	if body == nil {
+		body = []byte{}
+	}
+	return []any{x.ID, x.SourceID, x.Method, x.Path, x.Query, string(hdrs), body, x.RemoteAddr, x.Verified, x.VerifyError,
+		view, x.EventType, delivery, micro(x.CreatedAt)}, nil
+}
+
 // ReceivedCreate stores a received request with what its routes make of
 // it, or finds that it was received before.
 func (s *Store) ReceivedCreate(ctx context.Context, rc *store.Receive) error {
@@ -173,28 +198,15 @@ func (s *Store) ReceivedCreate(ctx context.Context, rc *store.Receive) error {
 				return err
 			}
 		}
-		var view, delivery any
-		if len(x.View) > 0 {
-			view = string(x.View)
-		}
-		if x.Verified {
-			delivery = nullString(x.DeliveryID)
-		}
-		hdrs, err := json.Marshal(x.Headers)
+		args, err := receivedArgs(x)
 		if err != nil {
 			return err
 		}
-		body := x.Body
-		if body == nil {
-			body = []byte{}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO received (`+receivedCols+`) VALUES (`+placeholders(14)+`)`,
-			x.ID, x.SourceID, x.Method, x.Path, x.Query, string(hdrs), body, x.RemoteAddr, x.Verified, x.VerifyError,
-			view, x.EventType, delivery, micro(x.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO received (`+receivedCols+`) VALUES (`+placeholders(14)+`)`, args...); err != nil {
 			return fmt.Errorf("insert received request: %w", err)
 		}
 		if len(rc.Messages) > 0 {
-			if err := createMessages(ctx, tx, rc.Messages); err != nil {
+			if err := s.createMessages(ctx, tx, rc.Messages); err != nil {
 				return err
 			}
 		}
@@ -316,10 +328,13 @@ func (s *Store) SourceCursorGet(ctx context.Context, sourceID string) (string, e
 	return cur, nil
 }
 
+// cursorUpdate moves a source's cursor forward, never back.
+const cursorUpdate = `UPDATE sources SET ack_cursor = CASE WHEN ack_cursor < ?2 THEN ?2 ELSE ack_cursor END WHERE id = ?1`
+
 // SourceCursorPut moves a source's acknowledgement cursor forward to an
 // ID; it never moves back.
 func (s *Store) SourceCursorPut(ctx context.Context, sourceID, receivedID string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE sources SET ack_cursor = CASE WHEN ack_cursor < ?2 THEN ?2 ELSE ack_cursor END WHERE id = ?1`, sourceID, receivedID)
+	res, err := s.w.ExecContext(ctx, cursorUpdate, sourceID, receivedID)
 	if err != nil {
 		return fmt.Errorf("acknowledge: %w", err)
 	}

@@ -49,27 +49,37 @@ func headersText(h map[string][]string) any {
 // MessageCreate stores a batch of messages with their deliveries in one
 // transaction.
 func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error { return createMessages(ctx, tx, batch) })
+	err := s.tx(ctx, func(tx *sql.Tx) error { return s.createMessages(ctx, tx, batch) })
 	if err != nil {
 		return fmt.Errorf("create messages: %w", err)
 	}
 	return nil
 }
 
+const (
+	insertMessageSQL  = `INSERT INTO messages (` + messageCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertDeliverySQL = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`
+	messageByEventIDSQL = `SELECT ` + messageCols + ` FROM messages WHERE app_id = ? AND event_id = ?`
+	appExistsSQL        = `SELECT count(*) FROM apps WHERE id = ?`
+	appEndpointsSQL     = `SELECT ` + endpointCols + ` FROM endpoints WHERE app_id = ? AND disabled = 0`
+)
+
 // createMessages stores a batch of messages with one pending delivery per
 // accepting endpoint, within tx.
-func createMessages(ctx context.Context, tx *sql.Tx, batch []*store.MessageCreate) error {
-	insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (`+placeholders(9)+`)`)
+func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.MessageCreate) error {
+	insMsg, err := s.txStmt(ctx, tx, insertMessageSQL)
 	if err != nil {
 		return err
 	}
-	defer insMsg.Close()
-	insDlv, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`)
+	insDlv, err := s.txStmt(ctx, tx, insertDeliverySQL)
 	if err != nil {
 		return err
 	}
-	defer insDlv.Close()
+	byEventID, err := s.txStmt(ctx, tx, messageByEventIDSQL)
+	if err != nil {
+		return err
+	}
 	// Endpoints are read once per app per batch: a batch is usually many
 	// messages to few apps.
 	endpoints := map[string][]hookline.Endpoint{}
@@ -78,7 +88,7 @@ func createMessages(ctx context.Context, tx *sql.Tx, batch []*store.MessageCreat
 		m := item.Message
 		eps, ok := endpoints[m.AppID]
 		if !ok {
-			if eps, err = appEndpoints(ctx, tx, m.AppID); err != nil {
+			if eps, err = s.appEndpoints(ctx, tx, m.AppID); err != nil {
 				return err
 			}
 			endpoints[m.AppID] = eps
@@ -88,7 +98,7 @@ func createMessages(ctx context.Context, tx *sql.Tx, batch []*store.MessageCreat
 			continue
 		}
 		if m.EventID != "" {
-			existing, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE app_id = ? AND event_id = ?`, m.AppID, m.EventID))
+			existing, err := scanMessage(byEventID.QueryRowContext(ctx, m.AppID, m.EventID))
 			if err == nil {
 				item.Message, item.Existing = &existing, true
 				continue
@@ -121,12 +131,20 @@ func createMessages(ctx context.Context, tx *sql.Tx, batch []*store.MessageCreat
 
 // appEndpoints returns the enabled endpoints of an app, an empty non-nil
 // slice for an app without any, and nil for an app that does not exist.
-func appEndpoints(ctx context.Context, tx *sql.Tx, appID string) ([]hookline.Endpoint, error) {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM apps WHERE id = ?`, appID).Scan(&n); err != nil || n == 0 {
+func (s *Store) appEndpoints(ctx context.Context, tx *sql.Tx, appID string) ([]hookline.Endpoint, error) {
+	exists, err := s.txStmt(ctx, tx, appExistsSQL)
+	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE app_id = ? AND disabled = 0`, appID)
+	var n int
+	if err := exists.QueryRowContext(ctx, appID).Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
+	list, err := s.txStmt(ctx, tx, appEndpointsSQL)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := list.QueryContext(ctx, appID)
 	eps, err := collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
 	if eps == nil && err == nil {
 		eps = []hookline.Endpoint{}
@@ -192,28 +210,31 @@ func finishDelivery(d *hookline.Delivery, next sql.NullInt64, c, u int64) {
 	}
 }
 
+// The statements of claiming. Endpoint IDs to leave out, and the IDs of the
+// claimed deliveries' messages and endpoints, are passed as JSON arrays so
+// that each statement is prepared once.
+const (
+	claimSQL = `UPDATE deliveries SET status = ?, next_attempt = ?, updated_at = ?
+		WHERE id IN (SELECT id FROM deliveries WHERE next_attempt <= ?
+			AND endpoint_id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt LIMIT ?)
+		RETURNING id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at`
+	messagesByIDSQL = `SELECT ` + messageCols + ` FROM messages WHERE id IN (SELECT value FROM json_each(?))`
+	// Each endpoint comes with its app's rate limit, the default for
+	// endpoints without their own.
+	endpointsByIDSQL = `SELECT ` + endpointCols + `, (SELECT rate_limit FROM apps WHERE apps.id = endpoints.app_id)
+		FROM endpoints WHERE id IN (SELECT value FROM json_each(?))`
+)
+
 // DeliveryClaim leases due deliveries.
 func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error) {
 	var tasks []store.Task
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var q pageQuery
-		q.add("next_attempt <= ?", micro(c.Now))
-		if len(c.Exclude) > 0 {
-			args := make([]any, len(c.Exclude))
-			for i, id := range c.Exclude {
-				args[i] = id
-			}
-			q.add("endpoint_id NOT IN ("+placeholders(len(args))+")", args...)
-		}
-		args := append([]any{hookline.StatusSending, micro(c.LeaseUntil), micro(c.Now)}, q.args...)
-		args = append(args, max(c.Limit, 1))
-		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET status = ?, next_attempt = ?, updated_at = ?
-			WHERE id IN (SELECT id FROM deliveries WHERE `+strings.Join(q.where, " AND ")+` ORDER BY next_attempt LIMIT ?)
-			RETURNING `+strings.ReplaceAll(deliveryCols, "d.", ""), args...)
+		claim, err := s.txStmt(ctx, tx, claimSQL)
 		if err != nil {
 			return err
 		}
-		dels, err := collect(rows, nil, func(r *sql.Rows) (hookline.Delivery, error) {
+		rows, err := claim.QueryContext(ctx, hookline.StatusSending, micro(c.LeaseUntil), micro(c.Now), micro(c.Now), idList(c.Exclude), max(c.Limit, 1))
+		dels, err := collect(rows, err, func(r *sql.Rows) (hookline.Delivery, error) {
 			var (
 				d    hookline.Delivery
 				next sql.NullInt64
@@ -227,7 +248,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 			return err
 		}
 		slices.SortFunc(dels, func(a, b hookline.Delivery) int { return strings.Compare(a.ID, b.ID) })
-		msgIDs, epIDs := make([]any, 0, len(dels)), make([]any, 0, 8)
+		msgIDs, epIDs := make([]string, 0, len(dels)), make([]string, 0, 8)
 		seenEp := map[string]bool{}
 		for _, d := range dels {
 			msgIDs = append(msgIDs, d.MessageID)
@@ -236,15 +257,20 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 				epIDs = append(epIDs, d.EndpointID)
 			}
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id IN (`+placeholders(len(msgIDs))+`)`, msgIDs...)
+		byID, err := s.txStmt(ctx, tx, messagesByIDSQL)
+		if err != nil {
+			return err
+		}
+		rows, err = byID.QueryContext(ctx, idList(msgIDs))
 		msgs, err := collect(rows, err, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
 		if err != nil {
 			return err
 		}
-		// Each endpoint comes with its app's rate limit, the default for
-		// endpoints without their own.
-		rows, err = tx.QueryContext(ctx, `SELECT `+prefixed("e.", endpointCols)+`, a.rate_limit FROM endpoints e JOIN apps a ON a.id = e.app_id
-			WHERE e.id IN (`+placeholders(len(epIDs))+`)`, epIDs...)
+		epByIDStmt, err := s.txStmt(ctx, tx, endpointsByIDSQL)
+		if err != nil {
+			return err
+		}
+		rows, err = epByIDStmt.QueryContext(ctx, idList(epIDs))
 		type endpointRate struct {
 			ep   hookline.Endpoint
 			rate *int
@@ -284,23 +310,29 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 	return tasks, nil
 }
 
+const (
+	finishDeliverySQL = `UPDATE deliveries SET status = ?, attempts = ?, next_attempt = ?, updated_at = ? WHERE id = ?`
+	insertAttemptSQL  = `INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
+		status_code, response_headers, response, duration_us, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	endpointHealthySQL = `UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`
+	endpointFailingSQL = `UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`
+	endpointDisableSQL = `UPDATE endpoints SET disabled = 1, disabled_reason = ? WHERE id = ?`
+)
+
 // DeliveryFinish stores the results of claimed deliveries.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
 	if len(results) == 0 {
 		return nil
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt = ?, updated_at = ? WHERE id = ?`)
+		upd, err := s.txStmt(ctx, tx, finishDeliverySQL)
 		if err != nil {
 			return err
 		}
-		defer upd.Close()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
-			status_code, response_headers, response, duration_us, error, created_at) VALUES (`+placeholders(14)+`)`)
+		ins, err := s.txStmt(ctx, tx, insertAttemptSQL)
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
 		health := map[string]*endpointHealth{}
 		var order []string
 		for _, r := range results {
@@ -336,7 +368,7 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 			h.record(a)
 		}
 		for _, id := range order {
-			if err := health[id].save(ctx, tx, id); err != nil {
+			if err := s.saveHealth(ctx, tx, id, health[id]); err != nil {
 				return err
 			}
 		}
@@ -370,17 +402,24 @@ func (h *endpointHealth) record(a *hookline.Attempt) {
 	}
 }
 
-func (h *endpointHealth) save(ctx context.Context, tx *sql.Tx, id string) error {
+func (s *Store) saveHealth(ctx context.Context, tx *sql.Tx, id string, h *endpointHealth) error {
+	exec := func(query string, args ...any) error {
+		st, err := s.txStmt(ctx, tx, query)
+		if err == nil {
+			_, err = st.ExecContext(ctx, args...)
+		}
+		return err
+	}
 	var err error
 	switch {
 	case !h.attempted:
 	case h.lastOK:
-		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, id)
+		err = exec(endpointHealthySQL, id)
 	default:
-		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`, micro(h.firstFailed), id)
+		err = exec(endpointFailingSQL, micro(h.firstFailed), id)
 	}
 	if err == nil && h.disable != "" {
-		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = ? WHERE id = ?`, h.disable, id)
+		err = exec(endpointDisableSQL, h.disable, id)
 	}
 	if err != nil {
 		return fmt.Errorf("update endpoint health: %w", err)
@@ -393,13 +432,9 @@ func (s *Store) DeliveryRelease(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(ids)+2)
-	args = append(args, hookline.StatusPending, hookline.StatusSending)
-	for _, id := range ids {
-		args = append(args, id)
-	}
 	// Due at time zero: before any claim's "now", whatever clock it uses.
-	_, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, next_attempt = 0 WHERE status = ? AND id IN (`+placeholders(len(ids))+`)`, args...)
+	_, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, next_attempt = 0 WHERE status = ? AND id IN (SELECT value FROM json_each(?))`,
+		hookline.StatusPending, hookline.StatusSending, idList(ids))
 	if err != nil {
 		return fmt.Errorf("release deliveries: %w", err)
 	}

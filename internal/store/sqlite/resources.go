@@ -43,7 +43,11 @@ func (s *Store) AppCreate(ctx context.Context, a *hookline.App) error {
 
 // AppGet finds an app by ID or uid.
 func (s *Store) AppGet(ctx context.Context, idOrUID string) (*hookline.App, error) {
-	a, err := scanApp(s.r.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?1 OR uid = ?1 LIMIT 1`, idOrUID))
+	st, err := s.readStmt(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?1 OR uid = ?1 LIMIT 1`)
+	if err != nil {
+		return nil, err
+	}
+	a, err := scanApp(st.QueryRowContext(ctx, idOrUID))
 	if err != nil {
 		return nil, notFound(err, "app "+idOrUID)
 	}

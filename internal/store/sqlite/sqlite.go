@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,6 +38,96 @@ type Store struct {
 	w    *sql.DB // the one writer
 	r    *sql.DB // readers
 	lock *os.File
+
+	// Prepared statements of the hot paths, by SQL text, for the writer
+	// and the readers: SQLite compiles a statement afresh on every
+	// unprepared call, which costs more than the small statements of
+	// publishing and delivering do.
+	wstmts, rstmts stmtCache
+}
+
+// stmtCache holds statements prepared on one *sql.DB, which prepares them
+// again on each connection that runs them.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// get returns the statement for query, preparing it on first use.
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
+
+// writerSQL are the statements of the hot write paths, prepared on the
+// writer when the store opens. They cannot be prepared later, on first
+// use: that happens inside a transaction, which holds the writer's only
+// connection.
+var writerSQL = []string{
+	insertMessageSQL, insertDeliverySQL, messageByEventIDSQL, appExistsSQL, appEndpointsSQL,
+	claimSQL, messagesByIDSQL, endpointsByIDSQL,
+	finishDeliverySQL, insertAttemptSQL, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
+}
+
+func (s *Store) prepareWriter(ctx context.Context) error {
+	for _, q := range writerSQL {
+		if _, err := s.wstmts.get(ctx, s.w, q); err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// txStmt returns the writer's prepared statement for query bound to tx, or
+// prepares query on tx if it is not one of writerSQL.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.wstmts.mu.Lock()
+	st, ok := s.wstmts.m[query]
+	s.wstmts.mu.Unlock()
+	if !ok {
+		return tx.PrepareContext(ctx, query)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// readStmt returns the readers' prepared statement for query.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	return s.rstmts.get(ctx, s.r, query)
+}
+
+// idList encodes IDs as a JSON array, the one parameter of
+// "IN (SELECT value FROM json_each(?))": a list of any length then fits one
+// prepared statement.
+func idList(ids []string) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		panic(fmt.Sprintf("encode id list: %v", err)) // strings always encode
+	}
+	return string(b)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,6 +166,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepareWriter(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.r, err = sql.Open("sqlite", base+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		s.Close()
@@ -97,6 +192,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes the database and releases the file lock.
 func (s *Store) Close() error {
 	var errs []error
+	s.rstmts.close()
+	s.wstmts.close()
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
