@@ -39,6 +39,9 @@ type Load struct {
 	// Accepted, if set, receives the sequence number of each message
 	// answered 202.
 	Accepted *SeqSet
+
+	// finished is set when Run returns.
+	finished atomic.Bool
 }
 
 // LoadResult is what publishing measured.
@@ -136,6 +139,7 @@ func (p *publisher) publish(ctx context.Context, seq int64, due time.Time) {
 
 // Run publishes until the count or the duration is reached or ctx ends.
 func (l *Load) Run(ctx context.Context) *LoadResult {
+	defer l.finished.Store(true)
 	if l.Status == 0 {
 		l.Status = http.StatusAccepted
 	}

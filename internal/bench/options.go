@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -59,6 +60,10 @@ type Options struct {
 
 	// JSON, when set, is the file the full report is written to.
 	JSON string
+	// ProfileDir, when set, receives a CPU and an allocation profile of
+	// the started server for each scenario, taken through its
+	// --debug-addr.
+	ProfileDir string
 	// Keep keeps each scenario's temporary directory, with the server's
 	// database and logs; one whose scenario failed or lost deliveries is
 	// kept anyway.
@@ -108,6 +113,8 @@ func (o *Options) Bind(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout,
 		"after publishing, how long to wait with no new delivery before counting the missing ones as lost")
 	fs.StringVar(&o.JSON, "json", o.JSON, "file to write the full report to, as JSON")
+	fs.StringVar(&o.ProfileDir, "profile", o.ProfileDir,
+		"directory to write Go CPU and allocation profiles of the started server to, per scenario (read them with go tool pprof)")
 	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep each scenario's temporary directory with the server's database and logs (kept anyway when a scenario fails or loses deliveries)")
 }
 
@@ -149,6 +156,9 @@ func (o *Options) Validate() error {
 		if o.DB != "" {
 			bad("--db: only for a server the benchmark starts, not with --target")
 		}
+		if o.ProfileDir != "" {
+			bad("--profile: only for a server the benchmark starts; profile a --target server through its own --debug-addr")
+		}
 	} else {
 		if o.Token != "" {
 			bad("--token: only with --target; a started server gets a generated token")
@@ -188,6 +198,11 @@ func (o *Options) Validate() error {
 	if o.BacklogCount < 0 || o.BacklogCount > maxSeq || (o.Overrides["backlog-count"] && o.BacklogCount == 0) {
 		bad("--backlog-count %d: want 1 to %d", o.BacklogCount, maxSeq)
 	}
+	if o.ProfileDir != "" {
+		if st, err := os.Stat(o.ProfileDir); err != nil || !st.IsDir() {
+			bad("--profile %q: want an existing directory", o.ProfileDir)
+		}
+	}
 	if _, err := ParseSinkMode(o.SinkDownMode); err != nil {
 		bad("--sink-down-mode: %v", err)
 	}
@@ -202,6 +217,9 @@ func (o *Options) Validate() error {
 		}
 		if a == "--db" || strings.HasPrefix(a, "--db=") {
 			bad("--serve-arg %q: use the benchmark's own --db", a)
+		}
+		if o.ProfileDir != "" && (a == "--debug-addr" || strings.HasPrefix(a, "--debug-addr=")) {
+			bad("--serve-arg %q: --profile sets --debug-addr itself", a)
 		}
 	}
 	return errors.Join(errs...)

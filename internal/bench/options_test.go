@@ -55,6 +55,10 @@ func TestFlagValidation(t *testing.T) {
 		{"short drain timeout", []string{"--drain-timeout", "10ms"}, "--drain-timeout 10ms"},
 		{"serve arg the bench owns", []string{"--serve-arg=--addr=127.0.0.1:9"}, "the benchmark sets --addr itself"},
 		{"db as serve arg", []string{"--serve-arg", "--db=x.db"}, "use the benchmark's own --db"},
+		{"profile to a missing directory", []string{"--profile", "/nonexistent/dir"}, "want an existing directory"},
+		{"profile with a target", []string{"--target", "http://h:1", "--token", "t", "--profile", "."}, "--profile: only for a server"},
+		{"profile and debug-addr", []string{"--profile", ".", "--serve-arg=--debug-addr=127.0.0.1:6060"}, "--profile sets --debug-addr itself"},
+		{"profile", []string{"--profile", "."}, ""},
 		{"not a number", []string{"--rate", "fast"}, `invalid argument "fast"`},
 		{"unknown flag", []string{"--speed", "9"}, "unknown flag: --speed"},
 	}

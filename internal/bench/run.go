@@ -288,6 +288,15 @@ func (r *runner) scenario(ctx context.Context, sc Scenario) (res Result) {
 	if db == "" {
 		db = filepath.Join(dir, "hookline.db")
 	}
+	var prof *profiler
+	if r.opts.ProfileDir != "" {
+		addr, err := freeAddr()
+		if err != nil {
+			return fail(err)
+		}
+		prof = &profiler{dir: r.opts.ProfileDir, name: sc.Name, addr: addr, logf: r.logf}
+		serveArgs = append(slices.Clip(serveArgs), "--debug-addr="+addr)
+	}
 	if r.opts.Target == "" {
 		tg.token = "bench-" + rand.Text()
 		srv, err := r.startServer(ctx, dir, db, serveArgs, tg.token, "server")
@@ -333,10 +342,21 @@ func (r *runner) scenario(ctx context.Context, sc Scenario) (res Result) {
 	}
 	defer load.Client.CloseIdleConnections()
 	began := time.Now()
+	if prof != nil {
+		var ready func() bool
+		if sc.Backlog {
+			// The backlog's cost grows with it: profile its last part,
+			// or its end if publishing stops short.
+			ready = func() bool { return accepted.Len() >= sc.Count*7/10 || load.finished.Load() }
+		}
+		prof.startCPU(ctx, profileSeconds(sc), ready)
+	}
 	if sc.Backlog {
-		err = r.backlog(ctx, sc, &res, sink, load, &tg, dir, db, serveArgs, began)
+		err = r.backlog(ctx, sc, &res, sink, load, &tg, dir, db, serveArgs, began, prof)
 	} else {
 		err = r.steady(ctx, sc, &res, sink, load, tg, began)
+		prof.wait()
+		prof.allocs(ctx)
 	}
 	r.tallyResult(&res, sink.Tally(), accepted)
 	if err != nil {
@@ -426,7 +446,7 @@ func (r *runner) steady(ctx context.Context, sc Scenario, res *Result, sink *Sin
 // it on the backlog (a started server only), brings the receiver up and
 // measures the drain.
 func (r *runner) backlog(ctx context.Context, sc Scenario, res *Result, sink *Sink, load *Load, tg *target,
-	dir, db string, serveArgs []string, began time.Time) error {
+	dir, db string, serveArgs []string, began time.Time, prof *profiler) error {
 	mode, _ := ParseSinkMode(r.opts.SinkDownMode)
 	bs := &BacklogStats{Messages: sc.Count, SinkDownMode: r.opts.SinkDownMode}
 	res.Backlog = bs
@@ -446,6 +466,10 @@ func (r *runner) backlog(ctx context.Context, sc Scenario, res *Result, sink *Si
 		return ctx.Err()
 	}
 
+	// The profiles are of the server taking the backlog, whose cost grows
+	// with it; they must be written before it is killed.
+	prof.wait()
+	prof.allocs(ctx)
 	if tg.srv != nil {
 		// Kill the server holding the backlog, as a crash would: a
 		// graceful stop would wait for the requests the held receiver never
