@@ -148,6 +148,9 @@ type BacklogStats struct {
 	// phase: equal if the growing backlog does not slow publishing.
 	AcceptedFirstTenthPerSec float64 `json:"accepted_first_tenth_per_sec"`
 	AcceptedLastTenthPerSec  float64 `json:"accepted_last_tenth_per_sec"`
+	// AcceptedPerSecond counts the 202s of each second of the publish
+	// phase, the shape of any slowdown as the backlog grows.
+	AcceptedPerSecond []int64 `json:"accepted_per_second"`
 	// PeakRSSMiBPublish is the peak RSS of the server that took the
 	// backlog; PeakRSSMiBDrain that of the restarted one that drained it.
 	PeakRSSMiBPublish float64 `json:"peak_rss_mib_publish"`
@@ -457,6 +460,7 @@ func (r *runner) backlog(ctx context.Context, sc Scenario, res *Result, sink *Si
 	lr := load.Run(ctx)
 	r.publishResult(res, lr)
 	bs.AcceptedFirstTenthPerSec, bs.AcceptedLastTenthPerSec = tenths(lr.PerSecond)
+	bs.AcceptedPerSecond = lr.PerSecond
 	cpu, peak, samples := mon.finish()
 	bs.PeakRSSMiBPublish = mib(peak)
 	bs.RSS = samples
