@@ -228,7 +228,7 @@ const (
 // DeliveryClaim leases due deliveries.
 func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error) {
 	var tasks []store.Task
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.lazyTx(ctx, func(tx *sql.Tx) error {
 		claim, err := s.txStmt(ctx, tx, claimSQL)
 		if err != nil {
 			return err
@@ -324,7 +324,7 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 	if len(results) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.lazyTx(ctx, func(tx *sql.Tx) error {
 		upd, err := s.txStmt(ctx, tx, finishDeliverySQL)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -248,6 +249,40 @@ func (s *Store) migrate(ctx context.Context) error {
 // tx runs fn in a write transaction.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// lazyTx runs fn in a write transaction whose commit is not flushed to disk
+// (synchronous=NORMAL) but only to the operating system. It is for the
+// dispatcher's bookkeeping (claims, results), which a process crash cannot
+// lose, and which a power loss can only cost as a delivery made again: the
+// next flushed commit, such as the next publish, makes it durable too, as
+// the WAL is written in order. Skipping the flush keeps the one writer
+// free for the publishes that must wait for it.
+func (s *Store) lazyTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return err
+	}
+	defer func() {
+		// Back to flushing every commit; if even this fails, the
+		// connection must not serve publishes unflushed.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
