@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -341,14 +342,15 @@ func checkAffected(tag pgconn.CommandTag, what string) error {
 	return nil
 }
 
-// clean makes s storable in a text or jsonb column, which cannot hold NUL:
-// a response body may contain one, and SQLite keeps it, but PostgreSQL
-// refuses the whole write.
+// clean makes s storable in a text or jsonb column, which can hold neither
+// NUL nor bytes that are not UTF-8: a response body, a command's output or
+// a received request's header may contain them, and SQLite keeps them, but
+// PostgreSQL refuses the whole write.
 func clean(s string) string {
-	if strings.IndexByte(s, 0) < 0 {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
 		return s
 	}
-	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func nullString(s string) any {

@@ -32,6 +32,12 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+func TestInboundConformance(t *testing.T) {
+	t.Parallel()
+	pgtest.BaseURL(t)
+	storetest.RunInbound(t, func(t *testing.T) storetest.FullStore { return open(t).(*postgres.Store) })
+}
+
 var ctx = context.Background()
 
 // openN opens n stores on one schema, as n nodes would.
@@ -342,5 +348,154 @@ func TestBigBatch(t *testing.T) {
 	}
 	if !errors.Is(batch[512].Err, hookline.ErrNotFound) {
 		t.Errorf("missing app: err %v", batch[512].Err)
+	}
+}
+
+// TestReceivedDedupRace has several nodes receive the same delivery at
+// once, as when a provider retries while the first request is still being
+// stored: one stores it with its routes' message and run, and every other
+// reports it as a duplicate of that one, without failing.
+func TestReceivedDedupRace(t *testing.T) {
+	t.Parallel()
+	stores := openN(t, 4)
+	a, _ := newApp(t, stores[0])
+	now := time.Now().UTC()
+	src := &hookline.Source{ID: hookline.NewID(hookline.PrefixSource), Name: "s", TokenHash: []byte("token-hash"), MaxBodyBytes: 1 << 20,
+		Response: hookline.DefaultSourceResponse, CreatedAt: now, UpdatedAt: now}
+	pgtest.Must(t, stores[0].SourceCreate(ctx, src))
+	for round := range 10 {
+		deliveryID := fmt.Sprintf("d-%d", round)
+		receives := make([]*store.Receive, len(stores))
+		var wg sync.WaitGroup
+		for i, s := range stores {
+			x := &hookline.Received{ID: hookline.NewID(hookline.PrefixReceived), SourceID: src.ID, Method: "POST", Path: "/in/x",
+				Headers: map[string][]string{}, Body: []byte(`{}`), Verified: true, DeliveryID: deliveryID, CreatedAt: now}
+			rc := &store.Receive{Received: x, Messages: []*store.MessageCreate{message(a.ID, "")},
+				Runs: []*hookline.Run{{ID: hookline.NewID(hookline.PrefixRun), ReceivedID: x.ID, SourceID: src.ID, RouteID: "r", Command: "c", NextAttempt: now, UpdatedAt: now}}}
+			receives[i] = rc
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.ReceivedCreate(ctx, rc); err != nil {
+					t.Errorf("node %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		var first string
+		stored := 0
+		for _, rc := range receives {
+			if !rc.Duplicate {
+				stored++
+				first = rc.Received.ID
+			}
+		}
+		if stored != 1 {
+			t.Fatalf("%s: stored %d times, want once", deliveryID, stored)
+		}
+		for i, rc := range receives {
+			if rc.Duplicate && rc.Received.ID != first {
+				t.Errorf("%s: node %d reports a duplicate of %s, want %s", deliveryID, i, rc.Received.ID, first)
+			}
+		}
+		runs, err := stores[0].RunList(ctx, first)
+		pgtest.Must(t, err)
+		if len(runs) != 1 {
+			t.Errorf("%s: %d runs, want 1", deliveryID, len(runs))
+		}
+	}
+	reqs, _, err := stores[0].ReceivedList(ctx, src.ID, store.ReceivedFilter{Page: store.Page{Limit: 100}})
+	pgtest.Must(t, err)
+	if len(reqs) != 10 {
+		t.Errorf("%d requests stored, want 10", len(reqs))
+	}
+	tasks, err := stores[0].DeliveryClaim(ctx, store.Claim{Now: now.Add(time.Minute), Limit: 1000, LeaseUntil: now.Add(time.Hour)})
+	pgtest.Must(t, err)
+	if len(tasks) != 10 {
+		t.Errorf("%d deliveries, want 10: one per delivery ID", len(tasks))
+	}
+}
+
+// TestRunClaimConcurrent claims runs from several nodes at once: no run is
+// handed out twice while its lease holds.
+func TestRunClaimConcurrent(t *testing.T) {
+	t.Parallel()
+	stores := openN(t, 4)
+	now := time.Now().UTC()
+	runs := make([]*hookline.Run, 100)
+	for i := range runs {
+		runs[i] = &hookline.Run{ID: hookline.NewID(hookline.PrefixRun), ReceivedID: "in_x", SourceID: "src_x", RouteID: "r", Command: "c", NextAttempt: now, UpdatedAt: now}
+	}
+	pgtest.Must(t, stores[0].RunCreate(ctx, runs))
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
+	)
+	for _, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := s.RunClaim(ctx, store.RunClaim{Now: now, Limit: 7, LeaseUntil: now.Add(time.Minute)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, r := range got {
+					seen[r.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != len(runs) {
+		t.Errorf("claimed %d distinct runs, want %d", len(seen), len(runs))
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("run %s claimed %d times", id, n)
+		}
+	}
+}
+
+// TestInboundText stores what PostgreSQL text cannot hold as is, and
+// SQLite keeps: NUL and bytes that are not UTF-8, in a received request's
+// fields and a command's output.
+func TestInboundText(t *testing.T) {
+	t.Parallel()
+	s := openN(t, 1)[0]
+	now := time.Now().UTC()
+	src := &hookline.Source{ID: hookline.NewID(hookline.PrefixSource), Name: "s", TokenHash: []byte("token-hash"), MaxBodyBytes: 1 << 20,
+		Response: hookline.DefaultSourceResponse, CreatedAt: now, UpdatedAt: now}
+	pgtest.Must(t, s.SourceCreate(ctx, src))
+	x := &hookline.Received{ID: hookline.NewID(hookline.PrefixReceived), SourceID: src.ID, Method: "POST", Path: "/in/x/\xff",
+		Headers: map[string][]string{"X-Odd": {"a\x00\xfeb"}}, Body: []byte("\x00\xff"), Verified: true, DeliveryID: "d\xff", EventType: "e\x00", CreatedAt: now}
+	run := &hookline.Run{ID: hookline.NewID(hookline.PrefixRun), ReceivedID: x.ID, SourceID: src.ID, RouteID: "r", Command: "c", NextAttempt: now, UpdatedAt: now}
+	pgtest.Must(t, s.ReceivedCreate(ctx, &store.Receive{Received: x, Runs: []*hookline.Run{run}}))
+	got, err := s.ReceivedGet(ctx, src.ID, x.ID)
+	pgtest.Must(t, err)
+	if got.Path != "/in/x/\uFFFD" || got.Headers["X-Odd"][0] != "a\uFFFD\uFFFDb" || string(got.Body) != "\x00\xff" || got.DeliveryID != "d\uFFFD" || got.EventType != "e\uFFFD" {
+		t.Errorf("stored %+v", got)
+	}
+	// A retry carrying the same odd delivery ID is still a duplicate.
+	again := *x
+	again.ID = hookline.NewID(hookline.PrefixReceived)
+	rc := &store.Receive{Received: &again}
+	pgtest.Must(t, s.ReceivedCreate(ctx, rc))
+	if !rc.Duplicate {
+		t.Error("a retry with the same delivery ID was stored again")
+	}
+	run.Status, run.Attempts, run.NextAttempt, run.Output, run.Error = hookline.RunFailed, 1, time.Time{}, "out\x00\xc3", "exit\xff"
+	pgtest.Must(t, s.RunFinish(ctx, run))
+	runs, err := s.RunList(ctx, x.ID)
+	pgtest.Must(t, err)
+	if len(runs) != 1 || runs[0].Output != "out\uFFFD\uFFFD" || runs[0].Error != "exit\uFFFD" {
+		t.Errorf("runs = %+v", runs)
 	}
 }
