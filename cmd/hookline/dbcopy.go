@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -33,10 +34,11 @@ func dbCopyCommand() *cobra.Command {
 		Short: "Copy an installation from one database to another, such as from SQLite to PostgreSQL",
 		Long: `Copy everything hookline keeps from one database to another: apps, event
 types, endpoints with their secrets and headers, messages, deliveries with
-their state, attempts, and settings such as the admin token's hash. Either
-side may be a SQLite file or a postgres:// URL; the destination is migrated
-first. Idempotency keys and cluster heartbeats, which live for minutes, are
-not copied.
+their state, attempts, settings such as the admin token's hash, and the
+inbound half: sources (their receive URLs keep working), received requests
+and command runs with their state. Either side may be a SQLite file or a
+postgres:// URL; the destination is migrated first. Idempotency keys and
+cluster heartbeats, which live for minutes, are not copied.
 
 Stop hookline first. A SQLite source cannot be copied while a server uses it
 (copy refuses); for a PostgreSQL source, stop every node, or what they
@@ -91,7 +93,13 @@ func copyDB(ctx context.Context, from, to string, batch int, resume bool, out io
 			return fmt.Errorf("check --to is empty: %w", err)
 		}
 		_, serr := dst.SettingGet(ctx, tokenHashSetting)
-		if len(apps) > 0 || serr == nil {
+		var sources []hookline.Source
+		if in, ok := dst.(store.InboundStore); ok {
+			if sources, _, err = in.SourceList(ctx, store.Page{Limit: 1}); err != nil {
+				return fmt.Errorf("check --to is empty: %w", err)
+			}
+		}
+		if len(apps) > 0 || serr == nil || len(sources) > 0 {
 			return fmt.Errorf("--to %s already holds an installation; copy into an empty database, or pass --resume to finish a copy that was cut off", describeDB(to))
 		}
 	}
@@ -122,9 +130,10 @@ func copyDB(ctx context.Context, from, to string, batch int, resume bool, out io
 	if err != nil {
 		return fmt.Errorf("copy: %w (run again with --resume to finish)", err)
 	}
-	fmt.Fprintf(out, "copied %d apps, %d event types, %d endpoints, %d messages, %d deliveries, %d attempts and %d settings from %s to %s\n",
+	fmt.Fprintf(out, "copied %d apps, %d event types, %d endpoints, %d messages, %d deliveries, %d attempts, %d settings, "+
+		"%d sources, %d received requests and %d command runs from %s to %s\n",
 		counts["app"], counts["event type"], counts["endpoint"], counts["message"], counts["delivery"], counts["attempt"], counts["setting"],
-		describeDB(from), describeDB(to))
+		counts["source"], counts["received"], counts["run"], describeDB(from), describeDB(to))
 	return nil
 }
 
@@ -145,6 +154,14 @@ func recordKind(r store.Record) string {
 		return "attempt"
 	case r.Setting != nil:
 		return "setting"
+	case r.Source != nil:
+		return "source"
+	case r.Cursor != nil:
+		return "cursor"
+	case r.Received != nil:
+		return "received"
+	case r.Run != nil:
+		return "run"
 	}
 	return "unknown"
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -27,8 +28,8 @@ func dumpAll(t *testing.T, s store.Store) []store.Record {
 
 // TestDBCopy moves a SQLite installation that has served traffic to
 // PostgreSQL with `hookline db copy`, compares the two record by record,
-// and serves the copy: the generated admin token still works and the
-// messages are there.
+// and serves the copy: the generated admin token still works, the messages
+// are there, and so is the source, whose receive URL still works.
 func TestDBCopy(t *testing.T) {
 	pg := pgtest.URL(t)
 	t.Parallel()
@@ -45,7 +46,9 @@ func TestDBCopy(t *testing.T) {
 	if token == nil {
 		t.Fatalf("no generated token in %q", src.stdout.String())
 	}
-	authed := func(base, method, path, body string) int {
+	// authed makes a request with the generated token and decodes a JSON
+	// answer into out, when given.
+	authed := func(base, method, path, body string, out ...any) int {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token[1])
 		req.Header.Set("Content-Type", "application/json")
@@ -53,7 +56,12 @@ func TestDBCopy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		defer resp.Body.Close()
+		if len(out) > 0 {
+			if err := json.NewDecoder(resp.Body).Decode(out[0]); err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+		}
 		return resp.StatusCode
 	}
 	if code := authed(src.URL, "POST", "/api/v1/app", `{"name":"Acme","uid":"acme"}`); code != http.StatusCreated {
@@ -67,6 +75,15 @@ func TestDBCopy(t *testing.T) {
 			t.Fatalf("publish: %d", code)
 		}
 	}
+	// The inbound half: a source holding what it receives.
+	var source struct{ URL string }
+	if code := authed(src.URL, "POST", "/api/v1/source", `{"name":"GitHub","uid":"gh","routes":[{"type":"hold"}]}`, &source); code != http.StatusCreated {
+		t.Fatalf("create source: %d", code)
+	}
+	receivePath := strings.TrimPrefix(source.URL, src.URL)
+	if code := authed(src.URL, "POST", receivePath, `{"n":1}`); code != http.StatusOK {
+		t.Fatalf("post to the source: %d", code)
+	}
 	rc.wait(t, 4)
 	if err := src.stop(); err != nil {
 		t.Fatal(err)
@@ -76,7 +93,7 @@ func TestDBCopy(t *testing.T) {
 	if err := Main(context.Background(), []string{"db", "copy", "--from", db, "--to", pg, "--batch", "3"}, &out, &out, func(string) string { return "" }); err != nil {
 		t.Fatalf("db copy: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "copied 1 apps, 0 event types, 1 endpoints, 3 messages, 3 deliveries, 4 attempts and 1 settings") {
+	if !strings.Contains(out.String(), "copied 1 apps, 0 event types, 1 endpoints, 3 messages, 3 deliveries, 4 attempts, 1 settings, 1 sources, 1 received requests and 0 command runs") {
 		t.Errorf("copy said %q", out.String())
 	}
 	// A second copy into the same database is refused.
@@ -108,6 +125,15 @@ func TestDBCopy(t *testing.T) {
 	}
 	if code := authed(dst.URL, "GET", "/api/v1/app/acme/msg/evt-2", ""); code != http.StatusOK {
 		t.Errorf("get a copied message with the copied token: %d", code)
+	}
+	// The source's receive URL still works, and holds what it received.
+	if code := authed(dst.URL, "POST", receivePath, `{"n":2}`); code != http.StatusOK {
+		t.Errorf("post to the copied source: %d", code)
+	}
+	// Newest first: the copied request after the one just received.
+	var held struct{ Data []struct{ Body string } }
+	if code := authed(dst.URL, "GET", "/api/v1/source/gh/request", "", &held); code != http.StatusOK || len(held.Data) != 2 || held.Data[1].Body != `{"n":1}` {
+		t.Errorf("the copied source's requests: %d %+v", code, held.Data)
 	}
 }
 

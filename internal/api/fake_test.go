@@ -617,4 +617,14 @@ func (s *fakeStore) SettingPut(ctx context.Context, key, value string) error {
 	return nil
 }
 
+func (s *fakeStore) SettingInit(ctx context.Context, key, value string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.settings[key]; ok {
+		return v, nil
+	}
+	s.settings[key] = value
+	return value, nil
+}
+
 func (s *fakeStore) Close() error { return nil }

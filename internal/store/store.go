@@ -212,6 +212,11 @@ type Store interface {
 	SettingGet(ctx context.Context, key string) (string, error)
 	// SettingPut sets a server setting.
 	SettingPut(ctx context.Context, key, value string) error
+	// SettingInit sets a server setting unless it is set already, and
+	// returns the value it holds now: value if this call set it, else the
+	// value set before. Nodes starting at once on a new database settle
+	// on one value this way, such as the generated admin token's hash.
+	SettingInit(ctx context.Context, key, value string) (stored string, err error)
 
 	Close() error
 }
@@ -290,6 +295,14 @@ type Record struct {
 	Delivery *hookline.Delivery
 	Attempt  *hookline.Attempt
 	Setting  *Setting
+	Source   *hookline.Source
+	// Cursor follows its source's record when the source's held requests
+	// were acknowledged.
+	Cursor   *SourceCursor
+	Received *hookline.Received
+	// Run is copied with its state. Its NextAttempt is the stored due
+	// time, for a running one the end of its lease.
+	Run *hookline.Run
 }
 
 // Setting is a server setting, such as the admin token's hash.
@@ -297,14 +310,21 @@ type Setting struct {
 	Key, Value string
 }
 
+// SourceCursor is how far a source's held requests were acknowledged: up
+// to and including ReceivedID.
+type SourceCursor struct {
+	SourceID, ReceivedID string
+}
+
 // Copier is a store that can hand over its whole content to another store
 // and take one over, for `hookline db copy`. Idempotency keys and cluster
 // nodes, which live only minutes, are not copied.
 type Copier interface {
 	// Dump calls fn with every record, in the order Load wants them: apps,
-	// event types, endpoints, messages, deliveries, attempts, settings. It
-	// reads in pages, so it holds neither the whole store in memory nor
-	// one long transaction.
+	// event types, endpoints, messages, deliveries, attempts, settings,
+	// sources (each followed by its cursor), received requests, command
+	// runs. It reads in pages, so it holds neither the whole store in
+	// memory nor one long transaction.
 	Dump(ctx context.Context, fn func(Record) error) error
 	// Load stores records in one transaction, keeping their IDs, times and
 	// state. A record whose key exists already is left as it is, so a

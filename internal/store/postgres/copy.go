@@ -74,10 +74,43 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 		func(a hookline.Attempt) string { return a.ID }, func(a hookline.Attempt) error { return fn(store.Record{Attempt: &a}) }); err != nil {
 		return err
 	}
-	return dumpTable(ctx, s, "key, value", "settings", "key", func(r pgx.Rows) (store.Setting, error) {
+	if err := dumpTable(ctx, s, "key, value", "settings", "key", func(r pgx.Rows) (store.Setting, error) {
 		var st store.Setting
 		return st, r.Scan(&st.Key, &st.Value)
-	}, func(st store.Setting) string { return st.Key }, func(st store.Setting) error { return fn(store.Record{Setting: &st}) })
+	}, func(st store.Setting) string { return st.Key }, func(st store.Setting) error { return fn(store.Record{Setting: &st}) }); err != nil {
+		return err
+	}
+	return s.dumpInbound(ctx, fn)
+}
+
+// sourceRow is a source with its acknowledgement cursor.
+type sourceRow struct {
+	src    hookline.Source
+	cursor string
+}
+
+// dumpInbound calls fn with the records of the inbound half: sources, each
+// followed by its cursor, received requests and runs.
+func (s *Store) dumpInbound(ctx context.Context, fn func(store.Record) error) error {
+	if err := dumpTable(ctx, s, sourceCols+", ack_cursor", "sources", "id", func(r pgx.Rows) (sourceRow, error) {
+		var row sourceRow
+		var err error
+		row.src, err = scanSource(r, &row.cursor)
+		return row, err
+	}, func(row sourceRow) string { return row.src.ID }, func(row sourceRow) error {
+		if err := fn(store.Record{Source: &row.src}); err != nil || row.cursor == "" {
+			return err
+		}
+		return fn(store.Record{Cursor: &store.SourceCursor{SourceID: row.src.ID, ReceivedID: row.cursor}})
+	}); err != nil {
+		return err
+	}
+	if err := dumpTable(ctx, s, receivedCols, "received", "id", func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) },
+		func(x hookline.Received) string { return x.ID }, func(x hookline.Received) error { return fn(store.Record{Received: &x}) }); err != nil {
+		return err
+	}
+	return dumpTable(ctx, s, runCols, "runs", "id", func(r pgx.Rows) (hookline.Run, error) { return scanRun(r) },
+		func(run hookline.Run) string { return run.ID }, func(run hookline.Run) error { return fn(store.Record{Run: &run}) })
 }
 
 // Load stores records as they are, skipping those whose key exists, in one
@@ -109,6 +142,17 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 			}
 		case r.Setting != nil:
 			b.Queue(`INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`, clean(r.Setting.Key), clean(r.Setting.Value))
+		case r.Source != nil:
+			b.Queue(sourceInsert+` ON CONFLICT DO NOTHING`, sourceArgs(r.Source)...)
+		case r.Cursor != nil:
+			b.Queue(cursorUpdate, r.Cursor.SourceID, clean(r.Cursor.ReceivedID))
+		case r.Received != nil:
+			b.Queue(receivedInsert+` ON CONFLICT DO NOTHING`, receivedArgs(r.Received)...)
+		case r.Run != nil:
+			run := r.Run
+			b.Queue(`INSERT INTO runs (`+runCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
+				run.ID, run.ReceivedID, run.SourceID, clean(run.RouteID), clean(run.Command), run.Status, run.Attempts, timePtr(&run.NextAttempt),
+				run.ExitCode, clean(run.Output), clean(run.Error), run.UpdatedAt.UTC())
 		}
 	}
 	if len(atts.id) > 0 {

@@ -417,6 +417,22 @@ func (s *Store) SettingGet(ctx context.Context, key string) (string, error) {
 	return v, nil
 }
 
+// SettingInit sets a server setting unless it is set, and returns the
+// value it holds. The insert waits for a concurrent one of the same key to
+// commit or roll back, and the select that follows, a statement of its
+// own, sees the row that made the insert do nothing.
+func (s *Store) SettingInit(ctx context.Context, key, value string) (string, error) {
+	key = clean(key)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, clean(value)); err != nil {
+		return "", fmt.Errorf("init setting: %w", err)
+	}
+	var stored string
+	if err := s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&stored); err != nil {
+		return "", fmt.Errorf("init setting: %w", err)
+	}
+	return stored, nil
+}
+
 // SettingPut sets a server setting.
 func (s *Store) SettingPut(ctx context.Context, key, value string) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, clean(key), clean(value))

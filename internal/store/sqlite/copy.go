@@ -76,10 +76,43 @@ func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
 		func(a hookline.Attempt) error { return fn(store.Record{Attempt: &a}) }); err != nil {
 		return err
 	}
-	return dumpTable(ctx, s, "key, value", "settings", "key", func(r *sql.Rows) (store.Setting, error) {
+	if err := dumpTable(ctx, s, "key, value", "settings", "key", func(r *sql.Rows) (store.Setting, error) {
 		var st store.Setting
 		return st, r.Scan(&st.Key, &st.Value)
-	}, func(st store.Setting) string { return st.Key }, func(st store.Setting) error { return fn(store.Record{Setting: &st}) })
+	}, func(st store.Setting) string { return st.Key }, func(st store.Setting) error { return fn(store.Record{Setting: &st}) }); err != nil {
+		return err
+	}
+	return s.dumpInbound(ctx, fn)
+}
+
+// sourceRow is a source with its acknowledgement cursor.
+type sourceRow struct {
+	src    hookline.Source
+	cursor string
+}
+
+// dumpInbound calls fn with the records of the inbound half: sources, each
+// followed by its cursor, received requests and runs.
+func (s *Store) dumpInbound(ctx context.Context, fn func(store.Record) error) error {
+	if err := dumpTable(ctx, s, sourceCols+", ack_cursor", "sources", "id", func(r *sql.Rows) (sourceRow, error) {
+		var row sourceRow
+		var err error
+		row.src, err = scanSource(r, &row.cursor)
+		return row, err
+	}, func(row sourceRow) string { return row.src.ID }, func(row sourceRow) error {
+		if err := fn(store.Record{Source: &row.src}); err != nil || row.cursor == "" {
+			return err
+		}
+		return fn(store.Record{Cursor: &store.SourceCursor{SourceID: row.src.ID, ReceivedID: row.cursor}})
+	}); err != nil {
+		return err
+	}
+	if err := dumpTable(ctx, s, receivedCols, "received", "id", func(r *sql.Rows) (hookline.Received, error) { return scanReceived(r) },
+		func(x hookline.Received) string { return x.ID }, func(x hookline.Received) error { return fn(store.Record{Received: &x}) }); err != nil {
+		return err
+	}
+	return dumpTable(ctx, s, runCols, "runs", "id", func(r *sql.Rows) (hookline.Run, error) { return scanRun(r) },
+		func(run hookline.Run) string { return run.ID }, func(run hookline.Run) error { return fn(store.Record{Run: &run}) })
 }
 
 // Load stores records as they are, skipping those whose key exists.
@@ -124,6 +157,21 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 					a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt))
 			case r.Setting != nil:
 				_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING`, r.Setting.Key, r.Setting.Value)
+			case r.Source != nil:
+				_, err = tx.ExecContext(ctx, `INSERT INTO sources (`+sourceCols+`) VALUES (`+placeholders(15)+`) ON CONFLICT DO NOTHING`, sourceArgs(r.Source)...)
+			case r.Cursor != nil:
+				_, err = tx.ExecContext(ctx, cursorUpdate, r.Cursor.SourceID, r.Cursor.ReceivedID)
+			case r.Received != nil:
+				args, aerr := receivedArgs(r.Received)
+				if aerr != nil {
+					return aerr
+				}
+				_, err = tx.ExecContext(ctx, `INSERT INTO received (`+receivedCols+`) VALUES (`+placeholders(14)+`) ON CONFLICT DO NOTHING`, args...)
+			case r.Run != nil:
+				run := r.Run
+				_, err = tx.ExecContext(ctx, `INSERT INTO runs (`+runCols+`) VALUES (`+placeholders(12)+`) ON CONFLICT DO NOTHING`,
+					run.ID, run.ReceivedID, run.SourceID, run.RouteID, run.Command, run.Status, run.Attempts, microPtr(&run.NextAttempt),
+					run.ExitCode, run.Output, run.Error, micro(run.UpdatedAt))
 			}
 			if err != nil {
 				return err

@@ -373,6 +373,22 @@ func (s *Store) SettingGet(ctx context.Context, key string) (string, error) {
 	return v, nil
 }
 
+// SettingInit sets a server setting unless it is set, and returns the
+// value it holds.
+func (s *Store) SettingInit(ctx context.Context, key, value string) (string, error) {
+	var stored string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&stored)
+	})
+	if err != nil {
+		return "", fmt.Errorf("init setting: %w", err)
+	}
+	return stored, nil
+}
+
 // SettingPut sets a server setting.
 func (s *Store) SettingPut(ctx context.Context, key, value string) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)

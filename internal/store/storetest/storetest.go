@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -770,5 +771,41 @@ func testSettings(t *testing.T, s store.Store) {
 	must(t, err)
 	if got != "two" {
 		t.Errorf("setting = %q", got)
+	}
+
+	// SettingInit: the first value set stays, and every caller learns it,
+	// however many race for it.
+	stored, err := s.SettingInit(ctx, "admin_token_hash", "three")
+	must(t, err)
+	if stored != "two" {
+		t.Errorf("init of a set setting = %q, want the value it had", stored)
+	}
+	results := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := s.SettingInit(ctx, "race", fmt.Sprintf("node-%d", i))
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = v
+		}()
+	}
+	wg.Wait()
+	got, err = s.SettingGet(ctx, "race")
+	must(t, err)
+	won := 0
+	for i, v := range results {
+		if v != got {
+			t.Errorf("caller %d was told %q, but %q is stored", i, v, got)
+		}
+		if v == fmt.Sprintf("node-%d", i) {
+			won++
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d callers' values won, want 1", won)
 	}
 }

@@ -251,6 +251,17 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 	_ = e1
 	_ = e3
 	must(t, src.SettingPut(ctx, "admin_token_sha256", "abc123"))
+	want := map[string]int{"app": 2, "event type": 2, "endpoint": 3, "message": 6, "delivery": 12, "attempt": 3, "setting": 1}
+	inSrc, inbound := src.(FullStore)
+	inDst, dstInbound := dst.(FullStore)
+	if inbound != dstInbound {
+		t.Fatalf("one store has the inbound half and the other not")
+	}
+	var acked string
+	if inbound {
+		acked = fillInbound(t, inSrc)
+		want["source"], want["cursor"], want["received"], want["run"] = 2, 1, 3, 3
+	}
 
 	var recs []store.Record
 	must(t, src.(store.Copier).Dump(ctx, func(r store.Record) error { recs = append(recs, r); return nil }))
@@ -258,7 +269,6 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 	for _, r := range recs {
 		counts[recordKind(r)]++
 	}
-	want := map[string]int{"app": 2, "event type": 2, "endpoint": 3, "message": 6, "delivery": 12, "attempt": 3, "setting": 1}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Fatalf("dumped records (-want +got):\n%s", diff)
 	}
@@ -282,6 +292,76 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 	if !dup.Existing {
 		t.Error("an event ID copied over does not deduplicate")
 	}
+	if inbound {
+		checkInboundCopy(t, inDst, acked)
+	}
+}
+
+// fillInbound gives a store for testCopy the inbound half in every state:
+// a source mid token rotation with its held requests acknowledged, one
+// without, verified and rejected requests, and runs finished, due and
+// running. It returns the ID up to which the first source's requests were
+// acknowledged.
+func fillInbound(t *testing.T, s FullStore) string {
+	src := newSource(t, s, "copy-gh",
+		hookline.Route{ID: "hold", Type: hookline.RouteHold},
+		hookline.Route{ID: "deploy", Type: hookline.RouteCommand, Command: "deploy", Filter: hookline.RouteFilter{Match: map[string]string{"ref": "main"}}})
+	expires := t0.Add(time.Hour)
+	src.PrevTokenHash, src.PrevTokenExpires, src.TokenHash = src.TokenHash, &expires, tokenHash("copy-new")
+	must(t, s.SourceUpdate(ctx, src))
+	newSource(t, s, "copy-other")
+	first := newReceived(src, "d-1", true)
+	rejected := newReceived(src, "d-1", false)
+	rejected.VerifyError, rejected.View = "no matching signature", nil
+	latest := newReceived(src, "", true)
+	for _, x := range []*hookline.Received{first, rejected, latest} {
+		rc := &store.Receive{Received: x}
+		if x.Verified {
+			rc.Runs = []*hookline.Run{{ID: hookline.NewID(hookline.PrefixRun), ReceivedID: x.ID, SourceID: src.ID, RouteID: "deploy", Command: "deploy", NextAttempt: t0, UpdatedAt: t0}}
+		}
+		must(t, s.ReceivedCreate(ctx, rc))
+	}
+	claimed, err := s.RunClaim(ctx, store.RunClaim{Now: t0, Limit: 1, LeaseUntil: t0.Add(time.Minute)})
+	must(t, err)
+	if len(claimed) != 1 {
+		t.Fatalf("claimed %d runs", len(claimed))
+	}
+	done := claimed[0]
+	done.Status, done.Attempts, done.NextAttempt, done.ExitCode, done.Output, done.UpdatedAt = hookline.RunSucceeded, 1, time.Time{}, 0, "deployed", t0.Add(time.Second)
+	must(t, s.RunFinish(ctx, &done))
+	// Another stays running, leased; a replay of the first is due later.
+	if _, err := s.RunClaim(ctx, store.RunClaim{Now: t0, Limit: 1, LeaseUntil: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.RunCreate(ctx, []*hookline.Run{{ID: hookline.NewID(hookline.PrefixRun), ReceivedID: first.ID, SourceID: src.ID, RouteID: "deploy", Command: "deploy",
+		NextAttempt: t0.Add(time.Hour), UpdatedAt: t0}}))
+	must(t, s.SourceCursorPut(ctx, src.ID, first.ID))
+	return first.ID
+}
+
+// checkInboundCopy checks that the copy made by testCopy of fillInbound's
+// store works: the previous token still finds the source until it
+// expires, a provider's retry is still a duplicate, the cursor holds at
+// acked, and the runs come due.
+func checkInboundCopy(t *testing.T, s FullStore, acked string) {
+	src, err := s.SourceByToken(ctx, tokenHash("token-copy-gh"), t0)
+	must(t, err)
+	if _, err := s.SourceByToken(ctx, tokenHash("copy-new"), t0.Add(2*time.Hour)); err != nil {
+		t.Errorf("the current token: %v", err)
+	}
+	rc := &store.Receive{Received: newReceived(src, "d-1", true)}
+	must(t, s.ReceivedCreate(ctx, rc))
+	if !rc.Duplicate {
+		t.Error("a delivery ID copied over does not deduplicate")
+	}
+	cur, err := s.SourceCursorGet(ctx, src.ID)
+	must(t, err)
+	if cur != acked {
+		t.Errorf("the copy's cursor = %q, want %q", cur, acked)
+	}
+	if runs, err := s.RunClaim(ctx, store.RunClaim{Now: t0.Add(2 * time.Hour), Limit: 10, LeaseUntil: t0.Add(3 * time.Hour)}); err != nil || len(runs) != 2 {
+		t.Errorf("the copy has %d runs due, want 2 (the lapsed lease and the replay); err %v", len(runs), err)
+	}
 }
 
 func recordKind(r store.Record) string {
@@ -300,6 +380,14 @@ func recordKind(r store.Record) string {
 		return "attempt"
 	case r.Setting != nil:
 		return "setting"
+	case r.Source != nil:
+		return "source"
+	case r.Cursor != nil:
+		return "cursor"
+	case r.Received != nil:
+		return "received"
+	case r.Run != nil:
+		return "run"
 	}
 	return "empty"
 }
