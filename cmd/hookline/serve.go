@@ -43,8 +43,9 @@ if set; otherwise one is generated on first start and printed once.
 With --db postgres://... several nodes share one database: each claims due
 deliveries under a lease, wakes the others when it publishes, and one of
 them, elected through the database, does the upkeep. --role api or --role
-worker splits the API from delivery. Give every node the same
-HOOKLINE_ADMIN_TOKEN.`,
+worker splits the API from delivery: inbound receive URLs go with the API,
+command runs with delivery. Give every node the same HOOKLINE_ADMIN_TOKEN
+and --config.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.LoadEnv(cmd.Flags(), getenv); err != nil {
@@ -110,9 +111,10 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // taking requests, commit what was accepted, let in-flight deliveries
 // finish (bounded by the shutdown timeout), and close the store.
 //
-// What runs depends on the role: the API and the group commit on api and
-// all nodes; the dispatcher, the listener for other nodes' publishes and
-// the upkeep on worker and all nodes.
+// What runs depends on the role: the API, the inbound receive URLs and the
+// group commit on api and all nodes; the dispatcher, the command runner,
+// the listener for other nodes' publishes and the upkeep on worker and all
+// nodes.
 func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
 	start := time.Now()
 	if err := checkRole(cfg); err != nil {
@@ -204,6 +206,10 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
+	} else if ist, ok := st.(inbound.Store); ok {
+		// A worker serves no receive URLs, but runs the command runs that
+		// api nodes queue.
+		in = inbound.New(inbound.Options{Store: ist, PublicURL: cfg.PublicURL, Commands: file.Commands, Wake: wake, Logger: log})
 	}
 	abort := func() {
 		if ln != nil {
@@ -217,7 +223,9 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	if in != nil {
+	// Command runs belong with delivery: an api node only queues them, for
+	// the workers' runners to claim.
+	if in != nil && cfg.Role != "api" {
 		if err := in.Start(context.WithoutCancel(ctx)); err != nil {
 			abort()
 			return err
@@ -284,23 +292,37 @@ func adminTokenHash(ctx context.Context, st store.Store, configured string, out 
 		return sum[:], nil
 	}
 	stored, err := st.SettingGet(ctx, tokenHashSetting)
-	if err == nil {
-		sum, err := hex.DecodeString(stored)
-		if err != nil || len(sum) != sha256.Size {
-			return nil, fmt.Errorf("stored admin token hash is damaged; set HOOKLINE_ADMIN_TOKEN to choose a token")
-		}
-		return sum, nil
-	}
-	if !errors.Is(err, hookline.ErrNotFound) {
+	switch {
+	case err == nil:
+		return decodeTokenHash(stored)
+	case !errors.Is(err, hookline.ErrNotFound):
 		return nil, err
 	}
 	token := "hk_" + rand.Text() + rand.Text()
 	sum := sha256.Sum256([]byte(token))
-	if err := st.SettingPut(ctx, tokenHashSetting, hex.EncodeToString(sum[:])); err != nil {
+	mine := hex.EncodeToString(sum[:])
+	// Nodes starting at once on a new database each generate a token; the
+	// first one stored is the token, and only the node that made it
+	// prints it.
+	stored, err = st.SettingInit(ctx, tokenHashSetting, mine)
+	if err != nil {
 		return nil, err
+	}
+	if stored != mine {
+		fmt.Fprintf(out, "Another node starting at the same time generated the admin API token and printed it, only once, in its own output; this node uses that token. To choose your own, set HOOKLINE_ADMIN_TOKEN.\n\n")
+		return decodeTokenHash(stored)
 	}
 	fmt.Fprintf(out, "Generated an admin API token. It is shown only this once; hookline keeps only its hash:\n\n    %s\n\nUse it as \"Authorization: Bearer <token>\". To choose your own, set HOOKLINE_ADMIN_TOKEN.\n\n", token)
 	return sum[:], nil
+}
+
+// decodeTokenHash reads the admin token hash as the settings keep it.
+func decodeTokenHash(stored string) ([]byte, error) {
+	sum, err := hex.DecodeString(stored)
+	if err != nil || len(sum) != sha256.Size {
+		return nil, fmt.Errorf("stored admin token hash is damaged; set HOOKLINE_ADMIN_TOKEN to choose a token")
+	}
+	return sum, nil
 }
 
 // serveDebug serves Go's profiler on its own listener, apart from the API
