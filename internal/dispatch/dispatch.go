@@ -205,6 +205,7 @@ type Stats struct {
 	Succeeded int64 // requests answered with 2xx
 	Failed    int64 // requests that failed: no answer, or not 2xx
 	Written   int64 // results written to the store
+	Expired   int64 // claimed deliveries left unsent because their lease ran short
 	Queued    int   // claimed deliveries waiting in memory now
 }
 
@@ -243,10 +244,12 @@ type Dispatcher struct {
 	ready            fifo[*endpointQueue]
 	// queued counts claimed tasks waiting in queues.
 	queued int
-	// held holds the IDs of deliveries this dispatcher has claimed and not
-	// yet written back, so that a delivery claimed again after its lease
-	// lapsed is not sent twice.
-	held map[string]struct{}
+	// held maps the IDs of deliveries this dispatcher has claimed and not
+	// yet written back to the end of their lease, so that a delivery
+	// claimed again after its lease lapsed is not sent twice by this
+	// process, and one whose lease is about to lapse is not sent at all
+	// (another node may be claiming it).
+	held map[string]time.Time
 	// wantRoom is set when a claim was skipped for lack of room in memory.
 	wantRoom bool
 	// unsent collects tasks whose request was cut off by an abort.
@@ -254,7 +257,7 @@ type Dispatcher struct {
 	// exclude is the buffer for Claim.Exclude, reused by the claim loop.
 	exclude []string
 
-	claimed, sent, succeeded, failed, written atomic.Int64
+	claimed, sent, succeeded, failed, written, expired atomic.Int64
 }
 
 // New returns a Dispatcher that works the deliveries of st. It panics if
@@ -275,7 +278,7 @@ func New(st Store, opts Options) *Dispatcher {
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 		queues:   make(map[string]*endpointQueue),
-		held:     make(map[string]struct{}),
+		held:     make(map[string]time.Time),
 	}
 	d.cond = sync.NewCond(&d.mu)
 	return d
@@ -350,6 +353,7 @@ func (d *Dispatcher) Stats() Stats {
 		Succeeded: d.succeeded.Load(),
 		Failed:    d.failed.Load(),
 		Written:   d.written.Load(),
+		Expired:   d.expired.Load(),
 		Queued:    queued,
 	}
 }
@@ -427,7 +431,7 @@ func (d *Dispatcher) claimLoop() {
 				}
 			case len(tasks) > 0:
 				d.claimed.Add(int64(len(tasks)))
-				d.enqueue(tasks)
+				d.enqueue(tasks, now.Add(d.opts.Lease))
 			}
 			if err == nil && len(tasks) >= limit {
 				continue
@@ -480,7 +484,7 @@ func (d *Dispatcher) plan() (int, []string) {
 // enqueue puts claimed tasks on their endpoints' queues. Tasks that need
 // no request, because the endpoint or message is gone or the endpoint is
 // disabled, are finished here without taking a worker.
-func (d *Dispatcher) enqueue(tasks []store.Task) {
+func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 	var now time.Time
 	var skip []store.Result
 	d.mu.Lock()
@@ -490,7 +494,7 @@ func (d *Dispatcher) enqueue(tasks []store.Task) {
 		if _, ok := d.held[id]; ok {
 			continue
 		}
-		d.held[id] = struct{}{}
+		d.held[id] = leaseUntil
 		if t.Endpoint == nil || t.Endpoint.Disabled || t.Message == nil {
 			if now.IsZero() {
 				now = d.opts.Now()
@@ -518,6 +522,15 @@ func (d *Dispatcher) enqueue(tasks []store.Task) {
 	}
 }
 
+// leaseTooShort reports whether a held delivery's lease ends before a
+// request started now could finish.
+func (d *Dispatcher) leaseTooShort(id string) bool {
+	d.mu.Lock()
+	lease, ok := d.held[id]
+	d.mu.Unlock()
+	return ok && d.opts.Now().Add(d.opts.Timeout).After(lease)
+}
+
 // workLoop is one worker: it sends tasks until shutdown begins.
 func (d *Dispatcher) workLoop() {
 	defer d.workWG.Done()
@@ -526,6 +539,18 @@ func (d *Dispatcher) workLoop() {
 		t, q, ok := d.next()
 		if !ok {
 			return
+		}
+		if d.leaseTooShort(t.Delivery.ID) {
+			// The task waited in memory until its lease nearly ran out (a
+			// slow endpoint, an overloaded machine): sending now could
+			// overlap with another node that claims it once the lease
+			// lapses. Leave it to whoever claims it next.
+			d.mu.Lock()
+			delete(d.held, t.Delivery.ID)
+			d.mu.Unlock()
+			d.expired.Add(1)
+			d.doneWith(q, neutral)
+			continue
 		}
 		res, h, sent := d.send(w, &t)
 		d.doneWith(q, h)

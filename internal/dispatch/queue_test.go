@@ -496,3 +496,36 @@ func TestConcurrencyAdjust(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseRunsShort checks that a task whose lease would end before its
+// request could finish is not sent: once the lease lapses another node may
+// claim it, and the two must not both send.
+func TestLeaseRunsShort(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		sent := 0
+		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			time.Sleep(900 * time.Millisecond) // a slow receiver, on the fake clock
+			mu.Lock()
+			sent++
+			mu.Unlock()
+			return reply(r, 200), nil
+		})}
+		ep := newEndpoint("http://slow.test/hook")
+		st := newFakeStore(tasks(ep, 8)...)
+		// One request at a time, each 0.9 s, within a 4 s lease and a 1 s
+		// timeout: requests start at 0, 0.9, 1.8 and 2.7 s; at 3.6 s a
+		// request could outlast the lease, so the rest stay unsent.
+		d := startDispatcher(t, st, Options{Client: client, PerEndpoint: 1, Timeout: time.Second, Lease: 4 * time.Second, PollInterval: time.Hour})
+		time.Sleep(3950 * time.Millisecond)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if sent != 4 {
+			t.Errorf("sent %d requests, want 4: those that could finish within the lease", sent)
+		}
+		if got := d.Stats().Expired; got != 4 {
+			t.Errorf("Expired = %d, want the 4 left unsent", got)
+		}
+	})
+}
