@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
@@ -244,7 +245,7 @@ func (r *runner) execute(ctx context.Context, run *hookline.Run) {
 		err = fmt.Errorf("killed after the %s timeout", timeout)
 	}
 	r.s.log.Info("command run", "command", run.Command, "run_id", run.ID, "request_id", x.ID, "exit_code", code,
-		"duration_ms", time.Since(start).Milliseconds(), "ok", err == nil)
+		"duration_ms", time.Since(start).Milliseconds(), "ok", err == nil, "output", logOutput(out.String()))
 	r.finish(ctx, run, code, out, err)
 }
 
@@ -270,6 +271,22 @@ func (r *runner) finish(ctx context.Context, run *hookline.Run, code int, out *c
 	if err := r.s.st.RunFinish(context.WithoutCancel(ctx), run); err != nil {
 		r.s.log.Error("record command run", "run_id", run.ID, "err", err)
 	}
+}
+
+// maxLogOutput caps the output quoted in the log line of a run; the run's
+// record keeps more (maxOutput).
+const maxLogOutput = 1 << 10
+
+// logOutput cuts a run's output to what its log line quotes.
+func logOutput(s string) string {
+	if len(s) <= maxLogOutput {
+		return s
+	}
+	cut := maxLogOutput
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(truncated)"
 }
 
 // cappedBuffer keeps the first max bytes written to it and notes that more
