@@ -117,7 +117,7 @@ func copyDB(ctx context.Context, from, to string, batch int, resume bool, out io
 		return nil
 	}
 	err = dumper.Dump(ctx, func(r store.Record) error {
-		counts[recordKind(r)]++
+		counts[r.Kind()]++
 		recs = append(recs, r)
 		if len(recs) == batch {
 			return flush()
@@ -135,33 +135,4 @@ func copyDB(ctx context.Context, from, to string, batch int, resume bool, out io
 		counts["app"], counts["event type"], counts["endpoint"], counts["message"], counts["delivery"], counts["attempt"], counts["setting"],
 		counts["source"], counts["received"], counts["run"], describeDB(from), describeDB(to))
 	return nil
-}
-
-// recordKind names the kind of a record, for the copy's summary.
-func recordKind(r store.Record) string {
-	switch {
-	case r.App != nil:
-		return "app"
-	case r.EventType != nil:
-		return "event type"
-	case r.Endpoint != nil:
-		return "endpoint"
-	case r.Message != nil:
-		return "message"
-	case r.Delivery != nil:
-		return "delivery"
-	case r.Attempt != nil:
-		return "attempt"
-	case r.Setting != nil:
-		return "setting"
-	case r.Source != nil:
-		return "source"
-	case r.Cursor != nil:
-		return "cursor"
-	case r.Received != nil:
-		return "received"
-	case r.Run != nil:
-		return "run"
-	}
-	return "unknown"
 }

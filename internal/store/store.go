@@ -305,6 +305,37 @@ type Record struct {
 	Run *hookline.Run
 }
 
+// Kind names the kind of record r holds, in words ("app", "event type",
+// "received", ...), for counting the records of a copy; it is "" for an
+// empty record.
+func (r Record) Kind() string {
+	switch {
+	case r.App != nil:
+		return "app"
+	case r.EventType != nil:
+		return "event type"
+	case r.Endpoint != nil:
+		return "endpoint"
+	case r.Message != nil:
+		return "message"
+	case r.Delivery != nil:
+		return "delivery"
+	case r.Attempt != nil:
+		return "attempt"
+	case r.Setting != nil:
+		return "setting"
+	case r.Source != nil:
+		return "source"
+	case r.Cursor != nil:
+		return "cursor"
+	case r.Received != nil:
+		return "received"
+	case r.Run != nil:
+		return "run"
+	}
+	return ""
+}
+
 // Setting is a server setting, such as the admin token's hash.
 type Setting struct {
 	Key, Value string

@@ -267,7 +267,7 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 	must(t, src.(store.Copier).Dump(ctx, func(r store.Record) error { recs = append(recs, r); return nil }))
 	counts := map[string]int{}
 	for _, r := range recs {
-		counts[recordKind(r)]++
+		counts[r.Kind()]++
 	}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Fatalf("dumped records (-want +got):\n%s", diff)
@@ -362,32 +362,4 @@ func checkInboundCopy(t *testing.T, s FullStore, acked string) {
 	if runs, err := s.RunClaim(ctx, store.RunClaim{Now: t0.Add(2 * time.Hour), Limit: 10, LeaseUntil: t0.Add(3 * time.Hour)}); err != nil || len(runs) != 2 {
 		t.Errorf("the copy has %d runs due, want 2 (the lapsed lease and the replay); err %v", len(runs), err)
 	}
-}
-
-func recordKind(r store.Record) string {
-	switch {
-	case r.App != nil:
-		return "app"
-	case r.EventType != nil:
-		return "event type"
-	case r.Endpoint != nil:
-		return "endpoint"
-	case r.Message != nil:
-		return "message"
-	case r.Delivery != nil:
-		return "delivery"
-	case r.Attempt != nil:
-		return "attempt"
-	case r.Setting != nil:
-		return "setting"
-	case r.Source != nil:
-		return "source"
-	case r.Cursor != nil:
-		return "cursor"
-	case r.Received != nil:
-		return "received"
-	case r.Run != nil:
-		return "run"
-	}
-	return "empty"
 }
