@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 // dumpPage is how many rows Dump reads per query.
@@ -20,7 +21,7 @@ func dumpTable[T any](ctx context.Context, s *Store, cols, table, key string, sc
 	after := ""
 	for {
 		rows, err := s.pool.Query(ctx, `SELECT `+cols+` FROM `+table+` WHERE `+key+` > $1 ORDER BY `+key+` LIMIT $2`, after, dumpPage)
-		items, err := collect(rows, err, scan)
+		items, err := sqlstore.Collect(rows, err, scan)
 		if err != nil {
 			return fmt.Errorf("dump %s: %w", table, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 var _ store.InboundStore = (*Store)(nil)
@@ -41,9 +42,9 @@ func scanSource(r scanner, extra ...any) (hookline.Source, error) {
 	s.PrevTokenExpires = utcPtr(prevExp)
 	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
 	var errs [3]error
-	s.Methods, errs[0] = parseJSON[[]string](methods)
-	s.Response, errs[1] = parseJSON[hookline.SourceResponse](resp)
-	s.Routes, errs[2] = parseJSON[[]hookline.Route](routes)
+	s.Methods, errs[0] = sqlstore.ParseJSON[[]string](methods)
+	s.Response, errs[1] = sqlstore.ParseJSON[hookline.SourceResponse](resp)
+	s.Routes, errs[2] = sqlstore.ParseJSON[[]hookline.Route](routes)
 	for _, err := range errs {
 		if err != nil {
 			return s, err
@@ -102,14 +103,14 @@ func (s *Store) SourceByToken(ctx context.Context, tokenHash []byte, now time.Ti
 
 // SourceList lists sources.
 func (s *Store) SourceList(ctx context.Context, p store.Page) ([]hookline.Source, bool, error) {
-	var q pageQuery
-	query, args := q.sql(sourceCols, "sources", "id", p)
+	q := dialect.Query()
+	query, args := q.SQL(sourceCols, "sources", "id", p)
 	rows, err := s.pool.Query(ctx, query, args...)
-	srcs, err := collect(rows, err, func(r pgx.Rows) (hookline.Source, error) { return scanSource(r) })
+	srcs, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Source, error) { return scanSource(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list sources: %w", err)
 	}
-	srcs, done := finishPage(srcs, p)
+	srcs, done := sqlstore.FinishPage(srcs, p)
 	return srcs, done, nil
 }
 
@@ -171,7 +172,7 @@ func scanReceived(r scanner) (hookline.Received, error) {
 		x.Body = []byte{}
 	}
 	x.CreatedAt = x.CreatedAt.UTC()
-	x.Headers, err = parseJSON[map[string][]string](hdrs)
+	x.Headers, err = sqlstore.ParseJSON[map[string][]string](hdrs)
 	return x, err
 }
 
@@ -280,20 +281,20 @@ func (s *Store) ReceivedGet(ctx context.Context, sourceID, id string) (*hookline
 
 // ReceivedList lists a source's received requests.
 func (s *Store) ReceivedList(ctx context.Context, sourceID string, f store.ReceivedFilter) ([]hookline.Received, bool, error) {
-	var q pageQuery
-	q.add("source_id = ?", sourceID)
+	q := dialect.Query()
+	q.Add("source_id = ?", sourceID)
 	if f.VerifiedOnly {
-		q.add("verified")
+		q.Add("verified")
 	}
-	q.window("created_at", f.Window)
-	messageConds(&q, "", f.EventTypes, "")
-	query, args := q.sql(receivedCols, "received", "id", f.Page)
+	q.Window("created_at", f.Window)
+	q.MessageConds("", f.EventTypes, "")
+	query, args := q.SQL(receivedCols, "received", "id", f.Page)
 	rows, err := s.pool.Query(ctx, query, args...)
-	out, err := collect(rows, err, func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) })
+	out, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list received requests: %w", err)
 	}
-	out, done := finishPage(out, f.Page)
+	out, done := sqlstore.FinishPage(out, f.Page)
 	return out, done, nil
 }
 
@@ -323,9 +324,9 @@ func (s *Store) RunClaim(ctx context.Context, c store.RunClaim) ([]hookline.Run,
 			FOR UPDATE SKIP LOCKED)
 		UPDATE runs r SET status = $3, next_attempt = $4, updated_at = $1
 		FROM due WHERE r.id = due.id
-		RETURNING `+prefixed("r.", runCols),
+		RETURNING `+sqlstore.Prefixed("r.", runCols),
 		c.Now.UTC(), max(c.Limit, 1), hookline.RunRunning, c.LeaseUntil.UTC())
-	runs, err := collect(rows, err, func(r pgx.Rows) (hookline.Run, error) { return scanRun(r) })
+	runs, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Run, error) { return scanRun(r) })
 	if err != nil {
 		return nil, fmt.Errorf("claim runs: %w", err)
 	}
@@ -347,7 +348,7 @@ func (s *Store) RunFinish(ctx context.Context, run *hookline.Run) error {
 // RunList lists the runs of a received request.
 func (s *Store) RunList(ctx context.Context, receivedID string) ([]hookline.Run, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+runCols+` FROM runs WHERE received_id = $1 ORDER BY id`, receivedID)
-	runs, err := collect(rows, err, func(r pgx.Rows) (hookline.Run, error) { return scanRun(r) })
+	runs, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Run, error) { return scanRun(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -360,13 +361,6 @@ func nullString(s string) any {
 	return clean(s)
 }
 
-func nullInt(p *int) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
 func intPtr(p *int32) *int {
 	if p == nil {
 		return nil
@@ -417,107 +411,14 @@ func jsonText(v any) any {
 	return strings.ReplaceAll(string(b), `\u0000`, `\ufffd`)
 }
 
-func parseJSON[T any](b []byte) (T, error) {
-	var v T
-	if len(b) == 0 {
-		return v, nil
-	}
-	err := json.Unmarshal(b, &v)
-	return v, err
-}
-
-// pageQuery builds the WHERE clause of a paged list query. Conditions are
-// written with ? for each argument; they are numbered $1, $2, ... in order.
-type pageQuery struct {
-	where []string
-	args  []any
-}
-
-func (q *pageQuery) add(cond string, args ...any) {
-	var b strings.Builder
-	n := len(q.args)
-	for _, c := range cond {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	q.where = append(q.where, b.String())
-	q.args = append(q.args, args...)
-}
-
-// window adds the created_at conditions of w on column col.
-func (q *pageQuery) window(col string, w store.Window) {
-	if w.Before != nil {
-		q.add(col+" < ?", w.Before.UTC())
-	}
-	if w.After != nil {
-		q.add(col+" > ?", w.After.UTC())
-	}
-}
-
-// sql renders "SELECT cols FROM from WHERE ... ORDER BY idcol LIMIT n+1"
-// for page p; the extra row tells whether the list is done.
-func (q *pageQuery) sql(cols, from, idcol string, p store.Page) (string, []any) {
-	desc := p.Desc != p.Prev // walking back reverses the order
-	if p.Iterator != "" {
-		if desc {
-			q.add(idcol+" < ?", p.Iterator)
-		} else {
-			q.add(idcol+" > ?", p.Iterator)
-		}
-	}
-	var b strings.Builder
-	b.WriteString("SELECT " + cols + " FROM " + from)
-	if len(q.where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(q.where, " AND "))
-	}
-	b.WriteString(" ORDER BY " + idcol)
-	if desc {
-		b.WriteString(" DESC")
-	}
-	b.WriteString(" LIMIT " + strconv.Itoa(limit(p)+1))
-	return b.String(), q.args
-}
-
-func limit(p store.Page) int {
-	if p.Limit <= 0 || p.Limit > store.MaxLimit {
-		return store.MaxLimit
-	}
-	return p.Limit
-}
-
-// finishPage trims the extra row and restores the list's direction for a
-// page walked backwards.
-func finishPage[T any](items []T, p store.Page) ([]T, bool) {
-	n := limit(p)
-	done := len(items) <= n
-	if !done {
-		items = items[:n]
-	}
-	if p.Prev {
-		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
-			items[i], items[j] = items[j], items[i]
-		}
-	}
-	return items, done
-}
-
-// collect scans every row of a query with scan.
-func collect[T any](rows pgx.Rows, err error, scan func(pgx.Rows) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+// dialect is PostgreSQL's part of the paged list queries.
+var dialect = sqlstore.Dialect{
+	Numbered: true,
+	Time:     func(t time.Time) any { return t.UTC() },
+	In: func(col string, values []string) (string, []any) {
+		return col + " = ANY(?)", []any{values}
+	},
+	Contains: func(col, s string) (string, []any) {
+		return col + " @> jsonb_build_array(?::text)", []any{clean(s)}
+	},
 }

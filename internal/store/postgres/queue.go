@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at`
@@ -37,8 +38,8 @@ func scanMessage(r scanner, extra ...any) (hookline.Message, error) {
 	}
 	m.Payload, m.CreatedAt = payload, m.CreatedAt.UTC()
 	var err, err2 error
-	m.Channels, err = parseJSON[[]string](chans)
-	m.Headers, err2 = parseJSON[map[string][]string](hdrs)
+	m.Channels, err = sqlstore.ParseJSON[[]string](chans)
+	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](hdrs)
 	if err == nil {
 		err = err2
 	}
@@ -91,7 +92,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 	b.Queue(`SELECT `+messageCols+` FROM messages WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, keyApps, keyIDs)
 	br := tx.SendBatch(ctx, b)
 	rows, err := br.Query()
-	apps, err := collect(rows, err, func(r pgx.Rows) (string, error) {
+	apps, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	})
@@ -100,13 +101,13 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		return err
 	}
 	rows, err = br.Query()
-	eps, err := collect(rows, err, func(r pgx.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
+	eps, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
 	if err != nil {
 		br.Close()
 		return err
 	}
 	rows, err = br.Query()
-	existing, err := collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
+	existing, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
 	if err != nil {
 		br.Close()
 		return err
@@ -174,7 +175,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[])
 				AS u(id, app, et, eid, ch, p, ct, h, c)
 			ON CONFLICT DO NOTHING RETURNING id`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created)
-		inserted, err := collect(rows, err, func(r pgx.Rows) (string, error) {
+		inserted, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (string, error) {
 			var id string
 			return id, r.Scan(&id)
 		})
@@ -279,36 +280,20 @@ func (s *Store) MessageGet(ctx context.Context, appID, idOrEventID string) (*hoo
 	return &m, nil
 }
 
-// messageConds adds the event type and channel conditions on messages,
-// whose columns are qualified by prefix.
-func messageConds(q *pageQuery, prefix string, eventTypes []string, channel string) {
-	if len(eventTypes) > 0 {
-		q.add(prefix+"event_type = ANY(?)", eventTypes)
-	}
-	if channel != "" {
-		q.add(prefix+"channels @> jsonb_build_array(?::text)", clean(channel))
-	}
-}
-
 // MessageList lists the messages of an app.
 func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFilter) ([]hookline.Message, bool, error) {
-	var q pageQuery
-	q.add("app_id = ?", appID)
-	q.window("created_at", f.Window)
-	messageConds(&q, "", f.EventTypes, f.Channel)
-	query, args := q.sql(messageCols, "messages", "id", f.Page)
+	q := dialect.Query()
+	q.Add("app_id = ?", appID)
+	q.Window("created_at", f.Window)
+	q.MessageConds("", f.EventTypes, f.Channel)
+	query, args := q.SQL(messageCols, "messages", "id", f.Page)
 	rows, err := s.pool.Query(ctx, query, args...)
-	msgs, err := collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
+	msgs, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list messages: %w", err)
 	}
-	msgs, done := finishPage(msgs, f.Page)
+	msgs, done := sqlstore.FinishPage(msgs, f.Page)
 	return msgs, done, nil
-}
-
-// prefixed qualifies each column of a column list with a table alias.
-func prefixed(alias, cols string) string {
-	return alias + strings.ReplaceAll(strings.ReplaceAll(cols, "\n\t", " "), ", ", ", "+alias)
 }
 
 const deliveryCols = `d.id, d.app_id, d.msg_id, d.endpoint_id, d.status, d.trigger_type, d.attempts, d.next_attempt, d.created_at, d.updated_at`
@@ -344,7 +329,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 		FROM due WHERE d.id = due.id
 		RETURNING `+deliveryCols,
 		c.Now.UTC(), exclude, max(c.Limit, 1), hookline.StatusSending, c.LeaseUntil.UTC())
-	dels, err := collect(rows, err, func(r pgx.Rows) (hookline.Delivery, error) {
+	dels, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Delivery, error) {
 		var (
 			d    hookline.Delivery
 			next *time.Time
@@ -374,10 +359,10 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 	// default for endpoints without their own.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+messageCols+` FROM messages WHERE id = ANY($1)`, msgIDs)
-	b.Queue(`SELECT `+prefixed("e.", endpointCols)+`, a.rate_limit FROM endpoints e JOIN apps a ON a.id = e.app_id WHERE e.id = ANY($1)`, epIDs)
+	b.Queue(`SELECT `+sqlstore.Prefixed("e.", endpointCols)+`, a.rate_limit FROM endpoints e JOIN apps a ON a.id = e.app_id WHERE e.id = ANY($1)`, epIDs)
 	br := s.pool.SendBatch(ctx, b)
 	rows, err = br.Query()
-	msgs, err := collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
+	msgs, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
 	type endpointRate struct {
 		ep   hookline.Endpoint
 		rate *int
@@ -385,7 +370,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 	var eps []endpointRate
 	if err == nil {
 		rows, err = br.Query()
-		eps, err = collect(rows, err, func(r pgx.Rows) (endpointRate, error) {
+		eps, err = sqlstore.Collect(rows, err, func(r pgx.Rows) (endpointRate, error) {
 			var appRate *int32
 			ep, err := scanEndpoint(r, &appRate)
 			rate := ep.RateLimit
@@ -437,7 +422,7 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		updated                 []time.Time
 		atts                    attemptRows
 	)
-	health := map[string]*endpointHealth{}
+	var health sqlstore.Health
 	for _, r := range results {
 		d := r.Delivery
 		ids = append(ids, d.ID)
@@ -445,20 +430,12 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		attemptCounts = append(attemptCounts, int32(d.Attempts))
 		nexts = append(nexts, pgtype.Timestamptz{Time: d.NextAttempt.UTC(), Valid: !d.NextAttempt.IsZero()})
 		updated = append(updated, d.UpdatedAt.UTC())
-		h := health[d.EndpointID]
-		if h == nil {
-			h = &endpointHealth{}
-			health[d.EndpointID] = h
-		}
-		if r.DisableEndpoint != "" {
-			h.disable = r.DisableEndpoint
-		}
 		if a := r.Attempt; a != nil {
 			if err := atts.add(a); err != nil {
 				return fmt.Errorf("finish deliveries: %w", err)
 			}
-			h.record(a)
 		}
+		health.Add(r)
 	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
@@ -468,13 +445,10 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		if len(atts.id) > 0 {
 			atts.queue(b, false)
 		}
-		epIDs := make([]string, 0, len(health))
-		for id := range health {
-			epIDs = append(epIDs, id)
-		}
+		epIDs := health.Endpoints()
 		slices.Sort(epIDs)
 		for _, id := range epIDs {
-			health[id].queue(b, id)
+			queueHealth(b, id, health.Endpoint(id))
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -528,41 +502,18 @@ func (r *attemptRows) queue(b *pgx.Batch, keep bool) {
 		r.headers, r.response, r.duration, r.errText, r.created)
 }
 
-// endpointHealth folds a batch's attempts to one endpoint into the one
-// update of its failing_since: set at the first failure after the last
-// success, cleared by a success.
-type endpointHealth struct {
-	attempted   bool
-	lastOK      bool
-	firstFailed time.Time
-	disable     string
-}
-
-func (h *endpointHealth) record(a *hookline.Attempt) {
-	h.attempted = true
-	if a.Status == hookline.StatusSuccess {
-		h.lastOK, h.firstFailed = true, time.Time{}
-		return
-	}
-	h.lastOK = false
-	if h.firstFailed.IsZero() || a.CreatedAt.Before(h.firstFailed) {
-		h.firstFailed = a.CreatedAt
-	}
-}
-
-// queue adds the endpoint's updates to b. Each is conditional, so that the
-// common case, a healthy endpoint staying healthy, writes and locks
-// nothing: endpoints are shared by every node.
-func (h *endpointHealth) queue(b *pgx.Batch, id string) {
-	switch {
-	case !h.attempted:
-	case h.lastOK:
+// queueHealth adds the updates of endpoint id's health to b. Each is
+// conditional, so that the common case, a healthy endpoint staying
+// healthy, writes and locks nothing: endpoints are shared by every node.
+func queueHealth(b *pgx.Batch, id string, h *sqlstore.EndpointHealth) {
+	switch change, since := h.Change(); change {
+	case sqlstore.HealthOK:
 		b.Queue(`UPDATE endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, id)
-	default:
-		b.Queue(`UPDATE endpoints SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL`, h.firstFailed.UTC(), id)
+	case sqlstore.HealthFailing:
+		b.Queue(`UPDATE endpoints SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL`, since.UTC(), id)
 	}
-	if h.disable != "" {
-		b.Queue(`UPDATE endpoints SET disabled = true, disabled_reason = $1 WHERE id = $2`, clean(h.disable), id)
+	if h.Disable != "" {
+		b.Queue(`UPDATE endpoints SET disabled = true, disabled_reason = $1 WHERE id = $2`, clean(h.Disable), id)
 	}
 }
 
@@ -623,17 +574,17 @@ func (s *Store) DeliveryCreate(ctx context.Context, d *hookline.Delivery) error 
 
 // DeliveryRecover requeues the failed deliveries of an endpoint.
 func (s *Store) DeliveryRecover(ctx context.Context, appID, endpointID string, w store.Window, now time.Time) (int, error) {
-	var q pageQuery
-	q.add("status = ?", hookline.StatusFail)
-	q.add("app_id = ?", appID)
-	q.add("endpoint_id = ?", endpointID)
-	q.window("created_at", w)
-	n := len(q.args)
-	args := append(q.args, hookline.StatusPending, hookline.TriggerManual, now.UTC())
+	q := dialect.Query()
+	q.Add("status = ?", hookline.StatusFail)
+	q.Add("app_id = ?", appID)
+	q.Add("endpoint_id = ?", endpointID)
+	q.Window("created_at", w)
+	n := len(q.Args())
+	args := append(q.Args(), hookline.StatusPending, hookline.TriggerManual, now.UTC())
 	var count int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE deliveries SET status = $%d, trigger_type = $%d, attempts = 0, next_attempt = $%d, updated_at = $%d
-			WHERE %s`, n+1, n+2, n+3, n+3, strings.Join(q.where, " AND ")), args...)
+			WHERE %s`, n+1, n+2, n+3, n+3, q.Where()), args...)
 		if err != nil {
 			return err
 		}
@@ -664,44 +615,21 @@ func scanAttempt(r scanner) (hookline.Attempt, error) {
 		return a, err
 	}
 	a.Duration, a.CreatedAt = time.Duration(dur)*time.Microsecond, a.CreatedAt.UTC()
-	a.ResponseHeaders, err = parseJSON[map[string][]string](hdrs)
+	a.ResponseHeaders, err = sqlstore.ParseJSON[map[string][]string](hdrs)
 	return a, err
 }
 
 // AttemptList lists attempts by message or by endpoint.
 func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
-	var q pageQuery
-	q.add("a.app_id = ?", appID)
-	if f.MessageID != "" {
-		q.add("a.msg_id = ?", f.MessageID)
-	}
-	if f.EndpointID != "" {
-		q.add("a.endpoint_id = ?", f.EndpointID)
-	}
-	if f.Status != nil {
-		q.add("a.status = ?", *f.Status)
-	}
-	switch c := f.StatusCodeClass; {
-	case c == 1:
-		q.add("a.status_code = 0")
-	case c >= 100:
-		q.add("a.status_code >= ? AND a.status_code < ?", c, c+100)
-	}
-	q.window("a.created_at", f.Window)
-	if len(f.EventTypes) > 0 || f.Channel != "" {
-		// The message conditions are numbered after the ones so far.
-		mq := pageQuery{args: q.args}
-		messageConds(&mq, "m.", f.EventTypes, f.Channel)
-		q.where = append(q.where, "EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND "+strings.Join(mq.where, " AND ")+")")
-		q.args = mq.args
-	}
-	query, args := q.sql(attemptCols, "attempts a", "a.id", f.Page)
+	q := dialect.Query()
+	q.AttemptConds(appID, f)
+	query, args := q.SQL(attemptCols, "attempts a", "a.id", f.Page)
 	rows, err := s.pool.Query(ctx, query, args...)
-	atts, err := collect(rows, err, func(r pgx.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
+	atts, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list attempts: %w", err)
 	}
-	atts, done := finishPage(atts, f.Page)
+	atts, done := sqlstore.FinishPage(atts, f.Page)
 	return atts, done, nil
 }
 
@@ -716,12 +644,12 @@ func (s *Store) AttemptGet(ctx context.Context, appID, msgID, attemptID string) 
 
 // MessageEndpointList lists the endpoints a message was sent to.
 func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p store.Page) ([]store.EndpointStatus, bool, error) {
-	var q pageQuery
-	q.add("d.app_id = ?", appID)
-	q.add("d.msg_id = ?", msgID)
-	query, args := q.sql(prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
+	q := dialect.Query()
+	q.Add("d.app_id = ?", appID)
+	q.Add("d.msg_id = ?", msgID)
+	query, args := q.SQL(sqlstore.Prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
 	rows, err := s.pool.Query(ctx, query, args...)
-	out, err := collect(rows, err, func(r pgx.Rows) (store.EndpointStatus, error) {
+	out, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (store.EndpointStatus, error) {
 		var (
 			es   store.EndpointStatus
 			next *time.Time
@@ -734,23 +662,23 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 	if err != nil {
 		return nil, false, fmt.Errorf("list message endpoints: %w", err)
 	}
-	out, done := finishPage(out, p)
+	out, done := sqlstore.FinishPage(out, p)
 	return out, done, nil
 }
 
 // EndpointMessageList lists the messages sent to an endpoint.
 func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID string, f store.EndpointMessageFilter) ([]store.MessageStatus, bool, error) {
-	var q pageQuery
-	q.add("d.app_id = ?", appID)
-	q.add("d.endpoint_id = ?", endpointID)
+	q := dialect.Query()
+	q.Add("d.app_id = ?", appID)
+	q.Add("d.endpoint_id = ?", endpointID)
 	if f.Status != nil {
-		q.add("d.status = ?", *f.Status)
+		q.Add("d.status = ?", *f.Status)
 	}
-	q.window("m.created_at", f.Window)
-	messageConds(&q, "m.", f.EventTypes, f.Channel)
-	query, args := q.sql(prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
+	q.Window("m.created_at", f.Window)
+	q.MessageConds("m.", f.EventTypes, f.Channel)
+	query, args := q.SQL(sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
 	rows, err := s.pool.Query(ctx, query, args...)
-	out, err := collect(rows, err, func(r pgx.Rows) (store.MessageStatus, error) {
+	out, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (store.MessageStatus, error) {
 		var (
 			ms   store.MessageStatus
 			next *time.Time
@@ -763,6 +691,6 @@ func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID strin
 	if err != nil {
 		return nil, false, fmt.Errorf("list endpoint messages: %w", err)
 	}
-	out, done := finishPage(out, f.Page)
+	out, done := sqlstore.FinishPage(out, f.Page)
 	return out, done, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 const appCols = `id, uid, name, rate_limit, metadata, created_at, updated_at`
@@ -33,12 +34,12 @@ func scanApp(r scanner) (hookline.App, error) {
 	a.RateLimit = intPtr(rate)
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 	var err error
-	a.Metadata, err = parseJSON[map[string]string](meta)
+	a.Metadata, err = sqlstore.ParseJSON[map[string]string](meta)
 	return a, err
 }
 
 func appArgs(a *hookline.App) []any {
-	return []any{a.ID, nullString(a.UID), clean(a.Name), nullInt(a.RateLimit), jsonText(a.Metadata), a.CreatedAt.UTC(), a.UpdatedAt.UTC()}
+	return []any{a.ID, nullString(a.UID), clean(a.Name), sqlstore.NullInt(a.RateLimit), jsonText(a.Metadata), a.CreatedAt.UTC(), a.UpdatedAt.UTC()}
 }
 
 // AppCreate stores a new app.
@@ -64,21 +65,21 @@ func (s *Store) AppGet(ctx context.Context, idOrUID string) (*hookline.App, erro
 
 // AppList lists apps.
 func (s *Store) AppList(ctx context.Context, p store.Page) ([]hookline.App, bool, error) {
-	var q pageQuery
-	query, args := q.sql(appCols, "apps", "id", p)
+	q := dialect.Query()
+	query, args := q.SQL(appCols, "apps", "id", p)
 	rows, err := s.pool.Query(ctx, query, args...)
-	apps, err := collect(rows, err, func(r pgx.Rows) (hookline.App, error) { return scanApp(r) })
+	apps, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.App, error) { return scanApp(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list apps: %w", err)
 	}
-	apps, done := finishPage(apps, p)
+	apps, done := sqlstore.FinishPage(apps, p)
 	return apps, done, nil
 }
 
 // AppUpdate stores the mutable fields of an app.
 func (s *Store) AppUpdate(ctx context.Context, a *hookline.App) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE apps SET uid = $1, name = $2, rate_limit = $3, metadata = $4, updated_at = $5 WHERE id = $6`,
-		nullString(a.UID), clean(a.Name), nullInt(a.RateLimit), jsonText(a.Metadata), a.UpdatedAt.UTC(), a.ID)
+		nullString(a.UID), clean(a.Name), sqlstore.NullInt(a.RateLimit), jsonText(a.Metadata), a.UpdatedAt.UTC(), a.ID)
 	if isUnique(err) {
 		return fmt.Errorf("update app: an app with uid %q exists: %w", a.UID, hookline.ErrConflict)
 	}
@@ -162,17 +163,17 @@ func (s *Store) EventTypeGet(ctx context.Context, name string) (*hookline.EventT
 
 // EventTypeList lists event types by name.
 func (s *Store) EventTypeList(ctx context.Context, p store.Page, includeArchived bool) ([]hookline.EventType, bool, error) {
-	var q pageQuery
+	q := dialect.Query()
 	if !includeArchived {
-		q.add("NOT archived")
+		q.Add("NOT archived")
 	}
-	query, args := q.sql(eventTypeCols, "event_types", "name", p)
+	query, args := q.SQL(eventTypeCols, "event_types", "name", p)
 	rows, err := s.pool.Query(ctx, query, args...)
-	types, err := collect(rows, err, func(r pgx.Rows) (hookline.EventType, error) { return scanEventType(r) })
+	types, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.EventType, error) { return scanEventType(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list event types: %w", err)
 	}
-	types, done := finishPage(types, p)
+	types, done := sqlstore.FinishPage(types, p)
 	return types, done, nil
 }
 
@@ -218,7 +219,7 @@ func secretsText(secrets []hookline.Secret) any {
 }
 
 func parseSecrets(b []byte) ([]hookline.Secret, error) {
-	stored, err := parseJSON[[]storedSecret](b)
+	stored, err := sqlstore.ParseJSON[[]storedSecret](b)
 	if err != nil {
 		return nil, err
 	}
@@ -257,17 +258,17 @@ func scanEndpoint(r scanner, extra ...any) (hookline.Endpoint, error) {
 	e.RateLimit, e.Format, e.FailingSince = intPtr(rate), hookline.Format(format), utcPtr(failing)
 	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
 	var errs [5]error
-	e.EventTypes, errs[0] = parseJSON[[]string](types)
-	e.Channels, errs[1] = parseJSON[[]string](chans)
-	e.Metadata, errs[2] = parseJSON[map[string]string](meta)
-	e.Headers, errs[3] = parseJSON[map[string]string](hdrs)
+	e.EventTypes, errs[0] = sqlstore.ParseJSON[[]string](types)
+	e.Channels, errs[1] = sqlstore.ParseJSON[[]string](chans)
+	e.Metadata, errs[2] = sqlstore.ParseJSON[map[string]string](meta)
+	e.Headers, errs[3] = sqlstore.ParseJSON[map[string]string](hdrs)
 	e.Secrets, errs[4] = parseSecrets(secrets)
 	return e, errors.Join(errs[:]...)
 }
 
 func endpointArgs(e *hookline.Endpoint) []any {
 	return []any{e.ID, e.AppID, nullString(e.UID), clean(e.URL), clean(e.Description), e.Version, e.Disabled, clean(e.DisabledReason),
-		nullInt(e.RateLimit), jsonText(e.EventTypes), jsonText(e.Channels), jsonText(e.Metadata), jsonText(e.Headers),
+		sqlstore.NullInt(e.RateLimit), jsonText(e.EventTypes), jsonText(e.Channels), jsonText(e.Metadata), jsonText(e.Headers),
 		string(e.Format), secretsText(e.Secrets), timePtr(e.FailingSince), e.CreatedAt.UTC(), e.UpdatedAt.UTC()}
 }
 
@@ -296,15 +297,15 @@ func (s *Store) EndpointGet(ctx context.Context, appID, idOrUID string) (*hookli
 
 // EndpointList lists the endpoints of an app.
 func (s *Store) EndpointList(ctx context.Context, appID string, p store.Page) ([]hookline.Endpoint, bool, error) {
-	var q pageQuery
-	q.add("app_id = ?", appID)
-	query, args := q.sql(endpointCols, "endpoints", "id", p)
+	q := dialect.Query()
+	q.Add("app_id = ?", appID)
+	query, args := q.SQL(endpointCols, "endpoints", "id", p)
 	rows, err := s.pool.Query(ctx, query, args...)
-	eps, err := collect(rows, err, func(r pgx.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
+	eps, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list endpoints: %w", err)
 	}
-	eps, done := finishPage(eps, p)
+	eps, done := sqlstore.FinishPage(eps, p)
 	return eps, done, nil
 }
 

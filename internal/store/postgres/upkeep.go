@@ -8,13 +8,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 // EndpointDisableFailing disables endpoints failing since before the cutoff.
 func (s *Store) EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE endpoints SET disabled = true, disabled_reason = $1
 		WHERE failing_since IS NOT NULL AND NOT disabled AND failing_since < $2 RETURNING id`, clean(reason), failingBefore.UTC())
-	ids, err := collect(rows, err, func(r pgx.Rows) (string, error) {
+	ids, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	})

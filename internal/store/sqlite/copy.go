@@ -8,6 +8,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 var _ store.Copier = (*Store)(nil)
@@ -21,7 +22,7 @@ func dumpTable[T any](ctx context.Context, s *Store, cols, table, key string, sc
 	after := ""
 	for {
 		rows, err := s.r.QueryContext(ctx, `SELECT `+cols+` FROM `+table+` WHERE `+key+` > ? ORDER BY `+key+` LIMIT ?`, after, dumpPage)
-		items, err := collect(rows, err, scan)
+		items, err := sqlstore.Collect(rows, err, scan)
 		if err != nil {
 			return fmt.Errorf("dump %s: %w", table, err)
 		}
@@ -124,7 +125,7 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 			case r.App != nil:
 				a := r.App
 				_, err = tx.ExecContext(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-					a.ID, nullString(a.UID), a.Name, nullInt(a.RateLimit), jsonText(a.Metadata), micro(a.CreatedAt), micro(a.UpdatedAt))
+					a.ID, nullString(a.UID), a.Name, sqlstore.NullInt(a.RateLimit), jsonText(a.Metadata), micro(a.CreatedAt), micro(a.UpdatedAt))
 			case r.EventType != nil:
 				e := r.EventType
 				_, err = tx.ExecContext(ctx, `INSERT INTO event_types (`+eventTypeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 var _ store.InboundStore = (*Store)(nil)
@@ -37,9 +38,9 @@ func scanSource(r interface{ Scan(...any) error }, extra ...any) (hookline.Sourc
 		s.Verification = json.RawMessage(verif.String)
 	}
 	var errs [3]error
-	s.Methods, errs[0] = parseJSON[[]string](methods)
-	s.Response, errs[1] = parseJSON[hookline.SourceResponse](resp)
-	s.Routes, errs[2] = parseJSON[[]hookline.Route](rt)
+	s.Methods, errs[0] = sqlstore.ParseJSON[[]string](methods.String)
+	s.Response, errs[1] = sqlstore.ParseJSON[hookline.SourceResponse](resp.String)
+	s.Routes, errs[2] = sqlstore.ParseJSON[[]hookline.Route](rt.String)
 	return s, errors.Join(errs[:]...)
 }
 
@@ -89,14 +90,14 @@ func (s *Store) SourceByToken(ctx context.Context, tokenHash []byte, now time.Ti
 
 // SourceList lists sources.
 func (s *Store) SourceList(ctx context.Context, p store.Page) ([]hookline.Source, bool, error) {
-	var q pageQuery
-	query, args := q.sql(sourceCols, "sources", "id", p)
+	q := dialect.Query()
+	query, args := q.SQL(sourceCols, "sources", "id", p)
 	rows, err := s.r.QueryContext(ctx, query, args...)
-	srcs, err := collect(rows, err, func(r *sql.Rows) (hookline.Source, error) { return scanSource(r) })
+	srcs, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Source, error) { return scanSource(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list sources: %w", err)
 	}
-	srcs, done := finishPage(srcs, p)
+	srcs, done := sqlstore.FinishPage(srcs, p)
 	return srcs, done, nil
 }
 
@@ -248,20 +249,20 @@ func (s *Store) ReceivedGet(ctx context.Context, sourceID, id string) (*hookline
 
 // ReceivedList lists a source's received requests.
 func (s *Store) ReceivedList(ctx context.Context, sourceID string, f store.ReceivedFilter) ([]hookline.Received, bool, error) {
-	var q pageQuery
-	q.add("source_id = ?", sourceID)
+	q := dialect.Query()
+	q.Add("source_id = ?", sourceID)
 	if f.VerifiedOnly {
-		q.add("verified = 1")
+		q.Add("verified = 1")
 	}
-	q.window("created_at", f.Window)
-	messageConds(&q, "", f.EventTypes, "")
-	query, args := q.sql(receivedCols, "received", "id", f.Page)
+	q.Window("created_at", f.Window)
+	q.MessageConds("", f.EventTypes, "")
+	query, args := q.SQL(receivedCols, "received", "id", f.Page)
 	rows, err := s.r.QueryContext(ctx, query, args...)
-	out, err := collect(rows, err, func(r *sql.Rows) (hookline.Received, error) { return scanReceived(r) })
+	out, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Received, error) { return scanReceived(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list received requests: %w", err)
 	}
-	out, done := finishPage(out, f.Page)
+	out, done := sqlstore.FinishPage(out, f.Page)
 	return out, done, nil
 }
 
@@ -289,7 +290,7 @@ func (s *Store) RunClaim(ctx context.Context, c store.RunClaim) ([]hookline.Run,
 		rows, err := tx.QueryContext(ctx, `UPDATE runs SET status = ?, next_attempt = ?, updated_at = ?
 			WHERE id IN (SELECT id FROM runs WHERE next_attempt <= ? ORDER BY next_attempt LIMIT ?)
 			RETURNING `+runCols, hookline.RunRunning, micro(c.LeaseUntil), micro(c.Now), micro(c.Now), max(c.Limit, 1))
-		runs, err = collect(rows, err, func(r *sql.Rows) (hookline.Run, error) { return scanRun(r) })
+		runs, err = sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Run, error) { return scanRun(r) })
 		return err
 	})
 	if err != nil {
@@ -311,7 +312,7 @@ func (s *Store) RunFinish(ctx context.Context, run *hookline.Run) error {
 // RunList lists the runs of a received request.
 func (s *Store) RunList(ctx context.Context, receivedID string) ([]hookline.Run, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE received_id = ? ORDER BY id`, receivedID)
-	runs, err := collect(rows, err, func(r *sql.Rows) (hookline.Run, error) { return scanRun(r) })
+	runs, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Run, error) { return scanRun(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}

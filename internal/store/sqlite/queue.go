@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at`
@@ -30,8 +31,8 @@ func scanMessage(r interface{ Scan(...any) error }, extra ...any) (hookline.Mess
 	}
 	m.EventID, m.Payload, m.ContentType, m.CreatedAt = eventID.String, payload, ctype.String, fromMicro(created)
 	var err, err2 error
-	m.Channels, err = parseJSON[[]string](chans)
-	m.Headers, err2 = parseJSON[map[string][]string](hdrs)
+	m.Channels, err = sqlstore.ParseJSON[[]string](chans.String)
+	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](hdrs.String)
 	return m, errors.Join(err, err2)
 }
 
@@ -145,7 +146,7 @@ func (s *Store) appEndpoints(ctx context.Context, tx *sql.Tx, appID string) ([]h
 		return nil, err
 	}
 	rows, err := list.QueryContext(ctx, appID)
-	eps, err := collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
+	eps, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
 	if eps == nil && err == nil {
 		eps = []hookline.Endpoint{}
 	}
@@ -161,40 +162,20 @@ func (s *Store) MessageGet(ctx context.Context, appID, idOrEventID string) (*hoo
 	return &m, nil
 }
 
-// messageConds adds the event type and channel conditions on messages,
-// whose columns are qualified by prefix.
-func messageConds(q *pageQuery, prefix string, eventTypes []string, channel string) {
-	if len(eventTypes) > 0 {
-		args := make([]any, len(eventTypes))
-		for i, t := range eventTypes {
-			args[i] = t
-		}
-		q.add(prefix+"event_type IN ("+placeholders(len(args))+")", args...)
-	}
-	if channel != "" {
-		q.add("EXISTS (SELECT 1 FROM json_each("+prefix+"channels) WHERE value = ?)", channel)
-	}
-}
-
 // MessageList lists the messages of an app.
 func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFilter) ([]hookline.Message, bool, error) {
-	var q pageQuery
-	q.add("app_id = ?", appID)
-	q.window("created_at", f.Window)
-	messageConds(&q, "", f.EventTypes, f.Channel)
-	query, args := q.sql(messageCols, "messages", "id", f.Page)
+	q := dialect.Query()
+	q.Add("app_id = ?", appID)
+	q.Window("created_at", f.Window)
+	q.MessageConds("", f.EventTypes, f.Channel)
+	query, args := q.SQL(messageCols, "messages", "id", f.Page)
 	rows, err := s.r.QueryContext(ctx, query, args...)
-	msgs, err := collect(rows, err, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
+	msgs, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list messages: %w", err)
 	}
-	msgs, done := finishPage(msgs, f.Page)
+	msgs, done := sqlstore.FinishPage(msgs, f.Page)
 	return msgs, done, nil
-}
-
-// prefixed qualifies each column of a column list with a table alias.
-func prefixed(alias, cols string) string {
-	return alias + strings.ReplaceAll(strings.ReplaceAll(cols, "\n\t", " "), ", ", ", "+alias)
 }
 
 const deliveryCols = `d.id, d.app_id, d.msg_id, d.endpoint_id, d.status, d.trigger_type, d.attempts, d.next_attempt, d.created_at, d.updated_at`
@@ -234,7 +215,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 			return err
 		}
 		rows, err := claim.QueryContext(ctx, hookline.StatusSending, micro(c.LeaseUntil), micro(c.Now), micro(c.Now), idList(c.Exclude), max(c.Limit, 1))
-		dels, err := collect(rows, err, func(r *sql.Rows) (hookline.Delivery, error) {
+		dels, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Delivery, error) {
 			var (
 				d    hookline.Delivery
 				next sql.NullInt64
@@ -262,7 +243,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 			return err
 		}
 		rows, err = byID.QueryContext(ctx, idList(msgIDs))
-		msgs, err := collect(rows, err, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
+		msgs, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
 		if err != nil {
 			return err
 		}
@@ -275,7 +256,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 			ep   hookline.Endpoint
 			rate *int
 		}
-		eps, err := collect(rows, err, func(r *sql.Rows) (endpointRate, error) {
+		eps, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (endpointRate, error) {
 			var appRate sql.NullInt64
 			ep, err := scanEndpoint(r, &appRate)
 			rate := ep.RateLimit
@@ -333,22 +314,13 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		if err != nil {
 			return err
 		}
-		health := map[string]*endpointHealth{}
-		var order []string
+		var health sqlstore.Health
 		for _, r := range results {
 			d := r.Delivery
 			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, microPtr(&d.NextAttempt), micro(d.UpdatedAt), d.ID); err != nil {
 				return fmt.Errorf("update delivery: %w", err)
 			}
-			h := health[d.EndpointID]
-			if h == nil {
-				h = &endpointHealth{}
-				health[d.EndpointID] = h
-				order = append(order, d.EndpointID)
-			}
-			if r.DisableEndpoint != "" {
-				h.disable = r.DisableEndpoint
-			}
+			health.Add(r)
 			a := r.Attempt
 			if a == nil {
 				continue
@@ -365,10 +337,9 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 				a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt)); err != nil {
 				return fmt.Errorf("insert attempt: %w", err)
 			}
-			h.record(a)
 		}
-		for _, id := range order {
-			if err := s.saveHealth(ctx, tx, id, health[id]); err != nil {
+		for _, id := range health.Endpoints() {
+			if err := s.saveHealth(ctx, tx, id, health.Endpoint(id)); err != nil {
 				return err
 			}
 		}
@@ -380,29 +351,8 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 	return nil
 }
 
-// endpointHealth folds a batch's attempts to one endpoint into the one
-// update of its failing_since: set at the first failure after the last
-// success, cleared by a success.
-type endpointHealth struct {
-	attempted   bool
-	lastOK      bool
-	firstFailed time.Time // first failure after the last success in the batch
-	disable     string
-}
-
-func (h *endpointHealth) record(a *hookline.Attempt) {
-	h.attempted = true
-	if a.Status == hookline.StatusSuccess {
-		h.lastOK, h.firstFailed = true, time.Time{}
-		return
-	}
-	h.lastOK = false
-	if h.firstFailed.IsZero() || a.CreatedAt.Before(h.firstFailed) {
-		h.firstFailed = a.CreatedAt
-	}
-}
-
-func (s *Store) saveHealth(ctx context.Context, tx *sql.Tx, id string, h *endpointHealth) error {
+// saveHealth writes the fold of a batch's results for one endpoint.
+func (s *Store) saveHealth(ctx context.Context, tx *sql.Tx, id string, h *sqlstore.EndpointHealth) error {
 	exec := func(query string, args ...any) error {
 		st, err := s.txStmt(ctx, tx, query)
 		if err == nil {
@@ -411,15 +361,14 @@ func (s *Store) saveHealth(ctx context.Context, tx *sql.Tx, id string, h *endpoi
 		return err
 	}
 	var err error
-	switch {
-	case !h.attempted:
-	case h.lastOK:
+	switch change, since := h.Change(); change {
+	case sqlstore.HealthOK:
 		err = exec(endpointHealthySQL, id)
-	default:
-		err = exec(endpointFailingSQL, micro(h.firstFailed), id)
+	case sqlstore.HealthFailing:
+		err = exec(endpointFailingSQL, micro(since), id)
 	}
-	if err == nil && h.disable != "" {
-		err = exec(endpointDisableSQL, h.disable, id)
+	if err == nil && h.Disable != "" {
+		err = exec(endpointDisableSQL, h.Disable, id)
 	}
 	if err != nil {
 		return fmt.Errorf("update endpoint health: %w", err)
@@ -473,14 +422,14 @@ func (s *Store) DeliveryCreate(ctx context.Context, d *hookline.Delivery) error 
 
 // DeliveryRecover requeues the failed deliveries of an endpoint.
 func (s *Store) DeliveryRecover(ctx context.Context, appID, endpointID string, w store.Window, now time.Time) (int, error) {
-	var q pageQuery
-	q.add("app_id = ?", appID)
-	q.add("endpoint_id = ?", endpointID)
-	q.add("status = ?", hookline.StatusFail)
-	q.window("created_at", w)
-	args := append([]any{hookline.StatusPending, hookline.TriggerManual, micro(now), micro(now)}, q.args...)
+	q := dialect.Query()
+	q.Add("app_id = ?", appID)
+	q.Add("endpoint_id = ?", endpointID)
+	q.Add("status = ?", hookline.StatusFail)
+	q.Window("created_at", w)
+	args := append([]any{hookline.StatusPending, hookline.TriggerManual, micro(now), micro(now)}, q.Args()...)
 	res, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, trigger_type = ?, attempts = 0, next_attempt = ?, updated_at = ?
-		WHERE `+strings.Join(q.where, " AND "), args...)
+		WHERE `+q.Where(), args...)
 	if err != nil {
 		return 0, fmt.Errorf("recover deliveries: %w", err)
 	}
@@ -503,42 +452,21 @@ func scanAttempt(r interface{ Scan(...any) error }) (hookline.Attempt, error) {
 		return a, err
 	}
 	a.Duration, a.CreatedAt = time.Duration(dur)*time.Microsecond, fromMicro(c)
-	a.ResponseHeaders, err = parseJSON[map[string][]string](hdrs)
+	a.ResponseHeaders, err = sqlstore.ParseJSON[map[string][]string](hdrs.String)
 	return a, err
 }
 
 // AttemptList lists attempts by message or by endpoint.
 func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
-	var q pageQuery
-	q.add("a.app_id = ?", appID)
-	if f.MessageID != "" {
-		q.add("a.msg_id = ?", f.MessageID)
-	}
-	if f.EndpointID != "" {
-		q.add("a.endpoint_id = ?", f.EndpointID)
-	}
-	if f.Status != nil {
-		q.add("a.status = ?", *f.Status)
-	}
-	switch c := f.StatusCodeClass; {
-	case c == 1:
-		q.add("a.status_code = 0")
-	case c >= 100:
-		q.add("a.status_code >= ? AND a.status_code < ?", c, c+100)
-	}
-	q.window("a.created_at", f.Window)
-	if len(f.EventTypes) > 0 || f.Channel != "" {
-		var mq pageQuery
-		messageConds(&mq, "m.", f.EventTypes, f.Channel)
-		q.add("EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND "+strings.Join(mq.where, " AND ")+")", mq.args...)
-	}
-	query, args := q.sql(attemptCols, "attempts a", "a.id", f.Page)
+	q := dialect.Query()
+	q.AttemptConds(appID, f)
+	query, args := q.SQL(attemptCols, "attempts a", "a.id", f.Page)
 	rows, err := s.r.QueryContext(ctx, query, args...)
-	atts, err := collect(rows, err, func(r *sql.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
+	atts, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list attempts: %w", err)
 	}
-	atts, done := finishPage(atts, f.Page)
+	atts, done := sqlstore.FinishPage(atts, f.Page)
 	return atts, done, nil
 }
 
@@ -553,12 +481,12 @@ func (s *Store) AttemptGet(ctx context.Context, appID, msgID, attemptID string) 
 
 // MessageEndpointList lists the endpoints a message was sent to.
 func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p store.Page) ([]store.EndpointStatus, bool, error) {
-	var q pageQuery
-	q.add("d.app_id = ?", appID)
-	q.add("d.msg_id = ?", msgID)
-	query, args := q.sql(prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
+	q := dialect.Query()
+	q.Add("d.app_id = ?", appID)
+	q.Add("d.msg_id = ?", msgID)
+	query, args := q.SQL(sqlstore.Prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
 	rows, err := s.r.QueryContext(ctx, query, args...)
-	out, err := collect(rows, err, func(r *sql.Rows) (store.EndpointStatus, error) {
+	out, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (store.EndpointStatus, error) {
 		var (
 			es   store.EndpointStatus
 			next sql.NullInt64
@@ -572,23 +500,23 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 	if err != nil {
 		return nil, false, fmt.Errorf("list message endpoints: %w", err)
 	}
-	out, done := finishPage(out, p)
+	out, done := sqlstore.FinishPage(out, p)
 	return out, done, nil
 }
 
 // EndpointMessageList lists the messages sent to an endpoint.
 func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID string, f store.EndpointMessageFilter) ([]store.MessageStatus, bool, error) {
-	var q pageQuery
-	q.add("d.app_id = ?", appID)
-	q.add("d.endpoint_id = ?", endpointID)
+	q := dialect.Query()
+	q.Add("d.app_id = ?", appID)
+	q.Add("d.endpoint_id = ?", endpointID)
 	if f.Status != nil {
-		q.add("d.status = ?", *f.Status)
+		q.Add("d.status = ?", *f.Status)
 	}
-	q.window("m.created_at", f.Window)
-	messageConds(&q, "m.", f.EventTypes, f.Channel)
-	query, args := q.sql(prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
+	q.Window("m.created_at", f.Window)
+	q.MessageConds("m.", f.EventTypes, f.Channel)
+	query, args := q.SQL(sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
 	rows, err := s.r.QueryContext(ctx, query, args...)
-	out, err := collect(rows, err, func(r *sql.Rows) (store.MessageStatus, error) {
+	out, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (store.MessageStatus, error) {
 		var (
 			ms   store.MessageStatus
 			next sql.NullInt64
@@ -602,6 +530,6 @@ func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID strin
 	if err != nil {
 		return nil, false, fmt.Errorf("list endpoint messages: %w", err)
 	}
-	out, done := finishPage(out, f.Page)
+	out, done := sqlstore.FinishPage(out, f.Page)
 	return out, done, nil
 }

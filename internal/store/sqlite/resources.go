@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 const appCols = `id, uid, name, rate_limit, metadata, created_at, updated_at`
@@ -27,14 +28,14 @@ func scanApp(r interface{ Scan(...any) error }) (hookline.App, error) {
 	a.UID, a.RateLimit = uid.String, intPtr(rate)
 	a.CreatedAt, a.UpdatedAt = fromMicro(c), fromMicro(u)
 	var err error
-	a.Metadata, err = parseJSON[map[string]string](meta)
+	a.Metadata, err = sqlstore.ParseJSON[map[string]string](meta.String)
 	return a, err
 }
 
 // AppCreate stores a new app.
 func (s *Store) AppCreate(ctx context.Context, a *hookline.App) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, nullString(a.UID), a.Name, nullInt(a.RateLimit), jsonText(a.Metadata), micro(a.CreatedAt), micro(a.UpdatedAt))
+		a.ID, nullString(a.UID), a.Name, sqlstore.NullInt(a.RateLimit), jsonText(a.Metadata), micro(a.CreatedAt), micro(a.UpdatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("create app: an app with uid %q exists: %w", a.UID, hookline.ErrConflict)
 	}
@@ -56,21 +57,21 @@ func (s *Store) AppGet(ctx context.Context, idOrUID string) (*hookline.App, erro
 
 // AppList lists apps.
 func (s *Store) AppList(ctx context.Context, p store.Page) ([]hookline.App, bool, error) {
-	var q pageQuery
-	query, args := q.sql(appCols, "apps", "id", p)
+	q := dialect.Query()
+	query, args := q.SQL(appCols, "apps", "id", p)
 	rows, err := s.r.QueryContext(ctx, query, args...)
-	apps, err := collect(rows, err, func(r *sql.Rows) (hookline.App, error) { return scanApp(r) })
+	apps, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.App, error) { return scanApp(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list apps: %w", err)
 	}
-	apps, done := finishPage(apps, p)
+	apps, done := sqlstore.FinishPage(apps, p)
 	return apps, done, nil
 }
 
 // AppUpdate stores the mutable fields of an app.
 func (s *Store) AppUpdate(ctx context.Context, a *hookline.App) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE apps SET uid = ?, name = ?, rate_limit = ?, metadata = ?, updated_at = ? WHERE id = ?`,
-		nullString(a.UID), a.Name, nullInt(a.RateLimit), jsonText(a.Metadata), micro(a.UpdatedAt), a.ID)
+		nullString(a.UID), a.Name, sqlstore.NullInt(a.RateLimit), jsonText(a.Metadata), micro(a.UpdatedAt), a.ID)
 	if isUnique(err) {
 		return fmt.Errorf("update app: an app with uid %q exists: %w", a.UID, hookline.ErrConflict)
 	}
@@ -143,17 +144,17 @@ func (s *Store) EventTypeGet(ctx context.Context, name string) (*hookline.EventT
 
 // EventTypeList lists event types by name.
 func (s *Store) EventTypeList(ctx context.Context, p store.Page, includeArchived bool) ([]hookline.EventType, bool, error) {
-	var q pageQuery
+	q := dialect.Query()
 	if !includeArchived {
-		q.add("archived = 0")
+		q.Add("archived = 0")
 	}
-	query, args := q.sql(eventTypeCols, "event_types", "name", p)
+	query, args := q.SQL(eventTypeCols, "event_types", "name", p)
 	rows, err := s.r.QueryContext(ctx, query, args...)
-	types, err := collect(rows, err, func(r *sql.Rows) (hookline.EventType, error) { return scanEventType(r) })
+	types, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.EventType, error) { return scanEventType(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list event types: %w", err)
 	}
-	types, done := finishPage(types, p)
+	types, done := sqlstore.FinishPage(types, p)
 	return types, done, nil
 }
 
@@ -198,7 +199,7 @@ func secretsText(secrets []hookline.Secret) string {
 }
 
 func parseSecrets(s sql.NullString) ([]hookline.Secret, error) {
-	stored, err := parseJSON[[]storedSecret](s)
+	stored, err := sqlstore.ParseJSON[[]storedSecret](s.String)
 	if err != nil {
 		return nil, err
 	}
@@ -233,17 +234,17 @@ func scanEndpoint(r interface{ Scan(...any) error }, extra ...any) (hookline.End
 	e.UID, e.RateLimit, e.Format, e.FailingSince = uid.String, intPtr(rate), hookline.Format(format), fromMicroPtr(failing)
 	e.CreatedAt, e.UpdatedAt = fromMicro(c), fromMicro(u)
 	var errs [5]error
-	e.EventTypes, errs[0] = parseJSON[[]string](types)
-	e.Channels, errs[1] = parseJSON[[]string](chans)
-	e.Metadata, errs[2] = parseJSON[map[string]string](meta)
-	e.Headers, errs[3] = parseJSON[map[string]string](hdrs)
+	e.EventTypes, errs[0] = sqlstore.ParseJSON[[]string](types.String)
+	e.Channels, errs[1] = sqlstore.ParseJSON[[]string](chans.String)
+	e.Metadata, errs[2] = sqlstore.ParseJSON[map[string]string](meta.String)
+	e.Headers, errs[3] = sqlstore.ParseJSON[map[string]string](hdrs.String)
 	e.Secrets, errs[4] = parseSecrets(secrets)
 	return e, errors.Join(errs[:]...)
 }
 
 func endpointArgs(e *hookline.Endpoint) []any {
 	return []any{e.ID, e.AppID, nullString(e.UID), e.URL, e.Description, e.Version, e.Disabled, e.DisabledReason,
-		nullInt(e.RateLimit), jsonText(e.EventTypes), jsonText(e.Channels), jsonText(e.Metadata), jsonText(e.Headers),
+		sqlstore.NullInt(e.RateLimit), jsonText(e.EventTypes), jsonText(e.Channels), jsonText(e.Metadata), jsonText(e.Headers),
 		string(e.Format), secretsText(e.Secrets), microPtr(e.FailingSince), micro(e.CreatedAt), micro(e.UpdatedAt)}
 }
 
@@ -267,15 +268,15 @@ func (s *Store) EndpointGet(ctx context.Context, appID, idOrUID string) (*hookli
 
 // EndpointList lists the endpoints of an app.
 func (s *Store) EndpointList(ctx context.Context, appID string, p store.Page) ([]hookline.Endpoint, bool, error) {
-	var q pageQuery
-	q.add("app_id = ?", appID)
-	query, args := q.sql(endpointCols, "endpoints", "id", p)
+	q := dialect.Query()
+	q.Add("app_id = ?", appID)
+	query, args := q.SQL(endpointCols, "endpoints", "id", p)
 	rows, err := s.r.QueryContext(ctx, query, args...)
-	eps, err := collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
+	eps, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list endpoints: %w", err)
 	}
-	eps, done := finishPage(eps, p)
+	eps, done := sqlstore.FinishPage(eps, p)
 	return eps, done, nil
 }
 

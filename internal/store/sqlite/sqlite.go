@@ -27,6 +27,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -320,13 +321,6 @@ func nullString(s string) any {
 	return s
 }
 
-func nullInt(p *int) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
 func intPtr(v sql.NullInt64) *int {
 	if !v.Valid {
 		return nil
@@ -352,15 +346,6 @@ func jsonText(v any) any {
 		panic(fmt.Sprintf("encode json column: %v", err)) // only maps and slices of strings reach here
 	}
 	return string(b)
-}
-
-func parseJSON[T any](s sql.NullString) (T, error) {
-	var v T
-	if !s.Valid || s.String == "" {
-		return v, nil
-	}
-	err := json.Unmarshal([]byte(s.String), &v)
-	return v, err
 }
 
 // isUnique reports whether err is a violated UNIQUE constraint.
@@ -398,87 +383,17 @@ func placeholders(n int) string {
 	return strings.Repeat("?, ", n-1) + "?"
 }
 
-// pageQuery holds the parts of a paged list query.
-type pageQuery struct {
-	where []string
-	args  []any
-}
-
-func (q *pageQuery) add(cond string, args ...any) {
-	q.where = append(q.where, cond)
-	q.args = append(q.args, args...)
-}
-
-// window adds the created_at conditions of w on column col.
-func (q *pageQuery) window(col string, w store.Window) {
-	if w.Before != nil {
-		q.add(col+" < ?", micro(*w.Before))
-	}
-	if w.After != nil {
-		q.add(col+" > ?", micro(*w.After))
-	}
-}
-
-// sql renders "SELECT cols FROM from WHERE ... ORDER BY idcol LIMIT n+1"
-// for page p; the extra row tells whether the list is done.
-func (q *pageQuery) sql(cols, from, idcol string, p store.Page) (string, []any) {
-	desc := p.Desc != p.Prev // walking back reverses the order
-	if p.Iterator != "" {
-		if desc {
-			q.add(idcol+" < ?", p.Iterator)
-		} else {
-			q.add(idcol+" > ?", p.Iterator)
+// dialect is SQLite's part of the paged list queries.
+var dialect = sqlstore.Dialect{
+	Time: func(t time.Time) any { return micro(t) },
+	In: func(col string, values []string) (string, []any) {
+		args := make([]any, len(values))
+		for i, v := range values {
+			args[i] = v
 		}
-	}
-	var b strings.Builder
-	b.WriteString("SELECT " + cols + " FROM " + from)
-	if len(q.where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(q.where, " AND "))
-	}
-	b.WriteString(" ORDER BY " + idcol)
-	if desc {
-		b.WriteString(" DESC")
-	}
-	b.WriteString(" LIMIT " + strconv.Itoa(limit(p)+1))
-	return b.String(), q.args
-}
-
-func limit(p store.Page) int {
-	if p.Limit <= 0 || p.Limit > store.MaxLimit {
-		return store.MaxLimit
-	}
-	return p.Limit
-}
-
-// finishPage trims the extra row and restores the list's direction for a
-// page walked backwards.
-func finishPage[T any](items []T, p store.Page) ([]T, bool) {
-	n := limit(p)
-	done := len(items) <= n
-	if !done {
-		items = items[:n]
-	}
-	if p.Prev {
-		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
-			items[i], items[j] = items[j], items[i]
-		}
-	}
-	return items, done
-}
-
-// collect scans all rows with scan.
-func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return col + " IN (" + placeholders(len(args)) + ")", args
+	},
+	Contains: func(col, s string) (string, []any) {
+		return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE value = ?)", []any{s}
+	},
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 var _ store.Maintainer = (*Store)(nil)
@@ -19,7 +20,7 @@ func (s *Store) TryLead(ctx context.Context) (bool, error) { return true, nil }
 func (s *Store) EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]string, error) {
 	rows, err := s.w.QueryContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = ?
 		WHERE failing_since IS NOT NULL AND disabled = 0 AND failing_since < ? RETURNING id`, reason, micro(failingBefore))
-	ids, err := collect(rows, err, func(r *sql.Rows) (string, error) {
+	ids, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	})

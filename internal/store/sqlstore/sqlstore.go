@@ -1,0 +1,227 @@
+// Package sqlstore holds what the SQL adapters of the store share apart
+// from their SQL: the building of paged list queries and their filter
+// conditions, the reading of rows and JSON columns, and the folding of a
+// batch's attempts into each endpoint's health. Each adapter keeps the SQL
+// where the dialects differ, and passes those parts in as a Dialect.
+package sqlstore
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline/internal/store"
+)
+
+// Dialect is what a Query needs to know of its database.
+type Dialect struct {
+	// Numbered has a Query number its placeholders $1, $2, ... in order,
+	// as PostgreSQL wants, instead of leaving each a ?.
+	Numbered bool
+	// Time converts a time to the argument its columns are compared with.
+	Time func(time.Time) any
+	// In returns the condition, written with ?, that column col holds one
+	// of values, and its arguments.
+	In func(col string, values []string) (string, []any)
+	// Contains returns the condition, written with ?, that the JSON array
+	// of strings in column col holds s, and its arguments.
+	Contains func(col, s string) (string, []any)
+}
+
+// Query builds the WHERE clause of a paged list query. Conditions are
+// written with ? for each argument.
+type Query struct {
+	d     *Dialect
+	raw   bool // leave ? as they are: the conditions go into another query's
+	where []string
+	args  []any
+}
+
+// Query starts a query in dialect d.
+func (d *Dialect) Query() Query { return Query{d: d} }
+
+// Add adds a condition with its arguments.
+func (q *Query) Add(cond string, args ...any) {
+	if q.d.Numbered && !q.raw && strings.IndexByte(cond, '?') >= 0 {
+		var b strings.Builder
+		n := len(q.args)
+		for _, c := range cond {
+			if c == '?' {
+				n++
+				b.WriteString("$" + strconv.Itoa(n))
+				continue
+			}
+			b.WriteRune(c)
+		}
+		cond = b.String()
+	}
+	q.where = append(q.where, cond)
+	q.args = append(q.args, args...)
+}
+
+// Where returns the conditions joined by AND.
+func (q *Query) Where() string { return strings.Join(q.where, " AND ") }
+
+// Args returns the arguments of the conditions, in order.
+func (q *Query) Args() []any { return q.args }
+
+// Window adds the conditions of w on the time column col.
+func (q *Query) Window(col string, w store.Window) {
+	if w.Before != nil {
+		q.Add(col+" < ?", q.d.Time(*w.Before))
+	}
+	if w.After != nil {
+		q.Add(col+" > ?", q.d.Time(*w.After))
+	}
+}
+
+// MessageConds adds the event type and channel conditions on messages (or
+// received requests, with no channel), whose columns are qualified by
+// prefix.
+func (q *Query) MessageConds(prefix string, eventTypes []string, channel string) {
+	if len(eventTypes) > 0 {
+		cond, args := q.d.In(prefix+"event_type", eventTypes)
+		q.Add(cond, args...)
+	}
+	if channel != "" {
+		cond, args := q.d.Contains(prefix+"channels", channel)
+		q.Add(cond, args...)
+	}
+}
+
+// AttemptConds adds the conditions of f on the attempts of app appID,
+// aliased a; its message conditions look up the attempt's message.
+func (q *Query) AttemptConds(appID string, f store.AttemptFilter) {
+	q.Add("a.app_id = ?", appID)
+	if f.MessageID != "" {
+		q.Add("a.msg_id = ?", f.MessageID)
+	}
+	if f.EndpointID != "" {
+		q.Add("a.endpoint_id = ?", f.EndpointID)
+	}
+	if f.Status != nil {
+		q.Add("a.status = ?", *f.Status)
+	}
+	switch c := f.StatusCodeClass; {
+	case c == 1:
+		q.Add("a.status_code = 0")
+	case c >= 100:
+		q.Add("a.status_code >= ? AND a.status_code < ?", c, c+100)
+	}
+	q.Window("a.created_at", f.Window)
+	if len(f.EventTypes) > 0 || f.Channel != "" {
+		mq := Query{d: q.d, raw: true}
+		mq.MessageConds("m.", f.EventTypes, f.Channel)
+		q.Add("EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND "+mq.Where()+")", mq.args...)
+	}
+}
+
+// SQL renders "SELECT cols FROM from WHERE ... ORDER BY idcol LIMIT n+1"
+// for page p; the extra row tells whether the list is done.
+func (q *Query) SQL(cols, from, idcol string, p store.Page) (string, []any) {
+	desc := p.Desc != p.Prev // walking back reverses the order
+	if p.Iterator != "" {
+		if desc {
+			q.Add(idcol+" < ?", p.Iterator)
+		} else {
+			q.Add(idcol+" > ?", p.Iterator)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + cols + " FROM " + from)
+	if len(q.where) > 0 {
+		b.WriteString(" WHERE " + q.Where())
+	}
+	b.WriteString(" ORDER BY " + idcol)
+	if desc {
+		b.WriteString(" DESC")
+	}
+	b.WriteString(" LIMIT " + strconv.Itoa(Limit(p)+1))
+	return b.String(), q.args
+}
+
+// Limit returns the number of items on page p: its limit, within
+// store.MaxLimit.
+func Limit(p store.Page) int {
+	if p.Limit <= 0 || p.Limit > store.MaxLimit {
+		return store.MaxLimit
+	}
+	return p.Limit
+}
+
+// FinishPage trims the extra row a query from Query.SQL reads and restores
+// the list's direction for a page walked backwards. It reports whether the
+// list is done.
+func FinishPage[T any](items []T, p store.Page) ([]T, bool) {
+	n := Limit(p)
+	done := len(items) <= n
+	if !done {
+		items = items[:n]
+	}
+	if p.Prev {
+		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
+			items[i], items[j] = items[j], items[i]
+		}
+	}
+	return items, done
+}
+
+// Prefixed qualifies each column of a column list with a table alias.
+func Prefixed(alias, cols string) string {
+	return alias + strings.ReplaceAll(strings.ReplaceAll(cols, "\n\t", " "), ", ", ", "+alias)
+}
+
+// Rows is a query's result set: *sql.Rows or pgx.Rows.
+type Rows interface {
+	Next() bool
+	Err() error
+}
+
+// Collect scans every row of a query with scan, then closes the rows. It
+// takes the query's error too, so that a query and its scanning are one
+// call.
+func Collect[R Rows, T any](rows R, err error, scan func(R) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer closeRows(rows)
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// closeRows closes *sql.Rows, whose Close returns an error that Err
+// reports as well, or pgx.Rows, whose Close returns nothing.
+func closeRows(rows any) {
+	switch r := rows.(type) {
+	case interface{ Close() error }:
+		r.Close()
+	case interface{ Close() }:
+		r.Close()
+	}
+}
+
+// ParseJSON decodes a JSON column; an empty or NULL one is T's zero value.
+func ParseJSON[T any, S ~string | ~[]byte](s S) (T, error) {
+	var v T
+	if len(s) == 0 {
+		return v, nil
+	}
+	err := json.Unmarshal([]byte(s), &v)
+	return v, err
+}
+
+// NullInt is p's value as an argument, nil for a NULL column.
+func NullInt(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

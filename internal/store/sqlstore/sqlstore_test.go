@@ -1,0 +1,135 @@
+package sqlstore
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+var (
+	question = Dialect{
+		Time: func(t time.Time) any { return t.UnixMicro() },
+		In: func(col string, values []string) (string, []any) {
+			args := make([]any, len(values))
+			for i, v := range values {
+				args[i] = v
+			}
+			return col + " IN (?, ?)", args
+		},
+		Contains: func(col, s string) (string, []any) {
+			return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE value = ?)", []any{s}
+		},
+	}
+	numbered = Dialect{
+		Numbered: true,
+		Time:     func(t time.Time) any { return t.UTC() },
+		In:       func(col string, values []string) (string, []any) { return col + " = ANY(?)", []any{values} },
+		Contains: func(col, s string) (string, []any) { return col + " @> jsonb_build_array(?::text)", []any{s} },
+	}
+)
+
+func TestAttemptQuery(t *testing.T) {
+	t.Parallel()
+	before := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	status := hookline.StatusFail
+	f := store.AttemptFilter{
+		EndpointID: "ep_1", Status: &status, StatusCodeClass: 500, EventTypes: []string{"a", "b"}, Channel: "c",
+		Window: store.Window{Before: &before}, Page: store.Page{Iterator: "atmpt_9", Limit: 10, Desc: true},
+	}
+	tests := []struct {
+		name     string
+		d        *Dialect
+		wantSQL  string
+		wantArgs []any
+	}{
+		{"question marks", &question,
+			"SELECT a.id FROM attempts a WHERE a.app_id = ? AND a.endpoint_id = ? AND a.status = ? AND a.status_code >= ? AND a.status_code < ? AND a.created_at < ?" +
+				" AND EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND m.event_type IN (?, ?) AND EXISTS (SELECT 1 FROM json_each(m.channels) WHERE value = ?))" +
+				" AND a.id < ? ORDER BY a.id DESC LIMIT 11",
+			[]any{"app_1", "ep_1", status, 500, 600, before.UnixMicro(), "a", "b", "c", "atmpt_9"}},
+		{"numbered", &numbered,
+			"SELECT a.id FROM attempts a WHERE a.app_id = $1 AND a.endpoint_id = $2 AND a.status = $3 AND a.status_code >= $4 AND a.status_code < $5 AND a.created_at < $6" +
+				" AND EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND m.event_type = ANY($7) AND m.channels @> jsonb_build_array($8::text))" +
+				" AND a.id < $9 ORDER BY a.id DESC LIMIT 11",
+			[]any{"app_1", "ep_1", status, 500, 600, before, []string{"a", "b"}, "c", "atmpt_9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			q := tt.d.Query()
+			q.AttemptConds("app_1", f)
+			sql, args := q.SQL("a.id", "attempts a", "a.id", f.Page)
+			if sql != tt.wantSQL {
+				t.Errorf("SQL:\n got %s\nwant %s", sql, tt.wantSQL)
+			}
+			if diff := cmp.Diff(tt.wantArgs, args); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFinishPage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		items    []int
+		p        store.Page
+		want     []int
+		wantDone bool
+	}{
+		{"short", []int{1, 2}, store.Page{Limit: 3}, []int{1, 2}, true},
+		{"extra row", []int{1, 2, 3, 4}, store.Page{Limit: 3}, []int{1, 2, 3}, false},
+		{"backwards", []int{3, 2, 1}, store.Page{Limit: 2, Prev: true}, []int{2, 3}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, done := FinishPage(tt.items, tt.p)
+			if diff := cmp.Diff(tt.want, got); diff != "" || done != tt.wantDone {
+				t.Errorf("FinishPage = %v, %v; want %v, %v", got, done, tt.want, tt.wantDone)
+			}
+		})
+	}
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	result := func(ep string, status hookline.Status, at time.Time) store.Result {
+		return store.Result{
+			Delivery: hookline.Delivery{EndpointID: ep},
+			Attempt:  &hookline.Attempt{Status: status, CreatedAt: at},
+		}
+	}
+	var h Health
+	h.Add(result("ep_b", hookline.StatusSuccess, t0))
+	h.Add(result("ep_b", hookline.StatusFail, t0.Add(2*time.Second)))
+	h.Add(result("ep_b", hookline.StatusFail, t0.Add(time.Second)))
+	h.Add(result("ep_a", hookline.StatusFail, t0))
+	h.Add(result("ep_a", hookline.StatusSuccess, t0.Add(time.Second)))
+	h.Add(store.Result{Delivery: hookline.Delivery{EndpointID: "ep_c"}, DisableEndpoint: "gone"})
+	if diff := cmp.Diff([]string{"ep_b", "ep_a", "ep_c"}, h.Endpoints()); diff != "" {
+		t.Errorf("endpoints (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		id      string
+		change  HealthChange
+		since   time.Time
+		disable string
+	}{
+		{"ep_b", HealthFailing, t0.Add(time.Second), ""},
+		{"ep_a", HealthOK, time.Time{}, ""},
+		{"ep_c", HealthSame, time.Time{}, "gone"},
+	} {
+		e := h.Endpoint(tt.id)
+		change, since := e.Change()
+		if change != tt.change || !since.Equal(tt.since) || e.Disable != tt.disable {
+			t.Errorf("%s: Change() = %v, %v, Disable %q; want %v, %v, %q", tt.id, change, since, e.Disable, tt.change, tt.since, tt.disable)
+		}
+	}
+}
