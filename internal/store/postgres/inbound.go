@@ -104,13 +104,10 @@ func (s *Store) SourceByToken(ctx context.Context, tokenHash []byte, now time.Ti
 // SourceList lists sources.
 func (s *Store) SourceList(ctx context.Context, p store.Page) ([]hookline.Source, bool, error) {
 	q := dialect.Query()
-	query, args := q.SQL(sourceCols, "sources", "id", p)
-	rows, err := s.pool.Query(ctx, query, args...)
-	srcs, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Source, error) { return scanSource(r) })
+	srcs, done, err := sqlstore.List(ctx, s.pool.Query, &q, sourceCols, "sources", "id", p, func(r pgx.Rows) (hookline.Source, error) { return scanSource(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list sources: %w", err)
 	}
-	srcs, done := sqlstore.FinishPage(srcs, p)
 	return srcs, done, nil
 }
 
@@ -288,13 +285,10 @@ func (s *Store) ReceivedList(ctx context.Context, sourceID string, f store.Recei
 	}
 	q.Window("created_at", f.Window)
 	q.MessageConds("", f.EventTypes, "")
-	query, args := q.SQL(receivedCols, "received", "id", f.Page)
-	rows, err := s.pool.Query(ctx, query, args...)
-	out, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) })
+	out, done, err := sqlstore.List(ctx, s.pool.Query, &q, receivedCols, "received", "id", f.Page, func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list received requests: %w", err)
 	}
-	out, done := sqlstore.FinishPage(out, f.Page)
 	return out, done, nil
 }
 

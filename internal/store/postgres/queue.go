@@ -286,13 +286,10 @@ func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFi
 	q.Add("app_id = ?", appID)
 	q.Window("created_at", f.Window)
 	q.MessageConds("", f.EventTypes, f.Channel)
-	query, args := q.SQL(messageCols, "messages", "id", f.Page)
-	rows, err := s.pool.Query(ctx, query, args...)
-	msgs, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
+	msgs, done, err := sqlstore.List(ctx, s.pool.Query, &q, messageCols, "messages", "id", f.Page, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list messages: %w", err)
 	}
-	msgs, done := sqlstore.FinishPage(msgs, f.Page)
 	return msgs, done, nil
 }
 
@@ -623,13 +620,10 @@ func scanAttempt(r scanner) (hookline.Attempt, error) {
 func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
 	q := dialect.Query()
 	q.AttemptConds(appID, f)
-	query, args := q.SQL(attemptCols, "attempts a", "a.id", f.Page)
-	rows, err := s.pool.Query(ctx, query, args...)
-	atts, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
+	atts, done, err := sqlstore.List(ctx, s.pool.Query, &q, attemptCols, "attempts a", "a.id", f.Page, func(r pgx.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list attempts: %w", err)
 	}
-	atts, done := sqlstore.FinishPage(atts, f.Page)
 	return atts, done, nil
 }
 
@@ -647,9 +641,7 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 	q := dialect.Query()
 	q.Add("d.app_id = ?", appID)
 	q.Add("d.msg_id = ?", msgID)
-	query, args := q.SQL(sqlstore.Prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
-	rows, err := s.pool.Query(ctx, query, args...)
-	out, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (store.EndpointStatus, error) {
+	out, done, err := sqlstore.List(ctx, s.pool.Query, &q, sqlstore.Prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p, func(r pgx.Rows) (store.EndpointStatus, error) {
 		var (
 			es   store.EndpointStatus
 			next *time.Time
@@ -662,7 +654,6 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 	if err != nil {
 		return nil, false, fmt.Errorf("list message endpoints: %w", err)
 	}
-	out, done := sqlstore.FinishPage(out, p)
 	return out, done, nil
 }
 
@@ -676,9 +667,7 @@ func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID strin
 	}
 	q.Window("m.created_at", f.Window)
 	q.MessageConds("m.", f.EventTypes, f.Channel)
-	query, args := q.SQL(sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
-	rows, err := s.pool.Query(ctx, query, args...)
-	out, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (store.MessageStatus, error) {
+	out, done, err := sqlstore.List(ctx, s.pool.Query, &q, sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page, func(r pgx.Rows) (store.MessageStatus, error) {
 		var (
 			ms   store.MessageStatus
 			next *time.Time
@@ -691,6 +680,5 @@ func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID strin
 	if err != nil {
 		return nil, false, fmt.Errorf("list endpoint messages: %w", err)
 	}
-	out, done := sqlstore.FinishPage(out, f.Page)
 	return out, done, nil
 }

@@ -168,13 +168,10 @@ func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFi
 	q.Add("app_id = ?", appID)
 	q.Window("created_at", f.Window)
 	q.MessageConds("", f.EventTypes, f.Channel)
-	query, args := q.SQL(messageCols, "messages", "id", f.Page)
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	msgs, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
+	msgs, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, messageCols, "messages", "id", f.Page, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list messages: %w", err)
 	}
-	msgs, done := sqlstore.FinishPage(msgs, f.Page)
 	return msgs, done, nil
 }
 
@@ -460,13 +457,10 @@ func scanAttempt(r interface{ Scan(...any) error }) (hookline.Attempt, error) {
 func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
 	q := dialect.Query()
 	q.AttemptConds(appID, f)
-	query, args := q.SQL(attemptCols, "attempts a", "a.id", f.Page)
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	atts, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
+	atts, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, attemptCols, "attempts a", "a.id", f.Page, func(r *sql.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list attempts: %w", err)
 	}
-	atts, done := sqlstore.FinishPage(atts, f.Page)
 	return atts, done, nil
 }
 
@@ -484,9 +478,7 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 	q := dialect.Query()
 	q.Add("d.app_id = ?", appID)
 	q.Add("d.msg_id = ?", msgID)
-	query, args := q.SQL(sqlstore.Prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p)
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	out, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (store.EndpointStatus, error) {
+	out, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, sqlstore.Prefixed("e.", endpointCols)+", "+deliveryCols, "deliveries d JOIN endpoints e ON e.id = d.endpoint_id", "e.id", p, func(r *sql.Rows) (store.EndpointStatus, error) {
 		var (
 			es   store.EndpointStatus
 			next sql.NullInt64
@@ -500,7 +492,6 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 	if err != nil {
 		return nil, false, fmt.Errorf("list message endpoints: %w", err)
 	}
-	out, done := sqlstore.FinishPage(out, p)
 	return out, done, nil
 }
 
@@ -514,9 +505,7 @@ func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID strin
 	}
 	q.Window("m.created_at", f.Window)
 	q.MessageConds("m.", f.EventTypes, f.Channel)
-	query, args := q.SQL(sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page)
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	out, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (store.MessageStatus, error) {
+	out, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page, func(r *sql.Rows) (store.MessageStatus, error) {
 		var (
 			ms   store.MessageStatus
 			next sql.NullInt64
@@ -530,6 +519,5 @@ func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID strin
 	if err != nil {
 		return nil, false, fmt.Errorf("list endpoint messages: %w", err)
 	}
-	out, done := sqlstore.FinishPage(out, f.Page)
 	return out, done, nil
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -58,13 +57,10 @@ func (s *Store) AppGet(ctx context.Context, idOrUID string) (*hookline.App, erro
 // AppList lists apps.
 func (s *Store) AppList(ctx context.Context, p store.Page) ([]hookline.App, bool, error) {
 	q := dialect.Query()
-	query, args := q.SQL(appCols, "apps", "id", p)
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	apps, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.App, error) { return scanApp(r) })
+	apps, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, appCols, "apps", "id", p, func(r *sql.Rows) (hookline.App, error) { return scanApp(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list apps: %w", err)
 	}
-	apps, done := sqlstore.FinishPage(apps, p)
 	return apps, done, nil
 }
 
@@ -148,13 +144,10 @@ func (s *Store) EventTypeList(ctx context.Context, p store.Page, includeArchived
 	if !includeArchived {
 		q.Add("archived = 0")
 	}
-	query, args := q.SQL(eventTypeCols, "event_types", "name", p)
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	types, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.EventType, error) { return scanEventType(r) })
+	types, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, eventTypeCols, "event_types", "name", p, func(r *sql.Rows) (hookline.EventType, error) { return scanEventType(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list event types: %w", err)
 	}
-	types, done := sqlstore.FinishPage(types, p)
 	return types, done, nil
 }
 
@@ -180,42 +173,6 @@ func (s *Store) EventTypeDelete(ctx context.Context, name string) error {
 const endpointCols = `id, app_id, uid, url, description, version, disabled, disabled_reason, rate_limit, event_types,
 	channels, metadata, headers, format, secrets, failing_since, created_at, updated_at`
 
-// storedSecret is the JSON form of a hookline.Secret in the secrets column.
-type storedSecret struct {
-	Key       string `json:"key"`
-	ExpiresAt *int64 `json:"expiresAt,omitempty"`
-}
-
-func secretsText(secrets []hookline.Secret) string {
-	out := make([]storedSecret, len(secrets))
-	for i, sec := range secrets {
-		out[i].Key = base64.StdEncoding.EncodeToString(sec.Key)
-		if sec.ExpiresAt != nil {
-			us := sec.ExpiresAt.UnixMicro()
-			out[i].ExpiresAt = &us
-		}
-	}
-	return jsonText(out).(string)
-}
-
-func parseSecrets(s sql.NullString) ([]hookline.Secret, error) {
-	stored, err := sqlstore.ParseJSON[[]storedSecret](s.String)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hookline.Secret, len(stored))
-	for i, st := range stored {
-		if out[i].Key, err = base64.StdEncoding.DecodeString(st.Key); err != nil {
-			return nil, err
-		}
-		if st.ExpiresAt != nil {
-			t := fromMicro(*st.ExpiresAt)
-			out[i].ExpiresAt = &t
-		}
-	}
-	return out, nil
-}
-
 // scanEndpoint scans an endpoint's columns, then any extra columns of the
 // row into extra.
 func scanEndpoint(r interface{ Scan(...any) error }, extra ...any) (hookline.Endpoint, error) {
@@ -238,14 +195,14 @@ func scanEndpoint(r interface{ Scan(...any) error }, extra ...any) (hookline.End
 	e.Channels, errs[1] = sqlstore.ParseJSON[[]string](chans.String)
 	e.Metadata, errs[2] = sqlstore.ParseJSON[map[string]string](meta.String)
 	e.Headers, errs[3] = sqlstore.ParseJSON[map[string]string](hdrs.String)
-	e.Secrets, errs[4] = parseSecrets(secrets)
+	e.Secrets, errs[4] = sqlstore.ParseSecrets(secrets.String)
 	return e, errors.Join(errs[:]...)
 }
 
 func endpointArgs(e *hookline.Endpoint) []any {
 	return []any{e.ID, e.AppID, nullString(e.UID), e.URL, e.Description, e.Version, e.Disabled, e.DisabledReason,
 		sqlstore.NullInt(e.RateLimit), jsonText(e.EventTypes), jsonText(e.Channels), jsonText(e.Metadata), jsonText(e.Headers),
-		string(e.Format), secretsText(e.Secrets), microPtr(e.FailingSince), micro(e.CreatedAt), micro(e.UpdatedAt)}
+		string(e.Format), sqlstore.SecretsText(e.Secrets), microPtr(e.FailingSince), micro(e.CreatedAt), micro(e.UpdatedAt)}
 }
 
 // EndpointCreate stores a new endpoint.
@@ -270,13 +227,10 @@ func (s *Store) EndpointGet(ctx context.Context, appID, idOrUID string) (*hookli
 func (s *Store) EndpointList(ctx context.Context, appID string, p store.Page) ([]hookline.Endpoint, bool, error) {
 	q := dialect.Query()
 	q.Add("app_id = ?", appID)
-	query, args := q.SQL(endpointCols, "endpoints", "id", p)
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	eps, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
+	eps, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, endpointCols, "endpoints", "id", p, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list endpoints: %w", err)
 	}
-	eps, done := sqlstore.FinishPage(eps, p)
 	return eps, done, nil
 }
 

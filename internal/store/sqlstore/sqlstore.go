@@ -6,6 +6,7 @@
 package sqlstore
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -224,4 +225,21 @@ func NullInt(p *int) any {
 		return nil
 	}
 	return *p
+}
+
+// List runs the paged list query q selecting cols from from in the order
+// of idcol, with query (a method value such as (*sql.DB).QueryContext or
+// (*pgxpool.Pool).Query), and scans page p of its rows with scan. It
+// reports whether the list is done.
+func List[R Rows, T any](ctx context.Context, query func(context.Context, string, ...any) (R, error), q *Query,
+	cols, from, idcol string, p store.Page, scan func(R) (T, error),
+) ([]T, bool, error) {
+	sql, args := q.SQL(cols, from, idcol, p)
+	rows, err := query(ctx, sql, args...)
+	items, err := Collect(rows, err, scan)
+	if err != nil {
+		return nil, false, err
+	}
+	items, done := FinishPage(items, p)
+	return items, done, nil
 }
