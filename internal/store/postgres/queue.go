@@ -283,9 +283,7 @@ func (s *Store) MessageGet(ctx context.Context, appID, idOrEventID string) (*hoo
 // MessageList lists the messages of an app.
 func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFilter) ([]hookline.Message, bool, error) {
 	q := dialect.Query()
-	q.Add("app_id = ?", appID)
-	q.Window("created_at", f.Window)
-	q.MessageConds("", f.EventTypes, f.Channel)
+	q.MessageListConds(appID, f)
 	msgs, done, err := sqlstore.List(ctx, s.pool.Query, &q, messageCols, "messages", "id", f.Page, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list messages: %w", err)
@@ -660,13 +658,7 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 // EndpointMessageList lists the messages sent to an endpoint.
 func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID string, f store.EndpointMessageFilter) ([]store.MessageStatus, bool, error) {
 	q := dialect.Query()
-	q.Add("d.app_id = ?", appID)
-	q.Add("d.endpoint_id = ?", endpointID)
-	if f.Status != nil {
-		q.Add("d.status = ?", *f.Status)
-	}
-	q.Window("m.created_at", f.Window)
-	q.MessageConds("m.", f.EventTypes, f.Channel)
+	q.EndpointMessageConds(appID, endpointID, f)
 	out, done, err := sqlstore.List(ctx, s.pool.Query, &q, sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page, func(r pgx.Rows) (store.MessageStatus, error) {
 		var (
 			ms   store.MessageStatus

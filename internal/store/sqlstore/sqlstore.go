@@ -91,6 +91,26 @@ func (q *Query) MessageConds(prefix string, eventTypes []string, channel string)
 	}
 }
 
+// MessageListConds adds the conditions of f on the messages of app appID.
+func (q *Query) MessageListConds(appID string, f store.MessageFilter) {
+	q.Add("app_id = ?", appID)
+	q.Window("created_at", f.Window)
+	q.MessageConds("", f.EventTypes, f.Channel)
+}
+
+// EndpointMessageConds adds the conditions of f on the deliveries, aliased
+// d, of app appID to endpoint endpointID, joined with their messages,
+// aliased m.
+func (q *Query) EndpointMessageConds(appID, endpointID string, f store.EndpointMessageFilter) {
+	q.Add("d.app_id = ?", appID)
+	q.Add("d.endpoint_id = ?", endpointID)
+	if f.Status != nil {
+		q.Add("d.status = ?", *f.Status)
+	}
+	q.Window("m.created_at", f.Window)
+	q.MessageConds("m.", f.EventTypes, f.Channel)
+}
+
 // AttemptConds adds the conditions of f on the attempts of app appID,
 // aliased a; its message conditions look up the attempt's message.
 func (q *Query) AttemptConds(appID string, f store.AttemptFilter) {
