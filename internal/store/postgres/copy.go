@@ -12,106 +12,39 @@ import (
 	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
-// dumpPage is how many rows Dump reads per query.
-const dumpPage = 1000
-
-// dumpTable pages through one table in key order, calling emit for each
-// row; keyOf gives a row's key, where the next page starts after.
-func dumpTable[T any](ctx context.Context, s *Store, cols, table, key string, scan func(pgx.Rows) (T, error), keyOf func(T) string, emit func(T) error) error {
-	after := ""
-	for {
-		rows, err := s.pool.Query(ctx, `SELECT `+cols+` FROM `+table+` WHERE `+key+` > $1 ORDER BY `+key+` LIMIT $2`, after, dumpPage)
-		items, err := sqlstore.Collect(rows, err, scan)
-		if err != nil {
-			return fmt.Errorf("dump %s: %w", table, err)
-		}
-		for _, it := range items {
-			if err := emit(it); err != nil {
-				return err
-			}
-		}
-		if len(items) < dumpPage {
-			return nil
-		}
-		after = keyOf(items[len(items)-1])
-	}
-}
-
 // Dump calls fn with every record of the store.
 func (s *Store) Dump(ctx context.Context, fn func(store.Record) error) error {
-	if err := dumpTable(ctx, s, appCols, "apps", "id", func(r pgx.Rows) (hookline.App, error) { return scanApp(r) },
-		func(a hookline.App) string { return a.ID }, func(a hookline.App) error { return fn(store.Record{App: &a}) }); err != nil {
-		return err
-	}
-	if err := dumpTable(ctx, s, eventTypeCols, "event_types", "name", func(r pgx.Rows) (hookline.EventType, error) { return scanEventType(r) },
-		func(e hookline.EventType) string { return e.Name }, func(e hookline.EventType) error { return fn(store.Record{EventType: &e}) }); err != nil {
-		return err
-	}
-	if err := dumpTable(ctx, s, endpointCols, "endpoints", "id", func(r pgx.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) },
-		func(e hookline.Endpoint) string { return e.ID }, func(e hookline.Endpoint) error { return fn(store.Record{Endpoint: &e}) }); err != nil {
-		return err
-	}
-	if err := dumpTable(ctx, s, messageCols, "messages", "id", func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) },
-		func(m hookline.Message) string { return m.ID }, func(m hookline.Message) error { return fn(store.Record{Message: &m}) }); err != nil {
-		return err
-	}
-	scanDelivery := func(r pgx.Rows) (hookline.Delivery, error) {
-		var (
-			d    hookline.Delivery
-			next *time.Time
-		)
-		err := r.Scan(deliveryDest(&d, &next)...)
-		d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-		if next != nil {
-			d.NextAttempt = next.UTC()
-		}
-		return d, err
-	}
-	if err := dumpTable(ctx, s, deliveryCols, "deliveries d", "d.id", scanDelivery,
-		func(d hookline.Delivery) string { return d.ID }, func(d hookline.Delivery) error { return fn(store.Record{Delivery: &d}) }); err != nil {
-		return err
-	}
-	if err := dumpTable(ctx, s, attemptCols, "attempts a", "a.id", func(r pgx.Rows) (hookline.Attempt, error) { return scanAttempt(r) },
-		func(a hookline.Attempt) string { return a.ID }, func(a hookline.Attempt) error { return fn(store.Record{Attempt: &a}) }); err != nil {
-		return err
-	}
-	if err := dumpTable(ctx, s, "key, value", "settings", "key", func(r pgx.Rows) (store.Setting, error) {
-		var st store.Setting
-		return st, r.Scan(&st.Key, &st.Value)
-	}, func(st store.Setting) string { return st.Key }, func(st store.Setting) error { return fn(store.Record{Setting: &st}) }); err != nil {
-		return err
-	}
-	return s.dumpInbound(ctx, fn)
+	return sqlstore.Dump(ctx, &dialect, s.pool.Query, &dumpTables, fn)
 }
 
-// sourceRow is a source with its acknowledgement cursor.
-type sourceRow struct {
-	src    hookline.Source
-	cursor string
+// dumpTables is how Dump reads each table.
+var dumpTables = sqlstore.Tables[pgx.Rows]{
+	AppCols: appCols, EventTypeCols: eventTypeCols, EndpointCols: endpointCols, MessageCols: messageCols,
+	DeliveryCols: deliveryCols, AttemptCols: attemptCols, SourceCols: sourceCols, ReceivedCols: receivedCols, RunCols: runCols,
+	App:       func(r pgx.Rows) (hookline.App, error) { return scanApp(r) },
+	EventType: func(r pgx.Rows) (hookline.EventType, error) { return scanEventType(r) },
+	Endpoint:  func(r pgx.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) },
+	Message:   func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) },
+	Delivery:  scanDumpedDelivery,
+	Attempt:   func(r pgx.Rows) (hookline.Attempt, error) { return scanAttempt(r) },
+	Source:    func(r pgx.Rows, cursor *string) (hookline.Source, error) { return scanSource(r, cursor) },
+	Received:  func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) },
+	Run:       func(r pgx.Rows) (hookline.Run, error) { return scanRun(r) },
 }
 
-// dumpInbound calls fn with the records of the inbound half: sources, each
-// followed by its cursor, received requests and runs.
-func (s *Store) dumpInbound(ctx context.Context, fn func(store.Record) error) error {
-	if err := dumpTable(ctx, s, sourceCols+", ack_cursor", "sources", "id", func(r pgx.Rows) (sourceRow, error) {
-		var row sourceRow
-		var err error
-		row.src, err = scanSource(r, &row.cursor)
-		return row, err
-	}, func(row sourceRow) string { return row.src.ID }, func(row sourceRow) error {
-		if err := fn(store.Record{Source: &row.src}); err != nil || row.cursor == "" {
-			return err
-		}
-		return fn(store.Record{Cursor: &store.SourceCursor{SourceID: row.src.ID, ReceivedID: row.cursor}})
-	}); err != nil {
-		return err
+// scanDumpedDelivery scans a delivery as Dump copies it: with its stored
+// next_attempt whatever its status.
+func scanDumpedDelivery(r pgx.Rows) (hookline.Delivery, error) {
+	var (
+		d    hookline.Delivery
+		next *time.Time
+	)
+	err := r.Scan(deliveryDest(&d, &next)...)
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	if next != nil {
+		d.NextAttempt = next.UTC()
 	}
-	if err := dumpTable(ctx, s, receivedCols, "received", "id", func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) },
-		func(x hookline.Received) string { return x.ID }, func(x hookline.Received) error { return fn(store.Record{Received: &x}) }); err != nil {
-		return err
-	}
-	return dumpTable(ctx, s, runCols, "runs", "id", func(r pgx.Rows) (hookline.Run, error) { return scanRun(r) },
-		func(run hookline.Run) string { return run.ID }, func(run hookline.Run) error { return fn(store.Record{Run: &run}) })
+	return d, err
 }
 
 // Load stores records as they are, skipping those whose key exists, in one

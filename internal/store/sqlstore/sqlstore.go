@@ -30,6 +30,25 @@ type Dialect struct {
 	Contains func(col, s string) (string, []any)
 }
 
+// rebind numbers the placeholders of query from after+1, for a Numbered
+// dialect.
+func (d *Dialect) rebind(query string, after int) string {
+	if !d.Numbered || strings.IndexByte(query, '?') < 0 {
+		return query
+	}
+	var b strings.Builder
+	n := after
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
 // Query builds the WHERE clause of a paged list query. Conditions are
 // written with ? for each argument.
 type Query struct {
@@ -44,18 +63,8 @@ func (d *Dialect) Query() Query { return Query{d: d} }
 
 // Add adds a condition with its arguments.
 func (q *Query) Add(cond string, args ...any) {
-	if q.d.Numbered && !q.raw && strings.IndexByte(cond, '?') >= 0 {
-		var b strings.Builder
-		n := len(q.args)
-		for _, c := range cond {
-			if c == '?' {
-				n++
-				b.WriteString("$" + strconv.Itoa(n))
-				continue
-			}
-			b.WriteRune(c)
-		}
-		cond = b.String()
+	if !q.raw {
+		cond = q.d.rebind(cond, len(q.args))
 	}
 	q.where = append(q.where, cond)
 	q.args = append(q.args, args...)
@@ -196,6 +205,7 @@ func Prefixed(alias, cols string) string {
 // Rows is a query's result set: *sql.Rows or pgx.Rows.
 type Rows interface {
 	Next() bool
+	Scan(dest ...any) error
 	Err() error
 }
 

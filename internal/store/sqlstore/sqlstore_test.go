@@ -133,3 +133,14 @@ func TestHealth(t *testing.T) {
 		}
 	}
 }
+
+func TestRebind(t *testing.T) {
+	t.Parallel()
+	const q = "SELECT id FROM apps WHERE id > ? ORDER BY id LIMIT ?"
+	if got := question.rebind(q, 0); got != q {
+		t.Errorf("question marks: %s", got)
+	}
+	if got, want := numbered.rebind(q, 2), "SELECT id FROM apps WHERE id > $3 ORDER BY id LIMIT $4"; got != want {
+		t.Errorf("numbered: got %s, want %s", got, want)
+	}
+}
