@@ -92,10 +92,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 	b.Queue(`SELECT `+messageCols+` FROM messages WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, keyApps, keyIDs)
 	br := tx.SendBatch(ctx, b)
 	rows, err := br.Query()
-	apps, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
+	apps, err := sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
 	if err != nil {
 		br.Close()
 		return err
@@ -175,10 +172,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[])
 				AS u(id, app, et, eid, ch, p, ct, h, c)
 			ON CONFLICT DO NOTHING RETURNING id`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created)
-		inserted, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (string, error) {
-			var id string
-			return id, r.Scan(&id)
-		})
+		inserted, err := sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
 		if err != nil {
 			return fmt.Errorf("insert messages: %w", err)
 		}

@@ -299,14 +299,6 @@ func (s *Store) EndpointDelete(ctx context.Context, appID, id string) error {
 	})
 }
 
-// idempotencyTTL is how long a finished key replays its response, and how
-// long an unfinished one blocks a retry before it is taken as abandoned;
-// the same as SQLite's.
-const (
-	idempotencyTTL     = 24 * time.Hour
-	idempotencyPending = time.Minute
-)
-
 // IdempotencyBegin reserves an idempotency key. Two nodes that begin the
 // same new key at once both try to insert it; the loser waits for the
 // winner's row and then sees it in progress.
@@ -328,13 +320,13 @@ func (s *Store) IdempotencyBegin(ctx context.Context, key string, now time.Time)
 			return err
 		}
 		switch {
-		case status != 0 && now.Sub(created) < idempotencyTTL:
+		case status != 0 && now.Sub(created) < sqlstore.IdempotencyTTL:
 			if body == nil {
 				body = []byte{}
 			}
 			out = &store.IdempotentResponse{Status: status, Body: body}
 			return nil
-		case status == 0 && now.Sub(created) < idempotencyPending:
+		case status == 0 && now.Sub(created) < sqlstore.IdempotencyPending:
 			return fmt.Errorf("idempotency key %q: a request with it is in progress: %w", key, hookline.ErrConflict)
 		}
 		_, err = tx.Exec(ctx, `UPDATE idempotency SET status = 0, body = NULL, created_at = $2 WHERE key = $1`, key, now.UTC())

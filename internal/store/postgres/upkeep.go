@@ -15,10 +15,7 @@ import (
 func (s *Store) EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE endpoints SET disabled = true, disabled_reason = $1
 		WHERE failing_since IS NOT NULL AND NOT disabled AND failing_since < $2 RETURNING id`, clean(reason), failingBefore.UTC())
-	ids, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
+	ids, err := sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
 	if err != nil {
 		return nil, fmt.Errorf("disable failing endpoints: %w", err)
 	}
@@ -57,7 +54,7 @@ func (s *Store) RetentionPrune(ctx context.Context, before time.Time, limit int)
 func (s *Store) IdempotencyExpire(ctx context.Context, now time.Time, limit int) (int, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency WHERE key IN (
 		SELECT key FROM idempotency WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-		now.Add(-idempotencyTTL).UTC(), max(limit, 1))
+		now.Add(-sqlstore.IdempotencyTTL).UTC(), max(limit, 1))
 	if err != nil {
 		return 0, fmt.Errorf("expire idempotency keys: %w", err)
 	}

@@ -267,13 +267,6 @@ func (s *Store) EndpointDelete(ctx context.Context, appID, id string) error {
 	})
 }
 
-// idempotencyTTL is how long a finished key replays its response, and how
-// long an unfinished one blocks a retry before it is taken as abandoned.
-const (
-	idempotencyTTL     = 24 * time.Hour
-	idempotencyPending = time.Minute
-)
-
 // IdempotencyBegin reserves an idempotency key.
 func (s *Store) IdempotencyBegin(ctx context.Context, key string, now time.Time) (*store.IdempotentResponse, error) {
 	var out *store.IdempotentResponse
@@ -288,10 +281,10 @@ func (s *Store) IdempotencyBegin(ctx context.Context, key string, now time.Time)
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return err
-		case status != 0 && now.Sub(fromMicro(created)) < idempotencyTTL:
+		case status != 0 && now.Sub(fromMicro(created)) < sqlstore.IdempotencyTTL:
 			out = &store.IdempotentResponse{Status: status, Body: body}
 			return nil
-		case status == 0 && now.Sub(fromMicro(created)) < idempotencyPending:
+		case status == 0 && now.Sub(fromMicro(created)) < sqlstore.IdempotencyPending:
 			return fmt.Errorf("idempotency key %q: a request with it is in progress: %w", key, hookline.ErrConflict)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO idempotency (key, status, body, created_at) VALUES (?, 0, NULL, ?)

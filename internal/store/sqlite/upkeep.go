@@ -20,10 +20,7 @@ func (s *Store) TryLead(ctx context.Context) (bool, error) { return true, nil }
 func (s *Store) EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]string, error) {
 	rows, err := s.w.QueryContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = ?
 		WHERE failing_since IS NOT NULL AND disabled = 0 AND failing_since < ? RETURNING id`, reason, micro(failingBefore))
-	ids, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
+	ids, err := sqlstore.Collect(rows, err, sqlstore.ScanString[*sql.Rows])
 	if err != nil {
 		return nil, fmt.Errorf("disable failing endpoints: %w", err)
 	}
@@ -64,7 +61,7 @@ func (s *Store) RetentionPrune(ctx context.Context, before time.Time, limit int)
 // IdempotencyExpire deletes idempotency keys past their replay window.
 func (s *Store) IdempotencyExpire(ctx context.Context, now time.Time, limit int) (int, error) {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE key IN (
-		SELECT key FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)`, micro(now.Add(-idempotencyTTL)), max(limit, 1))
+		SELECT key FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)`, micro(now.Add(-sqlstore.IdempotencyTTL)), max(limit, 1))
 	if err != nil {
 		return 0, fmt.Errorf("expire idempotency keys: %w", err)
 	}

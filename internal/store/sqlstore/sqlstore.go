@@ -239,6 +239,12 @@ func closeRows(rows any) {
 	}
 }
 
+// ScanString scans a row of one text column, such as an ID.
+func ScanString[R Rows](r R) (string, error) {
+	var v string
+	return v, r.Scan(&v)
+}
+
 // ParseJSON decodes a JSON column; an empty or NULL one is T's zero value.
 func ParseJSON[T any, S ~string | ~[]byte](s S) (T, error) {
 	var v T
