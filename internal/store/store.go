@@ -172,8 +172,11 @@ type Store interface {
 	MessageGet(ctx context.Context, appID, idOrEventID string) (*hookline.Message, error)
 	MessageList(ctx context.Context, appID string, f MessageFilter) (msgs []hookline.Message, done bool, err error)
 
-	// DeliveryClaim leases up to c.Limit due deliveries, oldest due first,
-	// and marks them sending.
+	// DeliveryClaim leases up to c.Limit due deliveries and marks them
+	// sending. Each endpoint's deliveries come oldest due first; which
+	// endpoints a claim serves first is the store's choice. The deliveries
+	// of excluded endpoints must cost a claim little to skip, however many
+	// are due.
 	DeliveryClaim(ctx context.Context, c Claim) ([]Task, error)
 	// DeliveryFinish stores the results of claimed deliveries: the attempts,
 	// the deliveries' new state, and the endpoints' health.

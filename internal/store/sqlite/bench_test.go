@@ -116,3 +116,43 @@ func BenchmarkDeliveryClaimFinish(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "deliveries/s")
 }
+
+// BenchmarkClaimPastExcludedBacklog measures a claim while one endpoint,
+// left out because its queue is full (a slow or dead receiver), has a
+// backlog of 100,000 due deliveries and another endpoint has work: the
+// claim must not pay for stepping over the backlog.
+func BenchmarkClaimPastExcludedBacklog(b *testing.B) {
+	ctx := context.Background()
+	s, a := benchApp(b)
+	eps, _, err := s.EndpointList(ctx, a.ID, store.Page{Limit: 1})
+	if err != nil || len(eps) != 1 {
+		b.Fatal(err)
+	}
+	slow := eps[0].ID
+	for range 200 {
+		if err := s.MessageCreate(ctx, benchBatch(a.ID, 500)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	now := time.Now()
+	other := &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: a.ID, URL: "http://127.0.0.1:9/other", Version: 1,
+		Format: hookline.FormatJSON, Channels: []string{"other"}, CreatedAt: now, UpdatedAt: now}
+	if err := s.EndpointCreate(ctx, other); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		batch := benchBatch(a.ID, 1)
+		batch[0].Message.Channels = []string{"other"}
+		if err := s.MessageCreate(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		t := time.Now().Add(time.Second)
+		tasks, err := s.DeliveryClaim(ctx, store.Claim{Now: t, Limit: 512, LeaseUntil: t.Add(time.Minute), Exclude: []string{slow}})
+		if err != nil || len(tasks) != 1 {
+			b.Fatalf("claimed %d, %v", len(tasks), err)
+		}
+	}
+}

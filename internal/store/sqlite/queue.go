@@ -190,9 +190,15 @@ func finishDelivery(d *hookline.Delivery, next sql.NullInt64, c, u int64) {
 // claimed deliveries' messages and endpoints, are passed as JSON arrays so
 // that each statement is prepared once.
 const (
+	// claimSQL takes due deliveries endpoint by endpoint (each endpoint's
+	// oldest first), leaving out the excluded endpoints before looking at
+	// any of their deliveries: a claim costs the number of endpoints plus
+	// the deliveries it takes, however large the backlog of an excluded
+	// endpoint. CROSS JOIN keeps SQLite from reordering the loops.
 	claimSQL = `UPDATE deliveries SET status = ?, next_attempt = ?, updated_at = ?
-		WHERE id IN (SELECT id FROM deliveries WHERE next_attempt <= ?
-			AND endpoint_id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt LIMIT ?)
+		WHERE id IN (SELECT d.id FROM endpoints e CROSS JOIN deliveries d INDEXED BY deliveries_endpoint_due
+			WHERE e.id NOT IN (SELECT value FROM json_each(?)) AND d.endpoint_id = e.id AND d.next_attempt <= ?
+			LIMIT ?)
 		RETURNING id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at`
 	messagesByIDSQL = `SELECT ` + messageCols + ` FROM messages WHERE id IN (SELECT value FROM json_each(?))`
 	// Each endpoint comes with its app's rate limit, the default for
@@ -209,7 +215,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 		if err != nil {
 			return err
 		}
-		rows, err := claim.QueryContext(ctx, hookline.StatusSending, micro(c.LeaseUntil), micro(c.Now), micro(c.Now), idList(c.Exclude), max(c.Limit, 1))
+		rows, err := claim.QueryContext(ctx, hookline.StatusSending, micro(c.LeaseUntil), micro(c.Now), idList(c.Exclude), micro(c.Now), max(c.Limit, 1))
 		dels, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Delivery, error) {
 			var (
 				d    hookline.Delivery
