@@ -309,11 +309,19 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 	if exclude == nil {
 		exclude = []string{}
 	}
+	// Due deliveries are taken endpoint by endpoint, each endpoint's oldest
+	// first, and excluded endpoints are left out before any of their
+	// deliveries is looked at: a claim costs the endpoints plus what it
+	// takes, however large an excluded endpoint's backlog.
 	rows, err := s.pool.Query(ctx, `WITH due AS (
-			SELECT id FROM deliveries
-			WHERE next_attempt <= $1 AND NOT (endpoint_id = ANY($2))
-			ORDER BY next_attempt LIMIT $3
-			FOR UPDATE SKIP LOCKED)
+			SELECT d.id FROM endpoints e
+			CROSS JOIN LATERAL (
+				SELECT id FROM deliveries
+				WHERE endpoint_id = e.id AND next_attempt <= $1
+				ORDER BY next_attempt LIMIT $3
+				FOR UPDATE SKIP LOCKED) d
+			WHERE NOT (e.id = ANY($2))
+			LIMIT $3)
 		UPDATE deliveries d SET status = $4, next_attempt = $5, updated_at = $1
 		FROM due WHERE d.id = due.id
 		RETURNING `+deliveryCols,
