@@ -316,7 +316,7 @@ func (r *runner) scenario(ctx context.Context, sc Scenario) (res Result) {
 			}
 			took, err := tg.srv.Stop(time.Minute)
 			if res.Server != nil && res.Backlog == nil {
-				res.Server.StopSeconds = took.Seconds()
+				res.Server.StopSeconds = round3(took.Seconds())
 			}
 			if err != nil && res.Error == "" {
 				res.Error = "stop server: " + err.Error()
