@@ -513,6 +513,11 @@ func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 		}
 		q.setRateLimit(t.RateLimit)
 		q.tasks.push(*t)
+		if q.tasks.len() >= d.queueCap(q) {
+			// Full: the next claim leaves the endpoint out, and the
+			// worker that drains it to half wakes the claimer.
+			q.full = true
+		}
 		d.queued++
 		d.markReady(q)
 	}
