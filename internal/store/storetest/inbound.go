@@ -21,10 +21,7 @@ type FullStore interface {
 // RunInbound runs the inbound part of the suite. open returns a new, empty
 // store for one test; the suite closes it.
 func RunInbound(t *testing.T, open func(t *testing.T) FullStore) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s FullStore)
-	}{
+	tests := []suiteTest[FullStore]{
 		{"Sources", testSources},
 		{"TokenRotation", testTokenRotation},
 		{"ReceivedRoutes", testReceivedRoutes},
@@ -32,17 +29,7 @@ func RunInbound(t *testing.T, open func(t *testing.T) FullStore) {
 		{"Runs", testRuns},
 		{"Cursor", testCursor},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := open(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("close: %v", err)
-				}
-			})
-			tt.fn(t, s)
-		})
-	}
+	runEach(t, open, tests)
 }
 
 func tokenHash(token string) []byte {

@@ -23,10 +23,7 @@ import (
 // Run runs the suite. open returns a new, empty store for one test; the
 // suite closes it.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+	tests := []suiteTest[store.Store]{
 		{"Apps", testApps},
 		{"AppPagination", testAppPagination},
 		{"EventTypes", testEventTypes},
@@ -50,6 +47,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IdempotencyExpire", testIdempotencyExpire},
 		{"ClaimConcurrent", testClaimConcurrent},
 	}
+	runEach(t, open, tests)
+	t.Run("Copy", func(t *testing.T) { testCopy(t, open) })
+}
+
+// suiteTest is one named test of a suite, run on a fresh store.
+type suiteTest[S any] struct {
+	name string
+	fn   func(t *testing.T, s S)
+}
+
+// runEach runs each test as a subtest on a store of its own, which it
+// closes afterwards.
+func runEach[S interface{ Close() error }](t *testing.T, open func(t *testing.T) S, tests []suiteTest[S]) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)
@@ -61,7 +71,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tt.fn(t, s)
 		})
 	}
-	t.Run("Copy", func(t *testing.T) { testCopy(t, open) })
 }
 
 // t0 is a fixed clock start; stored times are compared at microsecond
