@@ -115,21 +115,8 @@ func (s *Store) SourceUpdate(ctx context.Context, src *hookline.Source) error {
 
 // SourceDelete deletes a source with its received requests and runs.
 func (s *Store) SourceDelete(ctx context.Context, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sources WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete source: %w", err)
-		}
-		if err := checkAffected(res, "source "+id); err != nil {
-			return err
-		}
-		for _, table := range []string{"received", "runs"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE source_id = ?`, id); err != nil {
-				return fmt.Errorf("delete source %s: %w", table, err)
-			}
-		}
-		return nil
-	})
+	return s.deleteOwner(ctx, "source", `DELETE FROM sources WHERE id = ?`, []any{id}, id,
+		"source_id", "received", "runs")
 }
 
 const receivedCols = `id, source_id, method, path, query, headers, body, remote_addr, verified, verify_error, view, event_type, delivery_id, created_at`

@@ -79,17 +79,25 @@ func (s *Store) AppUpdate(ctx context.Context, a *hookline.App) error {
 
 // AppDelete deletes an app and everything it owns.
 func (s *Store) AppDelete(ctx context.Context, id string) error {
+	return s.deleteOwner(ctx, "app", `DELETE FROM apps WHERE id = ?`, []any{id}, id,
+		"app_id", "endpoints", "messages", "deliveries", "attempts")
+}
+
+// deleteOwner deletes one row (by the statement del with args) and, in the
+// same transaction, the rows of each owned table whose column col is id.
+// It returns hookline.ErrNotFound, naming what, when there was no such row.
+func (s *Store) deleteOwner(ctx context.Context, what, del string, args []any, id, col string, owned ...string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = ?`, id)
+		res, err := tx.ExecContext(ctx, del, args...)
 		if err != nil {
-			return fmt.Errorf("delete app: %w", err)
+			return fmt.Errorf("delete %s: %w", what, err)
 		}
-		if err := checkAffected(res, "app "+id); err != nil {
+		if err := checkAffected(res, what+" "+id); err != nil {
 			return err
 		}
-		for _, table := range []string{"endpoints", "messages", "deliveries", "attempts"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE app_id = ?`, id); err != nil {
-				return fmt.Errorf("delete app %s: %w", table, err)
+		for _, table := range owned {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+col+` = ?`, id); err != nil {
+				return fmt.Errorf("delete %s %s: %w", what, table, err)
 			}
 		}
 		return nil
@@ -254,17 +262,8 @@ func (s *Store) EndpointUpdate(ctx context.Context, e *hookline.Endpoint) error 
 // EndpointDelete deletes an endpoint with its pending deliveries; the
 // attempts made stay in the log.
 func (s *Store) EndpointDelete(ctx context.Context, appID, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM endpoints WHERE id = ? AND app_id = ?`, id, appID)
-		if err != nil {
-			return fmt.Errorf("delete endpoint: %w", err)
-		}
-		if err := checkAffected(res, "endpoint "+id); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM deliveries WHERE endpoint_id = ?`, id)
-		return err
-	})
+	return s.deleteOwner(ctx, "endpoint", `DELETE FROM endpoints WHERE id = ? AND app_id = ?`, []any{id, appID}, id,
+		"endpoint_id", "deliveries")
 }
 
 // IdempotencyBegin reserves an idempotency key.
