@@ -169,10 +169,11 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			return err
 		}
 		// An api node wakes no dispatcher of its own: PostgreSQL tells the
-		// workers at commit.
-		var afterCommit func()
+		// workers at commit. Elsewhere the publishes hand their deliveries
+		// to the dispatcher.
+		var deliverer store.Deliverer
 		if d != nil {
-			afterCommit = d.Wake
+			deliverer = d
 		}
 		ln, err = net.Listen("tcp", cfg.Addr)
 		if err != nil {
@@ -187,7 +188,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log})
 			mux.Handle("/in/", in.Handler())
 		}
-		commits = store.NewGroupCommit(st, 512, afterCommit)
+		commits = store.NewGroupCommit(st, 512, deliverer)
 		mux.Handle("/", api.New(api.Options{
 			Store:        st,
 			Publisher:    commits,

@@ -252,6 +252,8 @@ type Dispatcher struct {
 	held map[string]time.Time
 	// wantRoom is set when a claim was skipped for lack of room in memory.
 	wantRoom bool
+	// drained is set once shutdown has emptied the queues.
+	drained bool
 	// unsent collects tasks whose request was cut off by an abort.
 	unsent []string
 	// exclude is the buffer for Claim.Exclude, reused by the claim loop.
@@ -385,7 +387,9 @@ func (d *Dispatcher) run(ctx context.Context) {
 	ids := d.drain()
 	d.timerWG.Wait()
 	if len(ids) > 0 {
-		if err := d.st.DeliveryRelease(d.ctx, ids); err != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
+		defer cancel()
+		if err := d.st.DeliveryRelease(ctx, ids); err != nil {
 			d.stopErr = fmt.Errorf("release %d unsent deliveries: %w", len(ids), err)
 		}
 	}
@@ -458,6 +462,41 @@ func (d *Dispatcher) claimLoop() {
 	}
 }
 
+// Lease returns the lease under which a publish about to commit may hand
+// its new deliveries straight to this dispatcher (see Deliver), as a claim
+// would take them: as many as memory has room for, leaving out endpoints
+// whose queues are full. It returns nil when there is no room or the
+// dispatcher is not running; the deliveries are then created pending and
+// claimed as usual.
+func (d *Dispatcher) Lease() *store.Lease {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.closing {
+		return nil
+	}
+	limit := d.opts.MaxQueued - d.queued
+	if limit <= 0 {
+		return nil
+	}
+	var exclude []string
+	for id, q := range d.queues {
+		if q.tasks.len() >= d.queueCap(q) {
+			// The deliveries left pending are claimed once the worker that
+			// drains the queue wakes the claimer.
+			q.full = true
+			exclude = append(exclude, id)
+		}
+	}
+	return &store.Lease{Until: d.opts.Now().Add(d.opts.Lease), Limit: limit, Exclude: exclude}
+}
+
+// Deliver takes tasks that a publish leased under a lease from Lease, as if
+// a claim had returned them.
+func (d *Dispatcher) Deliver(tasks []store.Task, until time.Time) {
+	d.claimed.Add(int64(len(tasks)))
+	d.enqueue(tasks, until)
+}
+
 // plan returns how many deliveries the next claim may take and which
 // endpoints it must leave out because their queues are full. It returns a
 // limit of 0 when memory has too little room for a worthwhile claim; the
@@ -488,6 +527,22 @@ func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 	var now time.Time
 	var skip []store.Result
 	d.mu.Lock()
+	if d.drained {
+		// Handed over by a publish after shutdown emptied the queues: back
+		// to the store, due at once.
+		d.mu.Unlock()
+		ids := make([]string, len(tasks))
+		for i := range tasks {
+			ids[i] = tasks[i].Delivery.ID
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
+		defer cancel()
+		if err := d.st.DeliveryRelease(ctx, ids); err != nil {
+			d.log.Warn("release deliveries handed over at shutdown", "count", len(ids), "err", err,
+				"detail", "they are due again when their lease lapses")
+		}
+		return
+	}
 	for i := range tasks {
 		t := &tasks[i]
 		id := t.Delivery.ID

@@ -216,6 +216,7 @@ func (d *Dispatcher) sweep() {
 func (d *Dispatcher) drain() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.drained = true
 	ids := d.unsent
 	d.unsent = nil
 	for _, q := range d.queues {

@@ -130,6 +130,61 @@ func TestExcludeFullQueue(t *testing.T) {
 	}
 }
 
+func TestDeliverLeasedAtPublish(t *testing.T) {
+	slow := newBlocker()
+	slowEp := newEndpoint(newServer(t, slow).URL)
+	fastEp := newEndpoint(newServer(t, &recorder{}).URL)
+	st := newFakeStore()
+	d := New(st, Options{Client: NewClient(nil, 10*time.Second), Workers: 4, PerEndpoint: 1, EndpointQueue: 2,
+		MaxQueued: 10, PollInterval: time.Hour, Now: fixedNow})
+	if l := d.Lease(); l != nil {
+		t.Fatalf("a dispatcher not started offered lease %+v", l)
+	}
+	d = startDispatcher(t, st, Options{Workers: 4, PerEndpoint: 1, EndpointQueue: 2, MaxQueued: 10, PollInterval: time.Hour, Now: fixedNow})
+	t.Cleanup(func() { close(slow.release) }) // before the dispatcher stops
+
+	l := d.Lease()
+	if l == nil || l.Limit != 10 || len(l.Exclude) != 0 || !l.Until.Equal(testNow.Add(2*time.Minute)) {
+		t.Fatalf("lease of an idle dispatcher = %+v, want room for MaxQueued, nothing excluded, until now + the lease", l)
+	}
+	// One request in flight to the slow endpoint and its queue of 2 full:
+	// the next lease leaves it out and counts the room left.
+	d.Deliver(tasks(slowEp, 3), l.Until)
+	slow.waitArrivals(t, 1)
+	l = d.Lease()
+	if l == nil || l.Limit != 8 || !cmp.Equal(l.Exclude, []string{slowEp.ID}) {
+		t.Fatalf("lease with a full queue = %+v, want limit 8 excluding %s", l, slowEp.ID)
+	}
+	// Tasks handed over go out, though the store has nothing to claim.
+	d.Deliver(tasks(fastEp, 3), l.Until)
+	st.wait(t, "the handed-over deliveries", func() bool { return count(st.results, fastEp.ID, hookline.StatusSuccess) == 3 })
+	if s := d.Stats(); s.Claimed != 6 {
+		t.Errorf("claimed %d, want the 6 handed over", s.Claimed)
+	}
+}
+
+func TestDeliverAfterStopReleases(t *testing.T) {
+	st := newFakeStore()
+	d := startDispatcher(t, st, Options{PollInterval: time.Hour})
+	l := d.Lease()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Lease(); got != nil {
+		t.Errorf("a stopped dispatcher offered lease %+v", got)
+	}
+	// A publish that took its lease before the stop commits after it.
+	late := tasks(newEndpoint("http://127.0.0.1:1/"), 2)
+	d.Deliver(late, l.Until)
+	_, released := st.snapshot()
+	want := []string{late[0].Delivery.ID, late[1].Delivery.ID}
+	if !cmp.Equal(released, want) {
+		t.Errorf("released %v, want the late deliveries %v back in the store", released, want)
+	}
+}
+
 func TestWakeClaimsAtOnce(t *testing.T) {
 	st := newFakeStore()
 	d := startDispatcher(t, st, Options{PollInterval: time.Hour})

@@ -22,7 +22,7 @@ type MessageCreator interface {
 type GroupCommit struct {
 	st      MessageCreator
 	max     int
-	after   func()
+	to      Deliverer
 	timeout time.Duration
 
 	mu      sync.RWMutex
@@ -38,15 +38,27 @@ type pending struct {
 
 var pendingPool = sync.Pool{New: func() any { return &pending{err: make(chan error, 1)} }}
 
+// Deliverer is told of the deliveries that each batch creates: the
+// dispatcher, which so learns of new work without polling, and may take it
+// leased straight from the publish instead of claiming it back.
+type Deliverer interface {
+	// Lease returns the lease for the deliveries of the next batch, nil to
+	// lease none.
+	Lease() *Lease
+	// Deliver hands over the deliveries a committed batch leased.
+	Deliver(tasks []Task, until time.Time)
+	// Wake says that a committed batch created pending deliveries.
+	Wake()
+}
+
 // NewGroupCommit returns a GroupCommit that writes batches of up to max
-// messages to st and calls after (if not nil) once a batch that created
-// deliveries has committed, which is how the dispatcher learns of new work
-// without polling.
-func NewGroupCommit(st MessageCreator, max int, after func()) *GroupCommit {
+// messages to st and tells to (if not nil) of the deliveries each batch
+// creates.
+func NewGroupCommit(st MessageCreator, max int, to Deliverer) *GroupCommit {
 	if max < 1 {
 		max = 1
 	}
-	g := &GroupCommit{st: st, max: max, after: after, timeout: 30 * time.Second,
+	g := &GroupCommit{st: st, max: max, to: to, timeout: 30 * time.Second,
 		reqs: make(chan *pending, max), done: make(chan struct{})}
 	go g.run()
 	return g
@@ -112,22 +124,44 @@ func (g *GroupCommit) run() {
 				break fill
 			}
 		}
+		var lease *Lease
+		if g.to != nil {
+			lease = g.to.Lease()
+		}
+		for _, m := range items {
+			m.Lease = lease
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
 		err := g.st.MessageCreate(ctx, items)
 		cancel()
-		created := false
+		if err == nil && g.to != nil {
+			g.handOver(items, lease)
+		}
 		for _, q := range batch {
-			switch {
-			case err != nil:
+			if err != nil {
 				q.err <- err
-			default:
-				created = created || len(q.m.Deliveries) > 0
+			} else {
 				q.err <- q.m.Err
 			}
 		}
-		if created && g.after != nil {
-			g.after()
-		}
 		clear(items)
+	}
+}
+
+// handOver gives the dispatcher the deliveries a committed batch leased,
+// and wakes it for those left pending.
+func (g *GroupCommit) handOver(items []*MessageCreate, lease *Lease) {
+	var tasks []Task
+	pending := false
+	for _, m := range items {
+		tasks = append(tasks, m.Tasks...)
+		pending = pending || len(m.Deliveries) > len(m.Tasks)
+		m.Tasks = nil
+	}
+	if len(tasks) > 0 {
+		g.to.Deliver(tasks, lease.Until)
+	}
+	if pending {
+		g.to.Wake()
 	}
 }

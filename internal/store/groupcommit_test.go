@@ -38,17 +38,46 @@ func (c *blockingCreator) MessageCreate(ctx context.Context, batch []*store.Mess
 			m.Err = hookline.ErrNotFound
 			continue
 		}
-		m.Deliveries = []hookline.Delivery{{ID: "dlv"}}
+		m.Deliveries = []hookline.Delivery{{ID: "dlv-" + m.Message.ID}}
+		// Apps named "pending" keep their deliveries pending under a lease
+		// too, as a full endpoint queue would.
+		if m.Lease != nil && m.Message.AppID != "pending" {
+			m.Tasks = []store.Task{{Delivery: m.Deliveries[0], Message: m.Message}}
+		}
 	}
 	return nil
+}
+
+// deliverer records what a GroupCommit tells it.
+type deliverer struct {
+	lease *store.Lease
+
+	mu     sync.Mutex
+	wakes  int
+	tasks  []store.Task
+	leases []time.Time
+}
+
+func (d *deliverer) Lease() *store.Lease { return d.lease }
+
+func (d *deliverer) Deliver(tasks []store.Task, until time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.tasks = append(d.tasks, tasks...)
+	d.leases = append(d.leases, until)
+}
+
+func (d *deliverer) Wake() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.wakes++
 }
 
 func TestGroupCommitBatchesConcurrentPublishes(t *testing.T) {
 	t.Parallel()
 	c := &blockingCreator{first: make(chan struct{}), release: make(chan struct{})}
-	var wakes int
-	var wakeMu sync.Mutex
-	g := store.NewGroupCommit(c, 64, func() { wakeMu.Lock(); wakes++; wakeMu.Unlock() })
+	to := &deliverer{}
+	g := store.NewGroupCommit(c, 64, to)
 
 	errs := make(chan error, 21)
 	go func() {
@@ -93,8 +122,8 @@ func TestGroupCommitBatchesConcurrentPublishes(t *testing.T) {
 	if len(c.batches) != 2 || c.batches[1] != 20 {
 		t.Errorf("batches = %v, want [1 20]: publishes queued behind a commit share the next one", c.batches)
 	}
-	if wakes != 2 {
-		t.Errorf("wakes = %d, want one per batch that created deliveries", wakes)
+	if to.wakes != 2 || len(to.tasks) != 0 {
+		t.Errorf("wakes = %d, tasks handed over = %d, want one wake per batch that created deliveries and no tasks without a lease", to.wakes, len(to.tasks))
 	}
 	if err := g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{}}); !errors.Is(err, store.ErrStopped) {
 		t.Errorf("publish after stop = %v", err)
@@ -109,5 +138,37 @@ func TestGroupCommitBatchError(t *testing.T) {
 	defer g.Stop()
 	if err := g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}}); err == nil || err.Error() != "disk full" {
 		t.Errorf("publish = %v, want the batch's error", err)
+	}
+}
+
+func TestGroupCommitHandsOverLeasedDeliveries(t *testing.T) {
+	t.Parallel()
+	c := &blockingCreator{first: make(chan struct{}), release: make(chan struct{})}
+	close(c.release)
+	until := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	to := &deliverer{lease: &store.Lease{Until: until, Limit: 10}}
+	g := store.NewGroupCommit(c, 8, to)
+	defer g.Stop()
+
+	leased := &store.MessageCreate{Message: &hookline.Message{ID: "m1", AppID: "a"}}
+	if err := g.Publish(context.Background(), leased); err != nil {
+		t.Fatal(err)
+	}
+	if leased.Lease != to.lease {
+		t.Errorf("item lease = %v, want the deliverer's", leased.Lease)
+	}
+	to.mu.Lock()
+	if len(to.tasks) != 1 || to.tasks[0].Delivery.ID != "dlv-m1" || len(to.leases) != 1 || !to.leases[0].Equal(until) || to.wakes != 0 {
+		t.Errorf("after a leased publish: tasks %v, leases %v, wakes %d; want the one delivery handed over with the lease's end and no wake", to.tasks, to.leases, to.wakes)
+	}
+	to.mu.Unlock()
+
+	if err := g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{ID: "m2", AppID: "pending"}}); err != nil {
+		t.Fatal(err)
+	}
+	to.mu.Lock()
+	defer to.mu.Unlock()
+	if len(to.tasks) != 1 || to.wakes != 1 {
+		t.Errorf("after a publish left pending: %d tasks, %d wakes; want no new task and one wake for the claimer", len(to.tasks), to.wakes)
 	}
 }

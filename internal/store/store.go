@@ -74,8 +74,17 @@ type EndpointMessageFilter struct {
 // fills in the result fields.
 type MessageCreate struct {
 	Message *hookline.Message
+	// Lease, when not nil, asks the store to lease the deliveries it
+	// creates to the caller, as a claim would, so that they go out without
+	// being claimed back first. A store that cannot leaves them pending;
+	// one that does reports them in Tasks. The items of a batch share one
+	// Lease.
+	Lease *Lease
 	// Deliveries are the deliveries created, one per accepting endpoint.
 	Deliveries []hookline.Delivery
+	// Tasks are the created deliveries the store leased under Lease, with
+	// what it takes to send them; the rest of Deliveries are pending.
+	Tasks []Task
 	// Existing is true when a message with the same EventID already
 	// existed; Message then holds that message and nothing was created.
 	Existing bool
@@ -93,6 +102,18 @@ type Claim struct {
 	LeaseUntil time.Time
 	// Exclude lists endpoint IDs whose deliveries are not to be claimed
 	// now, such as endpoints whose local queue is full.
+	Exclude []string
+}
+
+// Lease is a claim made at publish time, on deliveries not created yet.
+type Lease struct {
+	// Until is when the lease lapses, as Claim.LeaseUntil.
+	Until time.Time
+	// Limit is the most deliveries to lease over the whole batch; the
+	// rest are created pending.
+	Limit int
+	// Exclude lists endpoint IDs whose deliveries are created pending, as
+	// Claim.Exclude.
 	Exclude []string
 }
 
@@ -167,6 +188,8 @@ type Store interface {
 	// MessageCreate stores a batch of messages, each with one pending
 	// delivery per endpoint of its app that accepts it, in one
 	// transaction: when it returns nil, every item without Err is durable.
+	// Items with a Lease may have their deliveries leased instead, and
+	// returned as Tasks.
 	MessageCreate(ctx context.Context, batch []*MessageCreate) error
 	// MessageGet finds a message by ID or event ID.
 	MessageGet(ctx context.Context, appID, idOrEventID string) (*hookline.Message, error)

@@ -62,12 +62,19 @@ const (
 	insertDeliverySQL = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`
 	messageByEventIDSQL = `SELECT ` + messageCols + ` FROM messages WHERE app_id = ? AND event_id = ?`
-	appExistsSQL        = `SELECT count(*) FROM apps WHERE id = ?`
+	appRateLimitSQL     = `SELECT rate_limit FROM apps WHERE id = ?`
 	appEndpointsSQL     = `SELECT ` + endpointCols + ` FROM endpoints WHERE app_id = ? AND disabled = 0`
 )
 
-// createMessages stores a batch of messages with one pending delivery per
-// accepting endpoint, within tx.
+// appEndpoints are the enabled endpoints of an app, with its rate limit.
+type appEndpoints struct {
+	eps  []hookline.Endpoint
+	rate *int
+}
+
+// createMessages stores a batch of messages with one delivery per accepting
+// endpoint, within tx: leased to the caller where an item asks for it and
+// its lease has room, else pending.
 func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.MessageCreate) error {
 	insMsg, err := s.txStmt(ctx, tx, insertMessageSQL)
 	if err != nil {
@@ -83,18 +90,19 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 	}
 	// Endpoints are read once per app per batch: a batch is usually many
 	// messages to few apps.
-	endpoints := map[string][]hookline.Endpoint{}
+	endpoints := map[string]*appEndpoints{}
+	leases := newLeaseBook()
 	for _, item := range batch {
-		item.Err, item.Existing, item.Deliveries = nil, false, nil
+		item.Err, item.Existing, item.Deliveries, item.Tasks = nil, false, nil, nil
 		m := item.Message
-		eps, ok := endpoints[m.AppID]
+		app, ok := endpoints[m.AppID]
 		if !ok {
-			if eps, err = s.appEndpoints(ctx, tx, m.AppID); err != nil {
+			if app, err = s.appEndpoints(ctx, tx, m.AppID); err != nil {
 				return err
 			}
-			endpoints[m.AppID] = eps
+			endpoints[m.AppID] = app
 		}
-		if eps == nil {
+		if app == nil {
 			item.Err = fmt.Errorf("app %s: %w", m.AppID, hookline.ErrNotFound)
 			continue
 		}
@@ -113,32 +121,80 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 			nullString(m.ContentType), headersText(m.Headers), created); err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
-		for i := range eps {
-			if !eps[i].Accepts(m.EventType, m.Channels) {
+		for i := range app.eps {
+			ep := &app.eps[i]
+			if !ep.Accepts(m.EventType, m.Channels) {
 				continue
 			}
 			d := hookline.Delivery{
-				ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: eps[i].ID,
+				ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: ep.ID,
 				Status: hookline.StatusPending, NextAttempt: m.CreatedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt,
 			}
-			if _, err := insDlv.ExecContext(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, created, created, created); err != nil {
+			next := created
+			leased := leases.take(item.Lease, ep.ID)
+			if leased {
+				// As a claim leaves it: sending, due again when the lease
+				// lapses.
+				d.Status, d.NextAttempt, next = hookline.StatusSending, time.Time{}, micro(item.Lease.Until)
+			}
+			if _, err := insDlv.ExecContext(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, next, created, created); err != nil {
 				return fmt.Errorf("insert delivery: %w", err)
 			}
 			item.Deliveries = append(item.Deliveries, d)
+			if leased {
+				rate := ep.RateLimit
+				if rate == nil {
+					rate = app.rate
+				}
+				item.Tasks = append(item.Tasks, store.Task{Delivery: d, Message: m, Endpoint: ep, RateLimit: rate})
+			}
 		}
 	}
 	return nil
 }
 
-// appEndpoints returns the enabled endpoints of an app, an empty non-nil
-// slice for an app without any, and nil for an app that does not exist.
-func (s *Store) appEndpoints(ctx context.Context, tx *sql.Tx, appID string) ([]hookline.Endpoint, error) {
-	exists, err := s.txStmt(ctx, tx, appExistsSQL)
+// leaseBook counts what a batch's leases have taken.
+type leaseBook struct {
+	taken   map[*store.Lease]int
+	exclude map[*store.Lease]map[string]bool
+}
+
+func newLeaseBook() *leaseBook {
+	return &leaseBook{taken: map[*store.Lease]int{}, exclude: map[*store.Lease]map[string]bool{}}
+}
+
+// take reports whether l leases a new delivery to endpointID, and counts it.
+func (b *leaseBook) take(l *store.Lease, endpointID string) bool {
+	if l == nil || b.taken[l] >= l.Limit {
+		return false
+	}
+	ex, ok := b.exclude[l]
+	if !ok {
+		ex = make(map[string]bool, len(l.Exclude))
+		for _, id := range l.Exclude {
+			ex[id] = true
+		}
+		b.exclude[l] = ex
+	}
+	if ex[endpointID] {
+		return false
+	}
+	b.taken[l]++
+	return true
+}
+
+// appEndpoints returns the enabled endpoints of an app with the app's rate
+// limit, or nil for an app that does not exist.
+func (s *Store) appEndpoints(ctx context.Context, tx *sql.Tx, appID string) (*appEndpoints, error) {
+	rateStmt, err := s.txStmt(ctx, tx, appRateLimitSQL)
 	if err != nil {
 		return nil, err
 	}
-	var n int
-	if err := exists.QueryRowContext(ctx, appID).Scan(&n); err != nil || n == 0 {
+	var rate sql.NullInt64
+	switch err := rateStmt.QueryRowContext(ctx, appID).Scan(&rate); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
 		return nil, err
 	}
 	list, err := s.txStmt(ctx, tx, appEndpointsSQL)
@@ -147,10 +203,10 @@ func (s *Store) appEndpoints(ctx context.Context, tx *sql.Tx, appID string) ([]h
 	}
 	rows, err := list.QueryContext(ctx, appID)
 	eps, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) })
-	if eps == nil && err == nil {
-		eps = []hookline.Endpoint{}
+	if err != nil {
+		return nil, err
 	}
-	return eps, err
+	return &appEndpoints{eps: eps, rate: intPtr(rate)}, nil
 }
 
 // MessageGet finds a message by ID or event ID.

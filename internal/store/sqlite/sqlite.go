@@ -87,7 +87,7 @@ func (c *stmtCache) close() {
 // use: that happens inside a transaction, which holds the writer's only
 // connection.
 var writerSQL = []string{
-	insertMessageSQL, insertDeliverySQL, messageByEventIDSQL, appExistsSQL, appEndpointsSQL,
+	insertMessageSQL, insertDeliverySQL, messageByEventIDSQL, appRateLimitSQL, appEndpointsSQL,
 	claimSQL, messagesByIDSQL, endpointsByIDSQL,
 	finishDeliverySQL, insertAttemptSQL, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
 }

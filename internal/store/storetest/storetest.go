@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimLeaseExpiry", testClaimLeaseExpiry},
 		{"ClaimExclude", testClaimExclude},
 		{"ClaimRateLimit", testClaimRateLimit},
+		{"MessageLease", func(t *testing.T, s store.Store) { testMessageLease(t, s, false) }},
 		{"Release", testRelease},
 		{"EndpointHealth", testEndpointHealth},
 		{"ResendRecover", testResendRecover},
@@ -49,6 +50,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	runEach(t, open, tests)
 	t.Run("Copy", func(t *testing.T) { testCopy(t, open) })
+}
+
+// RunLeasing checks that a store leases the deliveries of a publish that
+// asks for it (store.MessageCreate.Lease), rather than only being allowed
+// to: for the adapters that do.
+func RunLeasing(t *testing.T, open func(t *testing.T) store.Store) {
+	runEach(t, open, []suiteTest[store.Store]{{"MessageLease", func(t *testing.T, s store.Store) { testMessageLease(t, s, true) }}})
 }
 
 // suiteTest is one named test of a suite, run on a fresh store.
@@ -816,5 +824,75 @@ func testSettings(t *testing.T, s store.Store) {
 	}
 	if won != 1 {
 		t.Errorf("%d callers' values won, want 1", won)
+	}
+}
+
+// testMessageLease publishes under a lease. A store may leave every
+// delivery pending and return no tasks; one that leases must honour the
+// lease's limit and exclusions, return tasks ready to send, and keep the
+// leased deliveries from claims until the lease lapses.
+func testMessageLease(t *testing.T, s store.Store, mustLease bool) {
+	appRate, own := 7, 3
+	a := newApp(t, s, "a")
+	a.RateLimit = &appRate
+	must(t, s.AppUpdate(ctx, a))
+	inherits := newEndpoint(t, s, a.ID, nil)
+	ownLimit := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.RateLimit = &own })
+	excluded := newEndpoint(t, s, a.ID, nil)
+	until := t0.Add(time.Minute)
+	lease := &store.Lease{Until: until, Limit: 3, Exclude: []string{excluded.ID}}
+	var batch []*store.MessageCreate
+	for range 2 {
+		batch = append(batch, &store.MessageCreate{Lease: lease, Message: &hookline.Message{
+			ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "x", Payload: json.RawMessage(`{"n":1}`), CreatedAt: t0,
+		}})
+	}
+	must(t, s.MessageCreate(ctx, batch))
+
+	leased := map[string]bool{}
+	for _, item := range batch {
+		must(t, item.Err)
+		if len(item.Deliveries) != 3 {
+			t.Fatalf("created %d deliveries, want one per endpoint", len(item.Deliveries))
+		}
+		for _, task := range item.Tasks {
+			d := task.Delivery
+			leased[d.ID] = true
+			if d.Status != hookline.StatusSending || d.MessageID != item.Message.ID {
+				t.Errorf("leased task %s: status %v of message %s, want sending, of %s", d.ID, d.Status, d.MessageID, item.Message.ID)
+			}
+			if task.Message == nil || task.Message.ID != d.MessageID || task.Endpoint == nil || task.Endpoint.ID != d.EndpointID {
+				t.Fatalf("leased task %s lacks its message or endpoint: %+v", d.ID, task)
+			}
+			want := map[string]*int{inherits.ID: &appRate, ownLimit.ID: &own}[d.EndpointID]
+			if diff := cmp.Diff(want, task.RateLimit); diff != "" {
+				t.Errorf("rate limit of a task for %s (-want +got):\n%s", d.EndpointID, diff)
+			}
+			if d.EndpointID == excluded.ID {
+				t.Errorf("leased a delivery to an excluded endpoint")
+			}
+		}
+	}
+	if len(leased) == 0 {
+		if mustLease {
+			t.Fatal("the store leased nothing")
+		}
+		t.Log("the store does not lease at publish; every delivery is pending")
+	} else if len(leased) != lease.Limit {
+		t.Errorf("leased %d deliveries, want the lease's limit, %d (4 were eligible)", len(leased), lease.Limit)
+	}
+	// Claims see only what was not leased, until the lease lapses.
+	pending, err := s.DeliveryClaim(ctx, store.Claim{Now: t0, Limit: 100, LeaseUntil: until.Add(time.Hour)})
+	must(t, err)
+	if len(pending) != 6-len(leased) {
+		t.Errorf("claimed %d deliveries while the lease held, want the %d not leased", len(pending), 6-len(leased))
+	}
+	for _, task := range pending {
+		if leased[task.Delivery.ID] {
+			t.Errorf("claimed leased delivery %s while its lease held", task.Delivery.ID)
+		}
+	}
+	if again := claim(t, s, until, 100); len(again) != len(leased) {
+		t.Errorf("after the lease lapsed claimed %d, want the %d leased ones", len(again), len(leased))
 	}
 }
