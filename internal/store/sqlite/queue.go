@@ -50,7 +50,7 @@ func headersText(h map[string][]string) any {
 // MessageCreate stores a batch of messages with their deliveries in one
 // transaction.
 func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error { return s.createMessages(ctx, tx, batch) })
+	err := s.durableTx(ctx, func(tx *sql.Tx) error { return s.createMessages(ctx, tx, batch) })
 	if err != nil {
 		return fmt.Errorf("create messages: %w", err)
 	}

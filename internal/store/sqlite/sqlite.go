@@ -41,6 +41,11 @@ type Store struct {
 	r    *sql.DB // readers
 	lock *os.File
 
+	// wal flushes the write-ahead log for durableTx; ckpt checkpoints it
+	// in the background.
+	wal  walSync
+	ckpt *checkpointer
+
 	// Prepared statements of the hot paths, by SQL text, for the writer
 	// and the readers: SQLite compiles a statement afresh on every
 	// unprepared call, which costs more than the small statements of
@@ -152,10 +157,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("open sqlite %s: another hookline process is using this database (SQLite serves one process; use PostgreSQL for several nodes): %w", path, err)
 	}
-	s := &Store{lock: lock}
+	s := &Store{lock: lock, wal: walSync{path: path + "-wal"}}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(OFF)"
-	s.w, err = sql.Open("sqlite", base+pragmas+"&_txlock=immediate")
+	s.w, err = sql.Open("sqlite", base+pragmas+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_txlock=immediate", writerAutoCheckpoint))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -181,6 +186,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.r.SetMaxOpenConns(n)
 	s.r.SetMaxIdleConns(n)
 	s.r.SetConnMaxIdleTime(0)
+	ck, err := sql.Open("sqlite", base+pragmas)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	ck.SetConnMaxIdleTime(0)
+	s.ckpt = startCheckpointer(ck)
 	// The lock above guarantees no other process holds claims, so every
 	// delivery still marked sending was claimed by a process that died.
 	if _, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, next_attempt = ? WHERE status = ?`,
@@ -194,6 +208,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes the database and releases the file lock.
 func (s *Store) Close() error {
 	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+	}
+	s.wal.close()
 	s.rstmts.close()
 	s.wstmts.close()
 	if s.r != nil {
@@ -247,7 +265,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a write transaction.
+// tx runs fn in a write transaction whose commit is flushed to disk
+// before the writer is released.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -257,7 +276,27 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	err = tx.Commit()
+	s.committed()
+	return err
+}
+
+// durableTx runs fn in a write transaction and returns once its commit is
+// on disk, as tx does, but flushes after releasing the writer (see
+// walSync): for the publishes, so that the dispatcher's bookkeeping is not
+// held up by their fsyncs.
+func (s *Store) durableTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.lazyTx(ctx, fn); err != nil {
+		return err
+	}
+	return s.wal.sync()
+}
+
+// committed tells the background checkpointer that the log has grown.
+func (s *Store) committed() {
+	if s.ckpt != nil {
+		s.ckpt.committed()
+	}
 }
 
 // lazyTx runs fn in a write transaction whose commit is not flushed to disk
@@ -291,7 +330,9 @@ func (s *Store) lazyTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	err = tx.Commit()
+	s.committed()
+	return err
 }
 
 // micro converts a time to the stored form, Unix microseconds.
