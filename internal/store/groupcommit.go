@@ -38,6 +38,16 @@ type pending struct {
 
 var pendingPool = sync.Pool{New: func() any { return &pending{err: make(chan error, 1)} }}
 
+// Flusher is a MessageCreator that can leave a batch's durability to a
+// later Flush: MessageCreateUnflushed commits a batch as MessageCreate does
+// but may return before it is on disk, and Flush puts every batch
+// committed so far on disk. GroupCommit then writes the next batch while
+// the last one is flushed, and answers a publish only once it is flushed.
+type Flusher interface {
+	MessageCreateUnflushed(ctx context.Context, batch []*MessageCreate) error
+	Flush() error
+}
+
 // Deliverer is told of the deliveries that each batch creates: the
 // dispatcher, which so learns of new work without polling, and may take it
 // leased straight from the publish instead of claiming it back.
@@ -106,45 +116,112 @@ func (g *GroupCommit) Stop() {
 	<-g.done
 }
 
+// committed is a batch whose transaction has ended, with its error.
+type committed struct {
+	batch []*pending
+	items []*MessageCreate
+	lease *Lease
+	err   error
+}
+
 func (g *GroupCommit) run() {
 	defer close(g.done)
-	batch := make([]*pending, 0, g.max)
-	items := make([]*MessageCreate, 0, g.max)
+	fl, pipelined := g.st.(Flusher)
+	var flushes chan *committed
+	var flushed chan struct{}
+	if pipelined {
+		// One batch is flushed while the next is written; a third waits.
+		flushes, flushed = make(chan *committed, 1), make(chan struct{})
+		go g.flushLoop(fl, flushes, flushed)
+	}
 	for p := range g.reqs {
-		batch, items = append(batch[:0], p), append(items[:0], p.m)
+		c := &committed{batch: make([]*pending, 0, min(g.max, 1+len(g.reqs)))}
+		c.batch = append(c.batch, p)
 	fill:
-		for len(batch) < g.max {
+		for len(c.batch) < g.max {
 			select {
 			case q, ok := <-g.reqs:
 				if !ok {
 					break fill
 				}
-				batch, items = append(batch, q), append(items, q.m)
+				c.batch = append(c.batch, q)
 			default:
 				break fill
 			}
 		}
-		var lease *Lease
 		if g.to != nil {
-			lease = g.to.Lease()
+			c.lease = g.to.Lease()
 		}
-		for _, m := range items {
-			m.Lease = lease
+		c.items = make([]*MessageCreate, len(c.batch))
+		for i, q := range c.batch {
+			q.m.Lease = c.lease
+			c.items[i] = q.m
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
-		err := g.st.MessageCreate(ctx, items)
-		cancel()
-		if err == nil && g.to != nil {
-			g.handOver(items, lease)
+		if pipelined {
+			c.err = fl.MessageCreateUnflushed(ctx, c.items)
+			cancel()
+			flushes <- c
+			continue
 		}
-		for _, q := range batch {
-			if err != nil {
-				q.err <- err
-			} else {
-				q.err <- q.m.Err
+		c.err = g.st.MessageCreate(ctx, c.items)
+		cancel()
+		g.finish(c)
+	}
+	if pipelined {
+		close(flushes)
+		<-flushed
+	}
+}
+
+// flushLoop makes committed batches durable, as many as have committed
+// by then with one Flush, and answers their publishes.
+func (g *GroupCommit) flushLoop(fl Flusher, flushes <-chan *committed, flushed chan<- struct{}) {
+	defer close(flushed)
+	var group []*committed
+	for c := range flushes {
+		group = append(group[:0], c)
+	more:
+		for {
+			select {
+			case c, ok := <-flushes:
+				if !ok {
+					break more
+				}
+				group = append(group, c)
+			default:
+				break more
 			}
 		}
-		clear(items)
+		var err error
+		for _, c := range group {
+			if c.err == nil {
+				err = fl.Flush()
+				break
+			}
+		}
+		for _, c := range group {
+			if c.err == nil && err != nil {
+				c.err = err
+			}
+			g.finish(c)
+		}
+		clear(group)
+	}
+}
+
+// finish hands a durable batch's deliveries over and answers its
+// publishes.
+func (g *GroupCommit) finish(c *committed) {
+	if c.err == nil && g.to != nil {
+		g.handOver(c.items, c.lease)
+	}
+	for _, q := range c.batch {
+		if c.err != nil {
+			q.err <- c.err
+		} else {
+			q.err <- q.m.Err
+		}
 	}
 }
 

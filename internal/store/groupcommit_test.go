@@ -172,3 +172,112 @@ func TestGroupCommitHandsOverLeasedDeliveries(t *testing.T) {
 		t.Errorf("after a publish left pending: %d tasks, %d wakes; want no new task and one wake for the claimer", len(to.tasks), to.wakes)
 	}
 }
+
+// flushingCreator is a Flusher whose first Flush holds until released, and
+// which counts the batches committed before each Flush.
+type flushingCreator struct {
+	mu        sync.Mutex
+	committed int   // batches committed so far
+	flushes   []int // committed, as of each Flush
+	plain     int   // calls of MessageCreate, which a Flusher should not get
+	flushErr  error
+
+	flushing chan struct{} // closed when the first Flush starts
+	release  chan struct{}
+}
+
+func (c *flushingCreator) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.plain++
+	return nil
+}
+
+func (c *flushingCreator) MessageCreateUnflushed(ctx context.Context, batch []*store.MessageCreate) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.committed++
+	for _, m := range batch {
+		m.Deliveries = []hookline.Delivery{{ID: "dlv"}}
+		if m.Lease != nil {
+			m.Tasks = []store.Task{{Delivery: m.Deliveries[0], Message: m.Message}}
+		}
+	}
+	return nil
+}
+
+func (c *flushingCreator) Flush() error {
+	c.mu.Lock()
+	first := len(c.flushes) == 0
+	c.flushes = append(c.flushes, c.committed)
+	c.mu.Unlock()
+	if first {
+		close(c.flushing)
+		<-c.release
+	}
+	return c.flushErr
+}
+
+func TestGroupCommitWritesWhileFlushing(t *testing.T) {
+	t.Parallel()
+	c := &flushingCreator{flushing: make(chan struct{}), release: make(chan struct{})}
+	g := store.NewGroupCommit(c, 8, nil)
+	defer g.Stop()
+
+	first := make(chan error, 1)
+	go func() {
+		first <- g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}})
+	}()
+	<-c.flushing
+	select {
+	case err := <-first:
+		t.Fatalf("publish answered (%v) before its batch was flushed", err)
+	default:
+	}
+	// While the first batch is being flushed, the next one commits.
+	second := make(chan error, 1)
+	go func() {
+		second <- g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		n := c.committed
+		c.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second batch did not commit while the first was flushed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(c.release)
+	for _, ch := range []chan error{first, second} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.plain != 0 || len(c.flushes) != 2 || c.flushes[1] != 2 {
+		t.Errorf("plain creates %d, flushes after %v commits; want none, and a second flush covering both batches", c.plain, c.flushes)
+	}
+}
+
+func TestGroupCommitFlushError(t *testing.T) {
+	t.Parallel()
+	c := &flushingCreator{flushing: make(chan struct{}), release: make(chan struct{}), flushErr: errors.New("fsync: input/output error")}
+	close(c.release)
+	to := &deliverer{lease: &store.Lease{Until: time.Now().Add(time.Minute), Limit: 10}}
+	g := store.NewGroupCommit(c, 8, to)
+	defer g.Stop()
+	if err := g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}}); err == nil || err.Error() != "fsync: input/output error" {
+		t.Errorf("publish = %v, want the flush's error", err)
+	}
+	to.mu.Lock()
+	defer to.mu.Unlock()
+	if len(to.tasks) != 0 || to.wakes != 0 {
+		t.Errorf("a batch not flushed was handed over: %d tasks, %d wakes", len(to.tasks), to.wakes)
+	}
+}

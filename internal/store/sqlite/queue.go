@@ -50,12 +50,24 @@ func headersText(h map[string][]string) any {
 // MessageCreate stores a batch of messages with their deliveries in one
 // transaction.
 func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
-	err := s.durableTx(ctx, func(tx *sql.Tx) error { return s.createMessages(ctx, tx, batch) })
+	if err := s.MessageCreateUnflushed(ctx, batch); err != nil {
+		return err
+	}
+	return s.Flush()
+}
+
+// MessageCreateUnflushed is MessageCreate, but returns once the
+// transaction has committed, before it is on disk; Flush puts it there.
+func (s *Store) MessageCreateUnflushed(ctx context.Context, batch []*store.MessageCreate) error {
+	err := s.lazyTx(ctx, func(tx *sql.Tx) error { return s.createMessages(ctx, tx, batch) })
 	if err != nil {
 		return fmt.Errorf("create messages: %w", err)
 	}
 	return nil
 }
+
+// Flush puts every transaction committed so far on disk (see walSync).
+func (s *Store) Flush() error { return s.wal.sync() }
 
 const (
 	insertMessageSQL  = `INSERT INTO messages (` + messageCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`

@@ -41,8 +41,8 @@ type Store struct {
 	r    *sql.DB // readers
 	lock *os.File
 
-	// wal flushes the write-ahead log for durableTx; ckpt checkpoints it
-	// in the background.
+	// wal flushes the write-ahead log for Flush and durableTx; ckpt
+	// checkpoints it in the background.
 	wal  walSync
 	ckpt *checkpointer
 
@@ -283,8 +283,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // durableTx runs fn in a write transaction and returns once its commit is
 // on disk, as tx does, but flushes after releasing the writer (see
-// walSync): for the publishes, so that the dispatcher's bookkeeping is not
-// held up by their fsyncs.
+// walSync): for the writes that answer a sender, such as a received
+// webhook, so that the dispatcher's bookkeeping is not held up by their
+// fsyncs.
 func (s *Store) durableTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := s.lazyTx(ctx, fn); err != nil {
 		return err
