@@ -172,7 +172,7 @@ func receivedArgs(x *hookline.Received) ([]any, error) {
 func (s *Store) ReceivedCreate(ctx context.Context, rc *store.Receive) error {
 	x := rc.Received
 	rc.Duplicate = false
-	err := s.durableTx(ctx, func(tx *sql.Tx) error {
+	err := s.durableTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if x.DeliveryID != "" && x.Verified {
 			first, err := scanReceived(tx.QueryRowContext(ctx, `SELECT `+receivedCols+` FROM received WHERE source_id = ? AND delivery_id = ?`, x.SourceID, x.DeliveryID))
 			if err == nil {

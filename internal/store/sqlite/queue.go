@@ -59,7 +59,7 @@ func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate)
 // MessageCreateUnflushed is MessageCreate, but returns once the
 // transaction has committed, before it is on disk; Flush puts it there.
 func (s *Store) MessageCreateUnflushed(ctx context.Context, batch []*store.MessageCreate) error {
-	err := s.lazyTx(ctx, func(tx *sql.Tx) error { return s.createMessages(ctx, tx, batch) })
+	err := s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.createMessages(ctx, tx, batch) })
 	if err != nil {
 		return fmt.Errorf("create messages: %w", err)
 	}
@@ -103,7 +103,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 	// Endpoints are read once per app per batch: a batch is usually many
 	// messages to few apps.
 	endpoints := map[string]*appEndpoints{}
-	leases := newLeaseBook()
+	var leases sqlstore.Leases
 	for _, item := range batch {
 		item.Err, item.Existing, item.Deliveries, item.Tasks = nil, false, nil, nil
 		m := item.Message
@@ -143,7 +143,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 				Status: hookline.StatusPending, NextAttempt: m.CreatedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt,
 			}
 			next := created
-			leased := leases.take(item.Lease, ep.ID)
+			leased := leases.Take(item.Lease, ep.ID)
 			if leased {
 				// As a claim leaves it: sending, due again when the lease
 				// lapses.
@@ -163,36 +163,6 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 		}
 	}
 	return nil
-}
-
-// leaseBook counts what a batch's leases have taken.
-type leaseBook struct {
-	taken   map[*store.Lease]int
-	exclude map[*store.Lease]map[string]bool
-}
-
-func newLeaseBook() *leaseBook {
-	return &leaseBook{taken: map[*store.Lease]int{}, exclude: map[*store.Lease]map[string]bool{}}
-}
-
-// take reports whether l leases a new delivery to endpointID, and counts it.
-func (b *leaseBook) take(l *store.Lease, endpointID string) bool {
-	if l == nil || b.taken[l] >= l.Limit {
-		return false
-	}
-	ex, ok := b.exclude[l]
-	if !ok {
-		ex = make(map[string]bool, len(l.Exclude))
-		for _, id := range l.Exclude {
-			ex[id] = true
-		}
-		b.exclude[l] = ex
-	}
-	if ex[endpointID] {
-		return false
-	}
-	b.taken[l]++
-	return true
 }
 
 // appEndpoints returns the enabled endpoints of an app with the app's rate
@@ -278,7 +248,7 @@ const (
 // DeliveryClaim leases due deliveries.
 func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error) {
 	var tasks []store.Task
-	err := s.lazyTx(ctx, func(tx *sql.Tx) error {
+	err := s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		claim, err := s.txStmt(ctx, tx, claimSQL)
 		if err != nil {
 			return err
@@ -374,7 +344,7 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 	if len(results) == 0 {
 		return nil
 	}
-	err := s.lazyTx(ctx, func(tx *sql.Tx) error {
+	err := s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		upd, err := s.txStmt(ctx, tx, finishDeliverySQL)
 		if err != nil {
 			return err

@@ -286,7 +286,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // walSync): for the writes that answer a sender, such as a received
 // webhook, so that the dispatcher's bookkeeping is not held up by their
 // fsyncs.
-func (s *Store) durableTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) durableTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := s.lazyTx(ctx, fn); err != nil {
 		return err
 	}
@@ -307,19 +307,29 @@ func (s *Store) committed() {
 // next flushed commit, such as the next publish, makes it durable too, as
 // the WAL is written in order. Skipping the flush keeps the one writer
 // free for the publishes that must wait for it.
-func (s *Store) lazyTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+//
+// ctx bounds the wait for the writer and is checked before the transaction
+// begins; fn gets a context that is never canceled, for the statements of
+// these short, hot transactions: a cancelable context would cost each
+// statement a goroutine that watches it (in database/sql and in the
+// driver) for nothing.
+func (s *Store) lazyTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 		return err
 	}
 	defer func() {
 		// Back to flushing every commit; if even this fails, the
 		// connection must not serve publishes unflushed.
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); err != nil {
+		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
@@ -327,7 +337,7 @@ func (s *Store) lazyTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		tx.Rollback()
 		return err
 	}

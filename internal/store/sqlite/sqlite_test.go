@@ -23,11 +23,6 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, open)
 }
 
-func TestLeasesAtPublish(t *testing.T) {
-	t.Parallel()
-	storetest.RunLeasing(t, open)
-}
-
 func TestInboundConformance(t *testing.T) {
 	t.Parallel()
 	storetest.RunInbound(t, func(t *testing.T) storetest.FullStore { return open(t).(*sqlite.Store) })
