@@ -96,6 +96,15 @@ func joinCluster(ctx context.Context, cfg config.Config, st store.Store, log *sl
 	return n, q, nil
 }
 
+// deliverer is what publishes hand their deliveries to: d, with rate limits
+// shared between the worker nodes as claims share them.
+func (n *node) deliverer(d store.Deliverer) store.Deliverer {
+	if n.hb == nil {
+		return d
+	}
+	return cluster.ShareDeliveries(d, n.hb.Workers)
+}
+
 // start starts the node's background work; wake is the dispatcher's, nil
 // on an api node.
 func (n *node) start(ctx context.Context, cfg config.Config, st store.Store, wake func(), log *slog.Logger) error {

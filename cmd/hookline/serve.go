@@ -173,7 +173,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		// to the dispatcher.
 		var deliverer store.Deliverer
 		if d != nil {
-			deliverer = d
+			deliverer = n.deliverer(d)
 		}
 		ln, err = net.Listen("tcp", cfg.Addr)
 		if err != nil {

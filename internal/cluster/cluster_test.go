@@ -205,4 +205,22 @@ func TestShareRateLimits(t *testing.T) {
 	}
 }
 
+type deliveries struct{ got []store.Task }
+
+func (d *deliveries) Lease() *store.Lease                         { return nil }
+func (d *deliveries) Deliver(tasks []store.Task, until time.Time) { d.got = append(d.got, tasks...) }
+func (d *deliveries) Wake()                                       {}
+
+func TestShareDeliveries(t *testing.T) {
+	ten := 10
+	to := &deliveries{}
+	ShareDeliveries(to, func() int { return 3 }).Deliver([]store.Task{{RateLimit: &ten}, {}}, time.Now())
+	if len(to.got) != 2 || to.got[0].RateLimit == nil || *to.got[0].RateLimit != 3 || to.got[1].RateLimit != nil {
+		t.Errorf("handed over %+v, want the limit of 10 shared by 3 nodes (3) and no limit left as none", to.got)
+	}
+	if ten != 10 {
+		t.Error("sharing changed the publisher's own value")
+	}
+}
+
 func ptr(n int) *int { return &n }

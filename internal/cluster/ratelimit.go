@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"time"
 
 	"github.com/hookline/hookline/internal/store"
 )
@@ -33,9 +34,31 @@ type sharedQueue struct {
 
 func (s *sharedQueue) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error) {
 	tasks, err := s.Queue.DeliveryClaim(ctx, c)
-	n := s.workers()
+	share(tasks, s.workers())
+	return tasks, err
+}
+
+// ShareDeliveries returns to with the rate limits of the tasks that
+// publishes hand over (store.Deliverer.Deliver) shared as ShareRateLimits
+// shares those of claimed tasks.
+func ShareDeliveries(to store.Deliverer, workers func() int) store.Deliverer {
+	return &sharedDeliverer{Deliverer: to, workers: workers}
+}
+
+type sharedDeliverer struct {
+	store.Deliverer
+	workers func() int
+}
+
+func (s *sharedDeliverer) Deliver(tasks []store.Task, until time.Time) {
+	share(tasks, s.workers())
+	s.Deliverer.Deliver(tasks, until)
+}
+
+// share sets each task's rate limit to its share among n nodes.
+func share(tasks []store.Task, n int) {
 	if n <= 1 {
-		return tasks, err
+		return
 	}
 	for i := range tasks {
 		if l := tasks[i].RateLimit; l != nil {
@@ -43,5 +66,4 @@ func (s *sharedQueue) DeliveryClaim(ctx context.Context, c store.Claim) ([]store
 			tasks[i].RateLimit = &share
 		}
 	}
-	return tasks, err
 }

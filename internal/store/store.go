@@ -74,11 +74,10 @@ type EndpointMessageFilter struct {
 // fills in the result fields.
 type MessageCreate struct {
 	Message *hookline.Message
-	// Lease, when not nil, asks the store to lease the deliveries it
-	// creates to the caller, as a claim would, so that they go out without
-	// being claimed back first. A store that cannot leaves them pending;
-	// one that does reports them in Tasks. The items of a batch share one
-	// Lease.
+	// Lease, when not nil, has the store lease the deliveries it creates
+	// to the caller, as a claim would, and return them in Tasks, so that
+	// they go out without being claimed back first. The items of a batch
+	// share one Lease.
 	Lease *Lease
 	// Deliveries are the deliveries created, one per accepting endpoint.
 	Deliveries []hookline.Delivery
@@ -188,8 +187,8 @@ type Store interface {
 	// MessageCreate stores a batch of messages, each with one pending
 	// delivery per endpoint of its app that accepts it, in one
 	// transaction: when it returns nil, every item without Err is durable.
-	// Items with a Lease may have their deliveries leased instead, and
-	// returned as Tasks.
+	// The deliveries of items with a Lease are leased instead, within the
+	// lease's limit and exclusions, and returned as Tasks.
 	MessageCreate(ctx context.Context, batch []*MessageCreate) error
 	// MessageGet finds a message by ID or event ID.
 	MessageGet(ctx context.Context, appID, idOrEventID string) (*hookline.Message, error)

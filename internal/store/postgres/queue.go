@@ -73,7 +73,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 	seenApp := map[string]bool{}
 	var keyApps, keyIDs []string
 	for _, item := range batch {
-		item.Err, item.Existing, item.Deliveries = nil, false, nil
+		item.Err, item.Existing, item.Deliveries, item.Tasks = nil, false, nil, nil
 		m := item.Message
 		if !seenApp[m.AppID] {
 			seenApp[m.AppID] = true
@@ -87,12 +87,20 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 	// messages that already have one of the batch's event IDs. FOR KEY
 	// SHARE keeps the apps from being deleted under the new messages.
 	b := &pgx.Batch{}
-	b.Queue(`SELECT id FROM apps WHERE id = ANY($1) FOR KEY SHARE`, appIDs)
+	b.Queue(`SELECT id, rate_limit FROM apps WHERE id = ANY($1) FOR KEY SHARE`, appIDs)
 	b.Queue(`SELECT `+endpointCols+` FROM endpoints WHERE app_id = ANY($1) AND NOT disabled ORDER BY id`, appIDs)
 	b.Queue(`SELECT `+messageCols+` FROM messages WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, keyApps, keyIDs)
 	br := tx.SendBatch(ctx, b)
 	rows, err := br.Query()
-	apps, err := sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
+	type appRate struct {
+		id   string
+		rate *int
+	}
+	apps, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (appRate, error) {
+		var a appRate
+		err := r.Scan(&a.id, &a.rate)
+		return a, err
+	})
 	if err != nil {
 		br.Close()
 		return err
@@ -113,8 +121,9 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		return err
 	}
 	endpoints := make(map[string][]hookline.Endpoint, len(apps))
-	for _, id := range apps {
-		endpoints[id] = []hookline.Endpoint{}
+	rates := make(map[string]*int, len(apps))
+	for _, a := range apps {
+		endpoints[a.id], rates[a.id] = []hookline.Endpoint{}, a.rate
 	}
 	for _, e := range eps {
 		endpoints[e.AppID] = append(endpoints[e.AppID], e)
@@ -188,9 +197,15 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		item.Message, item.Existing = &cp, true
 	}
 
+	// Each delivery is leased to the caller where its item asks for it and
+	// the lease has room (due again when the lease lapses), else pending
+	// and due at once.
 	var (
 		dIDs, dApps, dMsgs, dEps []string
-		dTimes                   []time.Time
+		dStatus                  []int
+		dTimes, dNext            []time.Time
+		leases                   sqlstore.Leases
+		pending                  bool
 	)
 	for _, item := range fresh {
 		if item.Existing {
@@ -199,16 +214,30 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		m := item.Message
 		eps := endpoints[m.AppID]
 		for i := range eps {
-			if !eps[i].Accepts(m.EventType, m.Channels) {
+			ep := &eps[i]
+			if !ep.Accepts(m.EventType, m.Channels) {
 				continue
 			}
 			d := hookline.Delivery{
-				ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: eps[i].ID,
+				ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: ep.ID,
 				Status: hookline.StatusPending, NextAttempt: m.CreatedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt,
 			}
+			next := m.CreatedAt.UTC()
+			leased := leases.Take(item.Lease, ep.ID)
+			if leased {
+				d.Status, d.NextAttempt, next = hookline.StatusSending, time.Time{}, item.Lease.Until.UTC()
+			}
+			pending = pending || !leased
 			item.Deliveries = append(item.Deliveries, d)
 			dIDs, dApps, dMsgs, dEps = append(dIDs, d.ID), append(dApps, d.AppID), append(dMsgs, d.MessageID), append(dEps, d.EndpointID)
-			dTimes = append(dTimes, m.CreatedAt.UTC())
+			dStatus, dTimes, dNext = append(dStatus, int(d.Status)), append(dTimes, m.CreatedAt.UTC()), append(dNext, next)
+			if leased {
+				rate := ep.RateLimit
+				if rate == nil {
+					rate = rates[m.AppID]
+				}
+				item.Tasks = append(item.Tasks, store.Task{Delivery: d, Message: m, Endpoint: ep, RateLimit: rate})
+			}
 		}
 	}
 	if len(dIDs) == 0 {
@@ -216,9 +245,13 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 	}
 	b = &pgx.Batch{}
 	b.Queue(`INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
-		SELECT id, app, msg, ep, $5, 0, 0, c, c, c FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::timestamptz[]) AS u(id, app, msg, ep, c)`,
-		dIDs, dApps, dMsgs, dEps, hookline.StatusPending, dTimes)
-	b.Queue(`SELECT pg_notify('` + notifyChannel + `', current_schema())`)
+		SELECT id, app, msg, ep, st, 0, 0, nx, c, c
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[]) AS u(id, app, msg, ep, st, c, nx)`,
+		dIDs, dApps, dMsgs, dEps, dStatus, dTimes, dNext)
+	if pending {
+		// Deliveries leased to this node need no other node woken.
+		b.Queue(`SELECT pg_notify('` + notifyChannel + `', current_schema())`)
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}

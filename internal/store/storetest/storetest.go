@@ -35,7 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimLeaseExpiry", testClaimLeaseExpiry},
 		{"ClaimExclude", testClaimExclude},
 		{"ClaimRateLimit", testClaimRateLimit},
-		{"MessageLease", func(t *testing.T, s store.Store) { testMessageLease(t, s, false) }},
+		{"MessageLease", testMessageLease},
 		{"Release", testRelease},
 		{"EndpointHealth", testEndpointHealth},
 		{"ResendRecover", testResendRecover},
@@ -50,13 +50,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	runEach(t, open, tests)
 	t.Run("Copy", func(t *testing.T) { testCopy(t, open) })
-}
-
-// RunLeasing checks that a store leases the deliveries of a publish that
-// asks for it (store.MessageCreate.Lease), rather than only being allowed
-// to: for the adapters that do.
-func RunLeasing(t *testing.T, open func(t *testing.T) store.Store) {
-	runEach(t, open, []suiteTest[store.Store]{{"MessageLease", func(t *testing.T, s store.Store) { testMessageLease(t, s, true) }}})
 }
 
 // suiteTest is one named test of a suite, run on a fresh store.
@@ -827,11 +820,10 @@ func testSettings(t *testing.T, s store.Store) {
 	}
 }
 
-// testMessageLease publishes under a lease. A store may leave every
-// delivery pending and return no tasks; one that leases must honour the
+// testMessageLease publishes under a lease: the store must honour the
 // lease's limit and exclusions, return tasks ready to send, and keep the
 // leased deliveries from claims until the lease lapses.
-func testMessageLease(t *testing.T, s store.Store, mustLease bool) {
+func testMessageLease(t *testing.T, s store.Store) {
 	appRate, own := 7, 3
 	a := newApp(t, s, "a")
 	a.RateLimit = &appRate
@@ -873,12 +865,7 @@ func testMessageLease(t *testing.T, s store.Store, mustLease bool) {
 			}
 		}
 	}
-	if len(leased) == 0 {
-		if mustLease {
-			t.Fatal("the store leased nothing")
-		}
-		t.Log("the store does not lease at publish; every delivery is pending")
-	} else if len(leased) != lease.Limit {
+	if len(leased) != lease.Limit {
 		t.Errorf("leased %d deliveries, want the lease's limit, %d (4 were eligible)", len(leased), lease.Limit)
 	}
 	// Claims see only what was not leased, until the lease lapses.
