@@ -254,6 +254,10 @@ type Dispatcher struct {
 	wantRoom bool
 	// drained is set once shutdown has emptied the queues.
 	drained bool
+	// nextDue is when the earliest retry written since the last claim
+	// falls due (zero for none); rearm tells the claimer it moved earlier.
+	nextDue time.Time
+	rearm   chan struct{}
 	// unsent collects tasks whose request was cut off by an abort.
 	unsent []string
 	// exclude is the buffer for Claim.Exclude, reused by the claim loop.
@@ -276,6 +280,7 @@ func New(st Store, opts Options) *Dispatcher {
 		client:   opts.Client,
 		log:      opts.Logger,
 		wake:     make(chan struct{}, 1),
+		rearm:    make(chan struct{}, 1),
 		results:  make(chan store.Result, 2*opts.FlushBatch),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
@@ -417,6 +422,13 @@ func (d *Dispatcher) claimLoop() {
 			d.sweep()
 			lastSweep = time.Now()
 		}
+		// A retry due by now is claimed now, or, when memory has no room,
+		// once a worker makes room and wakes the claimer.
+		d.mu.Lock()
+		if !d.nextDue.After(d.opts.Now()) {
+			d.nextDue = time.Time{}
+		}
+		d.mu.Unlock()
 		limit, exclude := d.plan()
 		failed := false
 		if limit > 0 {
@@ -453,11 +465,24 @@ func (d *Dispatcher) claimLoop() {
 			}
 			continue
 		}
-		select {
-		case <-d.stopping:
-			return
-		case <-d.wake:
-		case <-poll.C:
+	wait:
+		for {
+			d.mu.Lock()
+			due := d.nextDue
+			d.mu.Unlock()
+			if !due.IsZero() {
+				// A retry falls due before the poll: claim then.
+				poll.Reset(min(d.opts.PollInterval, max(0, due.Sub(d.opts.Now()))))
+			}
+			select {
+			case <-d.stopping:
+				return
+			case <-d.wake:
+				break wait
+			case <-poll.C:
+				break wait
+			case <-d.rearm:
+			}
 		}
 	}
 }

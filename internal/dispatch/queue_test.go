@@ -357,6 +357,38 @@ func TestRetriesFollowSchedule(t *testing.T) {
 	})
 }
 
+func TestRetryClaimedWhenDue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		schedule := []time.Duration{0, 300 * time.Millisecond, 2 * time.Second}
+		var mu sync.Mutex
+		var sent []time.Time
+		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			sent = append(sent, time.Now())
+			mu.Unlock()
+			return reply(r, 500), nil
+		})}
+		st := newFakeStore(tasks(newEndpoint("http://receiver.test/hook"), 1)...)
+		st.requeue = true
+		// Nothing publishes and the poll is an hour away: only the due
+		// time of each retry written can bring it back.
+		d := startDispatcher(t, st, Options{Client: client, Schedule: schedule, Jitter: -1, PollInterval: time.Hour})
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if err := d.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if len(sent) != len(schedule) {
+			t.Fatalf("%d requests, want %d", len(sent), len(schedule))
+		}
+		for i := 1; i < len(sent); i++ {
+			if gap := sent[i].Sub(sent[i-1]); gap < schedule[i] || gap > schedule[i]+10*time.Millisecond {
+				t.Errorf("attempt %d came %v after the one before, want %v", i+1, gap, schedule[i])
+			}
+		}
+	})
+}
+
 func TestRateLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const perSecond = 5

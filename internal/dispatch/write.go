@@ -3,6 +3,7 @@ package dispatch
 import (
 	"time"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -69,9 +70,34 @@ func (d *Dispatcher) flush(batch []store.Result) {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+	var due time.Time
 	d.mu.Lock()
 	for i := range batch {
-		delete(d.held, batch[i].Delivery.ID)
+		dl := &batch[i].Delivery
+		delete(d.held, dl.ID)
+		if dl.Status == hookline.StatusPending && (due.IsZero() || dl.NextAttempt.Before(due)) {
+			due = dl.NextAttempt
+		}
 	}
 	d.mu.Unlock()
+	if !due.IsZero() {
+		d.wakeAt(due)
+	}
+}
+
+// wakeAt has the claimer claim at t, when a retry just written falls due,
+// rather than at its next poll.
+func (d *Dispatcher) wakeAt(t time.Time) {
+	d.mu.Lock()
+	earlier := d.nextDue.IsZero() || t.Before(d.nextDue)
+	if earlier {
+		d.nextDue = t
+	}
+	d.mu.Unlock()
+	if earlier {
+		select {
+		case d.rearm <- struct{}{}:
+		default:
+		}
+	}
 }
