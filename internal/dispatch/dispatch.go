@@ -1,10 +1,11 @@
 // Package dispatch delivers webhooks. A Dispatcher claims due deliveries
-// from the store, sends each to its endpoint, signed, and writes the outcome
+// from the store, or takes new ones that a publish leased to it (Lease,
+// Deliver), sends each to its endpoint, signed, and writes the outcome
 // back: success, a retry at the next step of the schedule, or failure.
 //
-// The database is the queue. A claim leases its deliveries, so a dispatcher
-// that dies loses nothing: its deliveries fall due again when the lease
-// lapses. Delivery is therefore at least once, and receivers deduplicate by
+// The database is the queue. A claim leases its deliveries, as a publish
+// that hands them over does, so a dispatcher that dies loses nothing: its
+// deliveries fall due again when the lease lapses. Delivery is therefore at least once, and receivers deduplicate by
 // the webhook-id header, which stays the same across retries.
 //
 // Inside the process, claimed deliveries wait in one FIFO queue per
@@ -200,7 +201,7 @@ func (o Options) WithDefaults() Options {
 
 // Stats counts what a Dispatcher has done since it was made.
 type Stats struct {
-	Claimed   int64 // deliveries claimed
+	Claimed   int64 // deliveries claimed, or leased by publishes and handed over
 	Sent      int64 // requests made, answered or not
 	Succeeded int64 // requests answered with 2xx
 	Failed    int64 // requests that failed: no answer, or not 2xx
