@@ -155,6 +155,15 @@ func validNames(v *ValidationError, field string, names []string, max int) {
 	}
 }
 
+// EffectiveRateLimit is the limit deliveries to the endpoint keep to: its
+// own, else its app's (appLimit); nil for none.
+func (e *Endpoint) EffectiveRateLimit(appLimit *int) *int {
+	if e.RateLimit != nil {
+		return e.RateLimit
+	}
+	return appLimit
+}
+
 // Accepts reports whether the endpoint subscribes to a message of the given
 // event type and channels. Disabled endpoints accept nothing.
 func (e *Endpoint) Accepts(eventType string, channels []string) bool {

@@ -85,7 +85,8 @@ type Options struct {
 	// Default 32.
 	PerEndpoint int
 	// EndpointQueue is how many claimed deliveries one endpoint may have
-	// waiting before claims leave that endpoint out. It is small enough
+	// waiting before claims, and the leases of publishes, leave that
+	// endpoint out. It is small enough
 	// that PerEndpoint workers can send the whole queue within half the
 	// Lease even when every request times out. For an endpoint with a rate
 	// limit it is further capped at what the limit lets through in half
@@ -94,11 +95,15 @@ type Options struct {
 	// ClaimBatch is the most deliveries one claim takes. Default 512.
 	ClaimBatch int
 	// MaxQueued is the most claimed deliveries waiting in memory, not yet
-	// being sent. Default 8 × ClaimBatch.
+	// being sent: claims and the leases of publishes take only the room
+	// left below it. A lease counts the room before its batch commits, so
+	// publish batches committing at once may each take it. Default
+	// 8 × ClaimBatch.
 	MaxQueued int
 	// PollInterval is how often the dispatcher looks for due deliveries
-	// when nothing woke it: retries falling due, and deliveries published
-	// by another process. Default 1s.
+	// when nothing woke it: deliveries published by another process, and
+	// retries written by another (this dispatcher claims its own retries
+	// when they fall due). Default 1s.
 	PollInterval time.Duration
 	// FlushBatch is the most results written in one store call. Default 256.
 	FlushBatch int
@@ -504,16 +509,7 @@ func (d *Dispatcher) Lease() *store.Lease {
 	if limit <= 0 {
 		return nil
 	}
-	var exclude []string
-	for id, q := range d.queues {
-		if q.tasks.len() >= d.queueCap(q) {
-			// The deliveries left pending are claimed once the worker that
-			// drains the queue wakes the claimer.
-			q.full = true
-			exclude = append(exclude, id)
-		}
-	}
-	return &store.Lease{Until: d.opts.Now().Add(d.opts.Lease), Limit: limit, Exclude: exclude}
+	return &store.Lease{Until: d.opts.Now().Add(d.opts.Lease), Limit: limit, Exclude: d.fullQueues(nil)}
 }
 
 // Deliver takes tasks that a publish leased under a lease from Lease, as if
@@ -536,14 +532,22 @@ func (d *Dispatcher) plan() (int, []string) {
 		d.wantRoom = true
 		return 0, nil
 	}
-	d.exclude = d.exclude[:0]
+	d.exclude = d.fullQueues(d.exclude[:0])
+	return limit, d.exclude
+}
+
+// fullQueues appends to ids the endpoints whose queues are full, for a
+// claim or a lease to leave out, and marks those queues full: the worker
+// that drains one to half wakes the claimer for what was left pending.
+// The caller holds mu.
+func (d *Dispatcher) fullQueues(ids []string) []string {
 	for id, q := range d.queues {
 		if q.tasks.len() >= d.queueCap(q) {
 			q.full = true
-			d.exclude = append(d.exclude, id)
+			ids = append(ids, id)
 		}
 	}
-	return limit, d.exclude
+	return ids
 }
 
 // enqueue puts claimed tasks on their endpoints' queues. Tasks that need

@@ -232,11 +232,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 			dIDs, dApps, dMsgs, dEps = append(dIDs, d.ID), append(dApps, d.AppID), append(dMsgs, d.MessageID), append(dEps, d.EndpointID)
 			dStatus, dTimes, dNext = append(dStatus, int(d.Status)), append(dTimes, m.CreatedAt.UTC()), append(dNext, next)
 			if leased {
-				rate := ep.RateLimit
-				if rate == nil {
-					rate = rates[m.AppID]
-				}
-				item.Tasks = append(item.Tasks, store.Task{Delivery: d, Message: m, Endpoint: ep, RateLimit: rate})
+				item.Tasks = append(item.Tasks, store.Task{Delivery: d, Message: m, Endpoint: ep, RateLimit: ep.EffectiveRateLimit(rates[m.AppID])})
 			}
 		}
 	}
@@ -403,11 +399,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 		eps, err = sqlstore.Collect(rows, err, func(r pgx.Rows) (endpointRate, error) {
 			var appRate *int32
 			ep, err := scanEndpoint(r, &appRate)
-			rate := ep.RateLimit
-			if rate == nil {
-				rate = intPtr(appRate)
-			}
-			return endpointRate{ep, rate}, err
+			return endpointRate{ep, ep.EffectiveRateLimit(intPtr(appRate))}, err
 		})
 	}
 	if cerr := br.Close(); err == nil {

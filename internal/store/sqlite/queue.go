@@ -154,11 +154,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 			}
 			item.Deliveries = append(item.Deliveries, d)
 			if leased {
-				rate := ep.RateLimit
-				if rate == nil {
-					rate = app.rate
-				}
-				item.Tasks = append(item.Tasks, store.Task{Delivery: d, Message: m, Endpoint: ep, RateLimit: rate})
+				item.Tasks = append(item.Tasks, store.Task{Delivery: d, Message: m, Endpoint: ep, RateLimit: ep.EffectiveRateLimit(app.rate)})
 			}
 		}
 	}
@@ -298,11 +294,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 		eps, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (endpointRate, error) {
 			var appRate sql.NullInt64
 			ep, err := scanEndpoint(r, &appRate)
-			rate := ep.RateLimit
-			if rate == nil {
-				rate = intPtr(appRate)
-			}
-			return endpointRate{ep, rate}, err
+			return endpointRate{ep, ep.EffectiveRateLimit(intPtr(appRate))}, err
 		})
 		if err != nil {
 			return err
