@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"time"
 )
@@ -59,8 +60,36 @@ func (p *profiler) startCPU(ctx context.Context, seconds int, ready func() bool)
 				return
 			}
 		}
+		stop := p.startOwnCPU()
 		p.fetch(ctx, "profile?seconds="+strconv.Itoa(seconds), "cpu", time.Duration(seconds+30)*time.Second)
+		stop()
 	}()
+}
+
+// startOwnCPU begins a CPU profile of the benchmark itself (the load and
+// the sink), written as <scenario>.bench.cpu.pprof when the returned func
+// is called: the two share the machine, so what the benchmark spends is
+// taken from the server.
+func (p *profiler) startOwnCPU() (stop func()) {
+	path := filepath.Join(p.dir, p.name+".bench.cpu.pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		p.logf("%s: bench cpu profile: %v", p.name, err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		p.logf("%s: bench cpu profile: %v", p.name, err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			p.logf("%s: bench cpu profile: %v", p.name, err)
+			return
+		}
+		p.logf("%s: wrote %s", p.name, path)
+	}
 }
 
 func (p *profiler) wait() {
