@@ -86,12 +86,20 @@ type Options struct {
 	PerEndpoint int
 	// EndpointQueue is how many claimed deliveries one endpoint may have
 	// waiting before claims, and the leases of publishes, leave that
-	// endpoint out. It is small enough
-	// that PerEndpoint workers can send the whole queue within half the
-	// Lease even when every request times out. For an endpoint with a rate
-	// limit it is further capped at what the limit lets through in half
-	// the Lease. Default PerEndpoint × Lease / (2 × Timeout).
+	// endpoint out, until its attempts show it answers fast (see
+	// EndpointQueueMax). It is small enough that PerEndpoint workers can
+	// send the whole queue within half the Lease even when every request
+	// times out. For an endpoint with a rate limit it is further capped at
+	// what the limit lets through in half the Lease. Default
+	// PerEndpoint × Lease / (2 × Timeout).
 	EndpointQueue int
+	// EndpointQueueMax is how far an endpoint's queue may grow past
+	// EndpointQueue while the endpoint answers fast: up to what its workers
+	// send within a quarter of the Lease at the latency its recent attempts
+	// took. Deliveries to a fast endpoint then stay in memory, handed over
+	// by publishes, instead of going back to the store to be claimed again.
+	// Default 8 × EndpointQueue, at most MaxQueued.
+	EndpointQueueMax int
 	// ClaimBatch is the most deliveries one claim takes. Default 512.
 	ClaimBatch int
 	// MaxQueued is the most claimed deliveries waiting in memory, not yet
@@ -174,6 +182,10 @@ func (o Options) WithDefaults() Options {
 	if o.MaxQueued <= 0 {
 		o.MaxQueued = 8 * o.ClaimBatch
 	}
+	if o.EndpointQueueMax <= 0 {
+		o.EndpointQueueMax = min(8*o.EndpointQueue, o.MaxQueued)
+	}
+	o.EndpointQueueMax = max(o.EndpointQueueMax, o.EndpointQueue)
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
 	}
@@ -639,11 +651,15 @@ func (d *Dispatcher) workLoop() {
 			delete(d.held, t.Delivery.ID)
 			d.mu.Unlock()
 			d.expired.Add(1)
-			d.doneWith(q, neutral)
+			d.doneWith(q, neutral, 0)
 			continue
 		}
 		res, h, sent := d.send(w, &t)
-		d.doneWith(q, h)
+		var took time.Duration
+		if res.Attempt != nil {
+			took = res.Attempt.Duration
+		}
+		d.doneWith(q, h, took)
 		if !sent {
 			d.mu.Lock()
 			d.unsent = append(d.unsent, t.Delivery.ID)

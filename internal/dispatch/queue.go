@@ -22,6 +22,9 @@ type endpointQueue struct {
 	// dead endpoint soon holds a single worker, waiting out its timeouts,
 	// instead of PerEndpoint of them.
 	conc int
+	// latency is a moving average of how long the endpoint's attempts
+	// took, 0 until one has finished. It sizes the queue (queueCap).
+	latency time.Duration
 	// inReady is set while the queue is on the ready list.
 	inReady bool
 	// full is set when a claim left the endpoint out; the queue then wakes
@@ -68,6 +71,19 @@ func healthOf(code int) health {
 	return neutral
 }
 
+// observe adds an attempt that took took to the queue's latency, an
+// exponentially weighted average over about the last eight attempts.
+func (q *endpointQueue) observe(took time.Duration) {
+	if took <= 0 {
+		return
+	}
+	if q.latency == 0 {
+		q.latency = took
+		return
+	}
+	q.latency += (took - q.latency) / 8
+}
+
 // adjust changes the queue's concurrency after an attempt.
 func (q *endpointQueue) adjust(h health, perEndpoint int) {
 	switch h {
@@ -97,11 +113,18 @@ func (q *endpointQueue) setRateLimit(limit *int) {
 	}
 }
 
-// queueCap is how many tasks q may hold before claims leave it out.
-// Holding more than the rate limit lets through within half the lease
-// would let leases lapse while tasks wait.
+// queueCap is how many tasks q may hold before claims leave it out:
+// Options.EndpointQueue, or more for an endpoint whose workers, at the
+// latency its attempts have taken, send more than that within a quarter of
+// the lease, up to Options.EndpointQueueMax. Holding more than the rate
+// limit lets through within half the lease would let leases lapse while
+// tasks wait.
 func (d *Dispatcher) queueCap(q *endpointQueue) int {
 	c := d.opts.EndpointQueue
+	if q.latency > 0 && d.opts.EndpointQueueMax > c {
+		sendable := float64(q.conc) * float64(d.opts.Lease/4) / float64(q.latency)
+		c = max(c, int(min(sendable, float64(d.opts.EndpointQueueMax))))
+	}
 	if q.rateLimit > 0 {
 		c = min(c, max(1, int(float64(q.rateLimit)*(d.opts.Lease/2).Seconds())))
 	}
@@ -176,12 +199,14 @@ func (d *Dispatcher) next() (store.Task, *endpointQueue, bool) {
 }
 
 // doneWith records that a worker has finished an attempt at one of q's
-// tasks, with what the attempt said of the endpoint.
-func (d *Dispatcher) doneWith(q *endpointQueue, h health) {
+// tasks, with what the attempt said of the endpoint and how long it took
+// (0 for a task left unsent).
+func (d *Dispatcher) doneWith(q *endpointQueue, h health, took time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	q.active--
 	q.adjust(h, d.opts.PerEndpoint)
+	q.observe(took)
 	d.markReady(q)
 	d.forget(q, time.Now())
 }
