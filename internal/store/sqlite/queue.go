@@ -322,6 +322,12 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 	return tasks, nil
 }
 
+// finishRows is how many results one statement of DeliveryFinish writes:
+// a batch goes out in statements of this many rows, and what is left one
+// row at a time. One statement per row costs as much again outside
+// SQLite as inside it.
+const finishRows = 32
+
 const (
 	finishDeliverySQL = `UPDATE deliveries SET status = ?, attempts = ?, next_attempt = ?, updated_at = ? WHERE id = ?`
 	insertAttemptSQL  = `INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
@@ -331,43 +337,36 @@ const (
 	endpointDisableSQL = `UPDATE endpoints SET disabled = 1, disabled_reason = ? WHERE id = ?`
 )
 
+var (
+	// finishDeliveriesSQL is finishDeliverySQL for finishRows deliveries.
+	finishDeliveriesSQL = `UPDATE deliveries SET status = v.column2, attempts = v.column3, next_attempt = v.column4, updated_at = v.column5
+		FROM (VALUES ` + rowPlaceholders(finishRows, 5) + `) AS v WHERE deliveries.id = v.column1`
+	// insertAttemptsSQL is insertAttemptSQL for finishRows attempts.
+	insertAttemptsSQL = insertAttemptSQL[:strings.LastIndex(insertAttemptSQL, "VALUES")] + "VALUES " + rowPlaceholders(finishRows, 14)
+)
+
+// rowPlaceholders returns rows groups of cols parameters, "(?, ?), (?, ?)",
+// for a statement that writes many rows.
+func rowPlaceholders(rows, cols int) string {
+	row := "(" + placeholders(cols) + ")"
+	return row + strings.Repeat(", "+row, rows-1)
+}
+
 // DeliveryFinish stores the results of claimed deliveries.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
 	if len(results) == 0 {
 		return nil
 	}
 	err := s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		upd, err := s.txStmt(ctx, tx, finishDeliverySQL)
-		if err != nil {
+		if err := s.finishDeliveries(ctx, tx, results); err != nil {
 			return err
 		}
-		ins, err := s.txStmt(ctx, tx, insertAttemptSQL)
-		if err != nil {
+		if err := s.insertAttempts(ctx, tx, results); err != nil {
 			return err
 		}
 		var health sqlstore.Health
 		for _, r := range results {
-			d := r.Delivery
-			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, microPtr(&d.NextAttempt), micro(d.UpdatedAt), d.ID); err != nil {
-				return fmt.Errorf("update delivery: %w", err)
-			}
 			health.Add(r)
-			a := r.Attempt
-			if a == nil {
-				continue
-			}
-			var hdrs any
-			if a.ResponseHeaders != nil {
-				b, err := json.Marshal(a.ResponseHeaders)
-				if err != nil {
-					return err
-				}
-				hdrs = string(b)
-			}
-			if _, err := ins.ExecContext(ctx, a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
-				a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt)); err != nil {
-				return fmt.Errorf("insert attempt: %w", err)
-			}
 		}
 		for _, id := range health.Endpoints() {
 			if err := s.saveHealth(ctx, tx, id, health.Endpoint(id)); err != nil {
@@ -380,6 +379,87 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
 	return nil
+}
+
+// finishDeliveries writes the new state of each result's delivery, in
+// statements of finishRows deliveries. A delivery that appears twice takes
+// its last result, as row-by-row updates in order would leave it.
+func (s *Store) finishDeliveries(ctx context.Context, tx *sql.Tx, results []store.Result) error {
+	last := make(map[string]int, len(results))
+	for i, r := range results {
+		last[r.Delivery.ID] = i
+	}
+	rows := make([]*hookline.Delivery, 0, len(last))
+	for i := range results {
+		if last[results[i].Delivery.ID] == i {
+			rows = append(rows, &results[i].Delivery)
+		}
+	}
+	args := make([]any, 0, 5*finishRows)
+	for len(rows) > 0 {
+		query, n := finishDeliveriesSQL, finishRows
+		if len(rows) < finishRows {
+			query, n = finishDeliverySQL, 1
+		}
+		args = args[:0]
+		for _, d := range rows[:n] {
+			args = append(args, d.ID, d.Status, d.Attempts, microPtr(&d.NextAttempt), micro(d.UpdatedAt))
+		}
+		if n == 1 {
+			// finishDeliverySQL takes the ID last.
+			args = append(args[1:], args[0])
+		}
+		if err := s.execStmt(ctx, tx, query, args); err != nil {
+			return fmt.Errorf("update delivery: %w", err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// insertAttempts records the results' attempts, in statements of
+// finishRows attempts.
+func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, results []store.Result) error {
+	rows := make([]*hookline.Attempt, 0, len(results))
+	for _, r := range results {
+		if r.Attempt != nil {
+			rows = append(rows, r.Attempt)
+		}
+	}
+	args := make([]any, 0, 14*finishRows)
+	for len(rows) > 0 {
+		query, n := insertAttemptsSQL, finishRows
+		if len(rows) < finishRows {
+			query, n = insertAttemptSQL, 1
+		}
+		args = args[:0]
+		for _, a := range rows[:n] {
+			var hdrs any
+			if a.ResponseHeaders != nil {
+				b, err := json.Marshal(a.ResponseHeaders)
+				if err != nil {
+					return err
+				}
+				hdrs = string(b)
+			}
+			args = append(args, a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
+				a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt))
+		}
+		if err := s.execStmt(ctx, tx, query, args); err != nil {
+			return fmt.Errorf("insert attempt: %w", err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// execStmt runs one of the writer's statements in tx.
+func (s *Store) execStmt(ctx context.Context, tx *sql.Tx, query string, args []any) error {
+	st, err := s.txStmt(ctx, tx, query)
+	if err == nil {
+		_, err = st.ExecContext(ctx, args...)
+	}
+	return err
 }
 
 // saveHealth writes the fold of a batch's results for one endpoint.

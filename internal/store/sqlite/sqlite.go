@@ -94,7 +94,7 @@ func (c *stmtCache) close() {
 var writerSQL = []string{
 	insertMessageSQL, insertDeliverySQL, messageByEventIDSQL, appRateLimitSQL, appEndpointsSQL,
 	claimSQL, messagesByIDSQL, endpointsByIDSQL,
-	finishDeliverySQL, insertAttemptSQL, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
+	finishDeliverySQL, finishDeliveriesSQL, insertAttemptSQL, insertAttemptsSQL, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
 }
 
 func (s *Store) prepareWriter(ctx context.Context) error {

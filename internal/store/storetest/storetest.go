@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MessageEventIDDedup", testMessageEventIDDedup},
 		{"MessageList", testMessageList},
 		{"ClaimFinish", testClaimFinish},
+		{"FinishBatch", testFinishBatch},
 		{"ClaimLeaseExpiry", testClaimLeaseExpiry},
 		{"ClaimExclude", testClaimExclude},
 		{"ClaimRateLimit", testClaimRateLimit},
@@ -513,6 +514,81 @@ func testClaimFinish(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(msgs) != 0 {
 		t.Errorf("status filter kept %d messages", len(msgs))
+	}
+}
+
+// testFinishBatch finishes many deliveries in one call, as the
+// dispatcher's result writer does: successes, retries and results without
+// an attempt, and one delivery twice, whose last result must stand.
+func testFinishBatch(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	newEndpoint(t, s, a.ID, nil)
+	const n = 75
+	for range n {
+		publish(t, s, a.ID, "x")
+	}
+	tasks := claim(t, s, t0, 2*n)
+	if len(tasks) != n {
+		t.Fatalf("claimed %d, want %d", len(tasks), n)
+	}
+	at, retryAt := t0.Add(time.Millisecond), t0.Add(5*time.Second)
+	var results []store.Result
+	wantStatus := map[string]hookline.Status{}
+	var wantAttempts []*hookline.Attempt
+	for i, task := range tasks {
+		d := task.Delivery
+		d.Attempts, d.UpdatedAt = d.Attempts+1, at
+		d.Status, d.NextAttempt = hookline.StatusSuccess, time.Time{}
+		code, attStatus := 200, hookline.StatusSuccess
+		if i%2 == 1 {
+			d.Status, d.NextAttempt, code, attStatus = hookline.StatusPending, retryAt, 503, hookline.StatusFail
+		}
+		r := store.Result{Delivery: d}
+		if i%10 != 9 {
+			r.Attempt = &hookline.Attempt{
+				ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, AppID: d.AppID, MessageID: d.MessageID,
+				EndpointID: d.EndpointID, URL: task.Endpoint.URL, Status: attStatus, StatusCode: code,
+				ResponseHeaders: map[string][]string{"X-N": {fmt.Sprint(i)}}, Response: fmt.Sprint("body ", i),
+				Duration: time.Duration(i+1) * time.Millisecond, CreatedAt: at,
+			}
+			wantAttempts = append(wantAttempts, r.Attempt)
+		}
+		results = append(results, r)
+		wantStatus[d.ID] = d.Status
+	}
+	// The first delivery again, now to be retried: the later result wins.
+	again := results[0].Delivery
+	again.Status, again.NextAttempt = hookline.StatusPending, retryAt
+	results = append(results, store.Result{Delivery: again})
+	wantStatus[again.ID] = hookline.StatusPending
+	must(t, s.DeliveryFinish(ctx, results))
+
+	var wantRetried []string
+	for id, st := range wantStatus {
+		if st == hookline.StatusPending {
+			wantRetried = append(wantRetried, id)
+		}
+	}
+	if got := claim(t, s, retryAt.Add(-time.Millisecond), 2*n); len(got) != 0 {
+		t.Fatalf("claimed %d deliveries before their retry was due", len(got))
+	}
+	retried := ids(claim(t, s, retryAt, 2*n), func(t store.Task) string { return t.Delivery.ID })
+	slices.Sort(retried)
+	slices.Sort(wantRetried)
+	if diff := cmp.Diff(wantRetried, retried); diff != "" {
+		t.Errorf("deliveries due again (-want +got):\n%s", diff)
+	}
+	atts, _, err := s.AttemptList(ctx, a.ID, store.AttemptFilter{Page: store.Page{Limit: 2 * n}})
+	must(t, err)
+	if len(atts) != len(wantAttempts) {
+		t.Fatalf("%d attempts recorded, want %d", len(atts), len(wantAttempts))
+	}
+	for _, want := range wantAttempts {
+		got, err := s.AttemptGet(ctx, a.ID, want.MessageID, want.ID)
+		must(t, err)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("attempt %s (-want +got):\n%s", want.ID, diff)
+		}
 	}
 }
 
