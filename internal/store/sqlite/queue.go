@@ -71,8 +71,8 @@ func (s *Store) Flush() error { return s.wal.sync() }
 
 const (
 	insertMessageSQL  = `INSERT INTO messages (` + messageCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	insertDeliverySQL = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`
+	insertDeliverySQL = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	messageByEventIDSQL = `SELECT ` + messageCols + ` FROM messages WHERE app_id = ? AND event_id = ?`
 	appRateLimitSQL     = `SELECT rate_limit FROM apps WHERE id = ?`
 	appEndpointsSQL     = `SELECT ` + endpointCols + ` FROM endpoints WHERE app_id = ? AND disabled = 0`
@@ -88,14 +88,10 @@ type appEndpoints struct {
 // endpoint, within tx: leased to the caller where an item asks for it and
 // its lease has room, else pending.
 func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.MessageCreate) error {
-	insMsg, err := s.txStmt(ctx, tx, insertMessageSQL)
-	if err != nil {
-		return err
-	}
-	insDlv, err := s.txStmt(ctx, tx, insertDeliverySQL)
-	if err != nil {
-		return err
-	}
+	// Messages with an event ID are written at once, so that a later one
+	// in the batch with the same event ID finds them; the rest, and every
+	// delivery, batchRows to a statement.
+	msgs, dlvs := s.rowWriter(tx, insertMessages), s.rowWriter(tx, insertDeliveries)
 	byEventID, err := s.txStmt(ctx, tx, messageByEventIDSQL)
 	if err != nil {
 		return err
@@ -129,8 +125,14 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 			}
 		}
 		created := micro(m.CreatedAt)
-		if _, err := insMsg.ExecContext(ctx, m.ID, m.AppID, m.EventType, nullString(m.EventID), jsonText(m.Channels), []byte(m.Payload),
-			nullString(m.ContentType), headersText(m.Headers), created); err != nil {
+		row := []any{m.ID, m.AppID, m.EventType, nullString(m.EventID), jsonText(m.Channels), []byte(m.Payload),
+			nullString(m.ContentType), headersText(m.Headers), created}
+		if m.EventID != "" {
+			err = s.execStmt(ctx, tx, insertMessageSQL, row)
+		} else {
+			err = msgs.add(ctx, row...)
+		}
+		if err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
 		for i := range app.eps {
@@ -149,7 +151,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 				// lapses.
 				d.Status, d.NextAttempt, next = hookline.StatusSending, time.Time{}, micro(item.Lease.Until)
 			}
-			if _, err := insDlv.ExecContext(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, next, created, created); err != nil {
+			if err := dlvs.add(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, next, created, created); err != nil {
 				return fmt.Errorf("insert delivery: %w", err)
 			}
 			item.Deliveries = append(item.Deliveries, d)
@@ -157,6 +159,12 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 				item.Tasks = append(item.Tasks, store.Task{Delivery: d, Message: m, Endpoint: ep, RateLimit: ep.EffectiveRateLimit(app.rate)})
 			}
 		}
+	}
+	if err := msgs.flush(ctx); err != nil {
+		return fmt.Errorf("insert message: %w", err)
+	}
+	if err := dlvs.flush(ctx); err != nil {
+		return fmt.Errorf("insert delivery: %w", err)
 	}
 	return nil
 }
@@ -322,14 +330,10 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 	return tasks, nil
 }
 
-// finishRows is how many results one statement of DeliveryFinish writes:
-// a batch goes out in statements of this many rows, and what is left one
-// row at a time. One statement per row costs as much again outside
-// SQLite as inside it.
-const finishRows = 32
-
 const (
-	finishDeliverySQL = `UPDATE deliveries SET status = ?, attempts = ?, next_attempt = ?, updated_at = ? WHERE id = ?`
+	// finishDeliverySQL takes the ID first, as the rows of
+	// finishDeliveriesSQL do.
+	finishDeliverySQL = `UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt = ?4, updated_at = ?5 WHERE id = ?1`
 	insertAttemptSQL  = `INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
 		status_code, response_headers, response, duration_us, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	endpointHealthySQL = `UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`
@@ -338,19 +342,13 @@ const (
 )
 
 var (
-	// finishDeliveriesSQL is finishDeliverySQL for finishRows deliveries.
-	finishDeliveriesSQL = `UPDATE deliveries SET status = v.column2, attempts = v.column3, next_attempt = v.column4, updated_at = v.column5
-		FROM (VALUES ` + rowPlaceholders(finishRows, 5) + `) AS v WHERE deliveries.id = v.column1`
-	// insertAttemptsSQL is insertAttemptSQL for finishRows attempts.
-	insertAttemptsSQL = insertAttemptSQL[:strings.LastIndex(insertAttemptSQL, "VALUES")] + "VALUES " + rowPlaceholders(finishRows, 14)
+	insertMessages   = insertRows(insertMessageSQL, 9)
+	insertDeliveries = insertRows(insertDeliverySQL, 8)
+	finishDeliveries = rowStatement{one: finishDeliverySQL, cols: 5,
+		many: `UPDATE deliveries SET status = v.column2, attempts = v.column3, next_attempt = v.column4, updated_at = v.column5
+		FROM (VALUES ` + rowPlaceholders(batchRows, 5) + `) AS v WHERE deliveries.id = v.column1`}
+	insertAttempts = insertRows(insertAttemptSQL, 14)
 )
-
-// rowPlaceholders returns rows groups of cols parameters, "(?, ?), (?, ?)",
-// for a statement that writes many rows.
-func rowPlaceholders(rows, cols int) string {
-	row := "(" + placeholders(cols) + ")"
-	return row + strings.Repeat(", "+row, rows-1)
-}
 
 // DeliveryFinish stores the results of claimed deliveries.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
@@ -381,85 +379,55 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 	return nil
 }
 
-// finishDeliveries writes the new state of each result's delivery, in
-// statements of finishRows deliveries. A delivery that appears twice takes
-// its last result, as row-by-row updates in order would leave it.
+// finishDeliveries writes the new state of each result's delivery,
+// batchRows to a statement. A delivery that appears twice takes its last
+// result, as row-by-row updates in order would leave it.
 func (s *Store) finishDeliveries(ctx context.Context, tx *sql.Tx, results []store.Result) error {
 	last := make(map[string]int, len(results))
 	for i, r := range results {
 		last[r.Delivery.ID] = i
 	}
-	rows := make([]*hookline.Delivery, 0, len(last))
+	w := s.rowWriter(tx, finishDeliveries)
 	for i := range results {
-		if last[results[i].Delivery.ID] == i {
-			rows = append(rows, &results[i].Delivery)
+		d := &results[i].Delivery
+		if last[d.ID] != i {
+			continue
 		}
-	}
-	args := make([]any, 0, 5*finishRows)
-	for len(rows) > 0 {
-		query, n := finishDeliveriesSQL, finishRows
-		if len(rows) < finishRows {
-			query, n = finishDeliverySQL, 1
-		}
-		args = args[:0]
-		for _, d := range rows[:n] {
-			args = append(args, d.ID, d.Status, d.Attempts, microPtr(&d.NextAttempt), micro(d.UpdatedAt))
-		}
-		if n == 1 {
-			// finishDeliverySQL takes the ID last.
-			args = append(args[1:], args[0])
-		}
-		if err := s.execStmt(ctx, tx, query, args); err != nil {
+		if err := w.add(ctx, d.ID, d.Status, d.Attempts, microPtr(&d.NextAttempt), micro(d.UpdatedAt)); err != nil {
 			return fmt.Errorf("update delivery: %w", err)
 		}
-		rows = rows[n:]
+	}
+	if err := w.flush(ctx); err != nil {
+		return fmt.Errorf("update delivery: %w", err)
 	}
 	return nil
 }
 
-// insertAttempts records the results' attempts, in statements of
-// finishRows attempts.
+// insertAttempts records the results' attempts, batchRows to a statement.
 func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, results []store.Result) error {
-	rows := make([]*hookline.Attempt, 0, len(results))
+	w := s.rowWriter(tx, insertAttempts)
 	for _, r := range results {
-		if r.Attempt != nil {
-			rows = append(rows, r.Attempt)
+		a := r.Attempt
+		if a == nil {
+			continue
 		}
-	}
-	args := make([]any, 0, 14*finishRows)
-	for len(rows) > 0 {
-		query, n := insertAttemptsSQL, finishRows
-		if len(rows) < finishRows {
-			query, n = insertAttemptSQL, 1
-		}
-		args = args[:0]
-		for _, a := range rows[:n] {
-			var hdrs any
-			if a.ResponseHeaders != nil {
-				b, err := json.Marshal(a.ResponseHeaders)
-				if err != nil {
-					return err
-				}
-				hdrs = string(b)
+		var hdrs any
+		if a.ResponseHeaders != nil {
+			b, err := json.Marshal(a.ResponseHeaders)
+			if err != nil {
+				return err
 			}
-			args = append(args, a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
-				a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt))
+			hdrs = string(b)
 		}
-		if err := s.execStmt(ctx, tx, query, args); err != nil {
+		if err := w.add(ctx, a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
+			a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt)); err != nil {
 			return fmt.Errorf("insert attempt: %w", err)
 		}
-		rows = rows[n:]
+	}
+	if err := w.flush(ctx); err != nil {
+		return fmt.Errorf("insert attempt: %w", err)
 	}
 	return nil
-}
-
-// execStmt runs one of the writer's statements in tx.
-func (s *Store) execStmt(ctx context.Context, tx *sql.Tx, query string, args []any) error {
-	st, err := s.txStmt(ctx, tx, query)
-	if err == nil {
-		_, err = st.ExecContext(ctx, args...)
-	}
-	return err
 }
 
 // saveHealth writes the fold of a batch's results for one endpoint.

@@ -92,9 +92,9 @@ func (c *stmtCache) close() {
 // use: that happens inside a transaction, which holds the writer's only
 // connection.
 var writerSQL = []string{
-	insertMessageSQL, insertDeliverySQL, messageByEventIDSQL, appRateLimitSQL, appEndpointsSQL,
+	insertMessages.one, insertMessages.many, insertDeliveries.one, insertDeliveries.many, messageByEventIDSQL, appRateLimitSQL, appEndpointsSQL,
 	claimSQL, messagesByIDSQL, endpointsByIDSQL,
-	finishDeliverySQL, finishDeliveriesSQL, insertAttemptSQL, insertAttemptsSQL, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
+	finishDeliveries.one, finishDeliveries.many, insertAttempts.one, insertAttempts.many, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
 }
 
 func (s *Store) prepareWriter(ctx context.Context) error {

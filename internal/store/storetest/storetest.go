@@ -397,6 +397,47 @@ func testMessageEventIDDedup(t *testing.T, s store.Store) {
 	if inB.Existing {
 		t.Error("an event ID of another app counted as a duplicate")
 	}
+
+	// A batch larger than a store writes in one statement, with an event
+	// ID new to the store twice in it: the second finds the first.
+	c := newApp(t, s, "c")
+	newEndpoint(t, s, c.ID, nil)
+	newEndpoint(t, s, c.ID, nil)
+	var batch []*store.MessageCreate
+	for i := range 70 {
+		m := mk("")
+		m.Message.AppID = c.ID
+		if i == 5 || i == 40 {
+			m.Message.EventID = "evt-batch"
+		}
+		batch = append(batch, m)
+	}
+	must(t, s.MessageCreate(ctx, batch))
+	for i, m := range batch {
+		must(t, m.Err)
+		switch {
+		case i == 40:
+			if !m.Existing || m.Message.ID != batch[5].Message.ID {
+				t.Errorf("second evt-batch: existing=%v id=%s, want message %s", m.Existing, m.Message.ID, batch[5].Message.ID)
+			}
+		case m.Existing || len(m.Deliveries) != 2:
+			t.Errorf("message %d: existing=%v deliveries=%d, want new with 2", i, m.Existing, len(m.Deliveries))
+		}
+	}
+	msgs, _, err := s.MessageList(ctx, c.ID, store.MessageFilter{Page: store.Page{Limit: 100}})
+	must(t, err)
+	if len(msgs) != 69 {
+		t.Errorf("%d messages stored, want 69", len(msgs))
+	}
+	due := 0
+	for _, task := range claim(t, s, t0, 300) {
+		if task.Delivery.AppID == c.ID {
+			due++
+		}
+	}
+	if due != 2*69 {
+		t.Errorf("%d deliveries due, want %d", due, 2*69)
+	}
 }
 
 func testMessageList(t *testing.T, s store.Store) {
