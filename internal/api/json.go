@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	fastjson "github.com/segmentio/encoding/json"
+
 	"github.com/hookline/hookline"
 )
 
@@ -46,9 +48,17 @@ func decodeOptional(r *http.Request, v any) error {
 	return unmarshal(body, v)
 }
 
+// unmarshal decodes a request body into v. Bodies are decoded with
+// segmentio/encoding/json, which accepts and decodes exactly what
+// encoding/json does at a fraction of the CPU (a publish's body is mostly
+// its payload, scanned by every pass). A body it rejects is decoded again
+// by encoding/json, whose errors the API describes.
 func unmarshal(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalidJSON("request body is empty; want a JSON object")
+	}
+	if fastjson.Unmarshal(body, v) == nil {
+		return nil
 	}
 	err := json.Unmarshal(body, v)
 	if err == nil {
