@@ -160,7 +160,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{lock: lock, wal: walSync{path: path + "-wal"}}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(OFF)"
-	s.w, err = sql.Open("sqlite", base+pragmas+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_txlock=immediate", writerAutoCheckpoint))
+	s.w, err = sql.Open("sqlite", base+pragmas+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=temp_store(MEMORY)&_txlock=immediate", writerAutoCheckpoint))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
