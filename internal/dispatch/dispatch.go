@@ -116,7 +116,9 @@ type Options struct {
 	// FlushBatch is the most results written in one store call. Default 256.
 	FlushBatch int
 	// FlushDelay is how long a result may wait for others to share its
-	// write. Default 2ms.
+	// write. Sent deliveries are recorded no later than this after their
+	// response; a delivery whose result was not yet written when its
+	// node died is sent again. Default 10ms.
 	FlushDelay time.Duration
 	// DisableAfter disables an endpoint that fails when it has not had a
 	// success for this long. Default 5 days.
@@ -193,7 +195,7 @@ func (o Options) WithDefaults() Options {
 		o.FlushBatch = 256
 	}
 	if o.FlushDelay <= 0 {
-		o.FlushDelay = 2 * time.Millisecond
+		o.FlushDelay = 10 * time.Millisecond
 	}
 	if o.DisableAfter <= 0 {
 		o.DisableAfter = 5 * 24 * time.Hour

@@ -267,7 +267,7 @@ func TestWithDefaults(t *testing.T) {
 		MaxQueued:        4096,
 		PollInterval:     time.Second,
 		FlushBatch:       256,
-		FlushDelay:       2 * time.Millisecond,
+		FlushDelay:       10 * time.Millisecond,
 		DisableAfter:     5 * 24 * time.Hour,
 		MaxResponse:      64 << 10,
 		MaxRetryAfter:    time.Hour,
