@@ -30,17 +30,22 @@ type benchStore struct {
 func (s *benchStore) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Each endpoint gets an even share, and what is left of the limit goes
+	// to whichever has more: a claim comes back short only when no more is
+	// due, as the real stores' claims do.
 	var got []store.Task
 	share := max(1, c.Limit/len(s.queues))
-	for i := range s.queues {
-		k := (s.turn + i) % len(s.queues)
-		q := s.queues[k]
-		if len(got) >= c.Limit || len(q) == 0 || slices.Contains(c.Exclude, q[0].Delivery.EndpointID) {
-			continue
+	for _, each := range []int{share, c.Limit} {
+		for i := range s.queues {
+			k := (s.turn + i) % len(s.queues)
+			q := s.queues[k]
+			if len(got) >= c.Limit || len(q) == 0 || slices.Contains(c.Exclude, q[0].Delivery.EndpointID) {
+				continue
+			}
+			n := min(len(q), each, c.Limit-len(got))
+			got = append(got, q[:n]...)
+			s.queues[k] = q[n:]
 		}
-		n := min(len(q), share, c.Limit-len(got))
-		got = append(got, q[:n]...)
-		s.queues[k] = q[n:]
 	}
 	s.turn = (s.turn + 1) % len(s.queues)
 	return got, nil
