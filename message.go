@@ -3,6 +3,8 @@ package hookline
 import (
 	"encoding/json"
 	"time"
+
+	fastjson "github.com/segmentio/encoding/json"
 )
 
 // Message is one event an app published. Its payload is kept exactly as
@@ -36,7 +38,9 @@ func (m *Message) Validate() error {
 		v.add("eventId", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
 	}
 	validNames(&v, "channels", m.Channels, 5)
-	if m.ContentType == "" && (len(m.Payload) == 0 || m.Payload[0] != '{' || !json.Valid(m.Payload)) {
+	// segmentio/encoding/json's Valid accepts exactly what encoding/json's
+	// does, in a tenth of the time; every publish's payload passes here.
+	if m.ContentType == "" && (len(m.Payload) == 0 || m.Payload[0] != '{' || !fastjson.Valid(m.Payload)) {
 		v.add("payload", "must be a JSON object")
 	}
 	return v.err()
