@@ -36,6 +36,12 @@ Scenarios (--scenario, repeatable, or all):
   flaky         receiver answers 10% of deliveries with 500
   payload-64k   64 KiB payloads
 
+Figures on a shared or virtual machine vary by a fifth from run to run.
+To compare two builds, give the other one with --baseline: each scenario
+then runs on a server started from each binary in turn (A, B, B, A, ...),
+--repeat times each, and the table adds the median and range of each
+figure and the change from the baseline.
+
 Every run is bounded and stops by itself; "--scenario all" takes a few
 minutes. It prints a table on stdout and, with --json, writes every figure
 with the machine and the flags to a file. Progress goes to stderr.`,
@@ -43,6 +49,7 @@ with the machine and the flags to a file. Progress goes to stderr.`,
   hookline bench --scenario all --json bench.json
   hookline bench --scenario backlog --backlog-count 1000000
   hookline bench --scenario max --concurrency 256 --serve-arg=--workers=512
+  hookline bench --scenario max,fanout-10 --baseline ./hookline-main --repeat 3
   hookline bench --target http://127.0.0.1:8071 --token "$HOOKLINE_ADMIN_TOKEN" --server-pid 4242`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -27,6 +27,12 @@ type Options struct {
 	DB string
 	// ServeArgs are extra arguments for `hookline serve`.
 	ServeArgs []string
+	// Baseline, when set, is another hookline binary to compare Server
+	// with: each scenario runs on a server started from each in turn.
+	Baseline string
+	// Repeat is how many times each scenario runs (on each binary, with a
+	// Baseline); 0 means once, or 3 with a Baseline.
+	Repeat int
 
 	// Target, when set, is the base URL of a running server to use
 	// instead of starting one; Token is its admin token, and ServerPID,
@@ -93,6 +99,10 @@ func (o *Options) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DB, "db", o.DB, "database the started server uses, passed to its --db (default: a new SQLite file per scenario in a temporary directory)")
 	fs.StringArrayVar(&o.ServeArgs, "serve-arg", o.ServeArgs,
 		"extra argument for the started server's serve command, repeatable, such as --serve-arg=--workers=512")
+	fs.StringVar(&o.Baseline, "baseline", o.Baseline,
+		"another hookline binary to compare with, such as one built from an earlier commit: each scenario runs on a server started from it and from this binary in turn, and the table adds both medians and the change")
+	fs.IntVar(&o.Repeat, "repeat", o.Repeat,
+		"how many times to run each scenario (on each binary with --baseline); the table then adds the median and range of each figure (default 1, or 3 with --baseline)")
 	fs.StringVar(&o.Target, "target", o.Target, "base URL of a running hookline server to use instead of starting one, such as http://127.0.0.1:8071")
 	fs.StringVar(&o.Token, "token", o.Token, "admin API token of the --target server (default: HOOKLINE_ADMIN_TOKEN)")
 	fs.IntVar(&o.ServerPID, "server-pid", o.ServerPID, "process ID of the --target server, to measure its CPU time and memory (same machine only)")
@@ -159,6 +169,9 @@ func (o *Options) Validate() error {
 		if o.ProfileDir != "" {
 			bad("--profile: only for a server the benchmark starts; profile a --target server through its own --debug-addr")
 		}
+		if o.Baseline != "" {
+			bad("--baseline: only for servers the benchmark starts, not with --target")
+		}
 	} else {
 		if o.Token != "" {
 			bad("--token: only with --target; a started server gets a generated token")
@@ -166,6 +179,14 @@ func (o *Options) Validate() error {
 		if o.ServerPID != 0 {
 			bad("--server-pid: only with --target; a started server is measured anyway")
 		}
+	}
+	if o.Baseline != "" {
+		if st, err := os.Stat(o.Baseline); err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+			bad("--baseline %q: want an executable hookline binary, such as one built with go build -o hookline-old ./cmd/hookline", o.Baseline)
+		}
+	}
+	if o.Repeat < 0 || o.Repeat > 50 {
+		bad("--repeat %d: want 1 to 50", o.Repeat)
 	}
 	if o.ServerPID < 0 {
 		bad("--server-pid %d: want a process ID", o.ServerPID)
@@ -223,6 +244,17 @@ func (o *Options) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// repeat returns how many times each scenario runs on each binary.
+func (o *Options) repeat() int {
+	switch {
+	case o.Repeat > 0:
+		return o.Repeat
+	case o.Baseline != "":
+		return 3
+	}
+	return 1
 }
 
 // scenarios returns the scenarios the options select, with the overrides

@@ -59,6 +59,12 @@ func TestFlagValidation(t *testing.T) {
 		{"profile with a target", []string{"--target", "http://h:1", "--token", "t", "--profile", "."}, "--profile: only for a server"},
 		{"profile and debug-addr", []string{"--profile", ".", "--serve-arg=--debug-addr=127.0.0.1:6060"}, "--profile sets --debug-addr itself"},
 		{"profile", []string{"--profile", "."}, ""},
+		{"baseline not a file", []string{"--baseline", "/nonexistent/hookline"}, "want an executable hookline binary"},
+		{"baseline not executable", []string{"--baseline", "options_test.go"}, "want an executable hookline binary"},
+		{"baseline with a target", []string{"--target", "http://h:1", "--token", "t", "--baseline", "/bin/sh"}, "--baseline: only for servers"},
+		{"baseline", []string{"--baseline", "/bin/sh", "--repeat", "2"}, ""},
+		{"negative repeat", []string{"--repeat", "-1"}, "--repeat -1"},
+		{"too many repeats", []string{"--repeat", "51"}, "--repeat 51"},
 		{"not a number", []string{"--rate", "fast"}, `invalid argument "fast"`},
 		{"unknown flag", []string{"--speed", "9"}, "unknown flag: --speed"},
 	}

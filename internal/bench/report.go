@@ -15,6 +15,7 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\taccepted/s\tdeliveries/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tlost\tdup\terrors\tsrv CPU µs/msg\tsrv RSS MiB\t")
 	for _, r := range rep.Results {
+		name := r.name()
 		cpu, rss := "-", "-"
 		if r.Server != nil && r.Server.CPUSeconds > 0 {
 			cpu = strconv.FormatFloat(r.Server.CPUPerMessageUS, 'f', 0, 64)
@@ -27,10 +28,13 @@ func (rep *Report) WriteTable(w io.Writer) error {
 			lat, deliveries, lost, dup = r.PublishLatency, "-", "-", "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t\n",
-			r.Scenario, num(r.AcceptedPerSec), deliveries, lat.P50, lat.P90, lat.P99, lat.P999, lat.Max,
+			name, num(r.AcceptedPerSec), deliveries, lat.P50, lat.P90, lat.P99, lat.P999, lat.Max,
 			lost, dup, errorSummary(r.Errors), cpu, rss)
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := writeSummary(w, rep.Summary); err != nil {
 		return err
 	}
 	for _, r := range rep.Results {
@@ -47,7 +51,7 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	var startups []string
 	for _, r := range rep.Results {
 		if r.Server != nil && r.Server.StartupMS > 0 {
-			startups = append(startups, fmt.Sprintf("%s %.0f", r.Scenario, r.Server.StartupMS))
+			startups = append(startups, fmt.Sprintf("%s %.0f", r.name(), r.Server.StartupMS))
 		}
 	}
 	if len(startups) > 0 {
@@ -55,13 +59,26 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	}
 	for _, r := range rep.Results {
 		for _, n := range r.Notes {
-			fmt.Fprintf(w, "\n%s: %s\n", r.Scenario, n)
+			fmt.Fprintf(w, "\n%s: %s\n", r.name(), n)
 		}
 		if r.Error != "" {
-			fmt.Fprintf(w, "\n%s failed: %s\n", r.Scenario, r.Error)
+			fmt.Fprintf(w, "\n%s failed: %s\n", r.name(), r.Error)
 		}
 	}
 	return nil
+}
+
+// name is the scenario's name, with the binary and the round when it ran
+// more than once, such as "max (baseline) #2".
+func (r *Result) name() string {
+	name := r.Scenario
+	if r.Binary != "" {
+		name += " (" + r.Binary + ")"
+	}
+	if r.Round > 0 {
+		name += " #" + strconv.Itoa(r.Round)
+	}
+	return name
 }
 
 // num formats a rate without decimals, with thousands separated.

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,12 +39,20 @@ type Report struct {
 	Args     []string  `json:"args"`
 	Started  time.Time `json:"started"`
 	Results  []Result  `json:"results"`
+	// Summary holds the median and range of each scenario's figures, per
+	// binary, when scenarios ran more than once or on a baseline too.
+	Summary []RunsSummary `json:"summary,omitempty"`
 }
 
 // Result holds the figures of one scenario.
 type Result struct {
 	Scenario    string `json:"scenario"`
 	Description string `json:"description"`
+	// Binary is "baseline" for a run on the --baseline binary and "this"
+	// for one on this binary when there is a baseline; Round numbers the
+	// runs of a scenario from 1 when it runs more than once.
+	Binary string `json:"binary,omitempty"`
+	Round  int    `json:"round,omitempty"`
 	// Error says why the scenario did not complete; its figures then
 	// cover what ran.
 	Error string `json:"error,omitempty"`
@@ -187,23 +196,67 @@ func Run(ctx context.Context, opts Options, version string, args []string, progr
 		return nil, errors.New("bench: no server binary to start")
 	}
 	rep := &Report{Hookline: version, Machine: ReadMachine(), Args: args, Started: time.Now().UTC()}
-	r := &runner{opts: opts, progress: progress}
+	type side struct{ label, bin string }
+	sides := []side{{"", opts.Server}}
+	if opts.Baseline != "" {
+		sides = []side{{"baseline", opts.Baseline}, {"this", opts.Server}}
+	}
+	rounds := opts.repeat()
 	var errs []error
 	for _, sc := range opts.scenarios() {
-		if ctx.Err() != nil {
-			break
+		for round := 1; round <= rounds && ctx.Err() == nil; round++ {
+			order := sides
+			if round%2 == 0 && len(sides) == 2 {
+				// A, B, then B, A: the machine's drift over a series of
+				// runs then favours neither binary.
+				order = []side{sides[1], sides[0]}
+			}
+			for _, sd := range order {
+				if ctx.Err() != nil {
+					break
+				}
+				ro := opts
+				ro.Server = sd.bin
+				r := &runner{opts: ro, progress: progress}
+				if rounds > 1 || sd.label != "" {
+					r.label = strings.Trim(sd.label+"-"+strconv.Itoa(round), "-")
+				}
+				name := sc.Name
+				if sd.label != "" {
+					name += " (" + sd.label + ")"
+				}
+				if rounds > 1 {
+					name += fmt.Sprintf(" #%d", round)
+				}
+				r.logf("%s: %s", name, sc.Description)
+				res := r.measured(ctx, sc)
+				res.Binary = sd.label
+				if rounds > 1 {
+					res.Round = round
+				}
+				if res.Error != "" {
+					errs = append(errs, fmt.Errorf("scenario %s: %s", name, res.Error))
+				}
+				rep.Results = append(rep.Results, res)
+			}
 		}
-		r.logf("%s: %s", sc.Name, sc.Description)
-		res := r.measured(ctx, sc)
-		if res.Error != "" {
-			errs = append(errs, fmt.Errorf("scenario %s: %s", sc.Name, res.Error))
-		}
-		rep.Results = append(rep.Results, res)
+	}
+	if rounds > 1 || opts.Baseline != "" {
+		rep.Summary = Summarize(rep.Results)
 	}
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// profileName names a scenario's profiles: the scenario, and which run
+// of it when it runs more than once, such as "max.baseline-2".
+func profileName(scenario, label string) string {
+	if label == "" {
+		return scenario
+	}
+	return scenario + "." + label
 }
 
 // WriteJSON writes the report, indented, to path.
@@ -218,6 +271,9 @@ func (rep *Report) WriteJSON(path string) error {
 type runner struct {
 	opts     Options
 	progress io.Writer
+	// label tells apart the profiles of a scenario's runs when it runs
+	// more than once, such as "baseline-2"; empty for a single run.
+	label string
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -297,7 +353,7 @@ func (r *runner) scenario(ctx context.Context, sc Scenario) (res Result) {
 		if err != nil {
 			return fail(err)
 		}
-		prof = &profiler{dir: r.opts.ProfileDir, name: sc.Name, addr: addr, logf: r.logf}
+		prof = &profiler{dir: r.opts.ProfileDir, name: profileName(sc.Name, r.label), addr: addr, logf: r.logf}
 		serveArgs = append(slices.Clip(serveArgs), "--debug-addr="+addr)
 	}
 	if r.opts.Target == "" {

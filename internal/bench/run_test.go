@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -106,6 +108,54 @@ func TestRealRun(t *testing.T) {
 	var back Report
 	if err := json.Unmarshal(b, &back); err != nil || back.Results[0].Accepted != r.Accepted || back.Machine.Cores < 1 {
 		t.Errorf("JSON report does not read back: %v", err)
+	}
+}
+
+// TestRealCompare runs a scenario twice on a baseline binary and twice on
+// this one, alternating, and checks the order and the summary.
+func TestRealCompare(t *testing.T) {
+	t.Parallel()
+	bin := hooklineBinary(t)
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseline := filepath.Join(t.TempDir(), "hookline-baseline")
+	if err := os.WriteFile(baseline, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultOptions()
+	opts.Server, opts.Baseline, opts.Repeat = bin, baseline, 2
+	opts.Scenarios = []string{"max"}
+	opts.Duration, opts.Concurrency = time.Second, 4
+	opts.Overrides = map[string]bool{"duration": true, "concurrency": true}
+	var progress bytes.Buffer
+	rep, err := Run(context.Background(), opts, "test", []string{"hookline", "bench"}, &progress)
+	if err != nil {
+		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
+	}
+	var order []string
+	for _, r := range rep.Results {
+		order = append(order, fmt.Sprintf("%s #%d", r.Binary, r.Round))
+		if r.Accepted == 0 || r.Delivered != r.Accepted || r.Lost != 0 || r.Server == nil || r.Server.CPUSeconds <= 0 {
+			t.Errorf("%s #%d: accepted %d, delivered %d, lost %d, server %+v", r.Binary, r.Round, r.Accepted, r.Delivered, r.Lost, r.Server)
+		}
+	}
+	if want := []string{"baseline #1", "this #1", "this #2", "baseline #2"}; !slices.Equal(order, want) {
+		t.Errorf("runs in the order %q, want %q", order, want)
+	}
+	if len(rep.Summary) != 2 || rep.Summary[0].Binary != "baseline" || rep.Summary[1].Binary != "this" ||
+		rep.Summary[0].Runs != 2 || rep.Summary[1].AcceptedPerSec.Median <= 0 {
+		t.Errorf("summary = %+v", rep.Summary)
+	}
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"max (baseline) #2", "max (this) #1", "median [least–greatest]", "change"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
 	}
 }
 
