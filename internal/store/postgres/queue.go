@@ -371,15 +371,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 		return nil, nil
 	}
 	slices.SortFunc(dels, func(a, b hookline.Delivery) int { return strings.Compare(a.ID, b.ID) })
-	msgIDs, epIDs := make([]string, 0, len(dels)), make([]string, 0, 8)
-	seenEp := map[string]bool{}
-	for _, d := range dels {
-		msgIDs = append(msgIDs, d.MessageID)
-		if !seenEp[d.EndpointID] {
-			seenEp[d.EndpointID] = true
-			epIDs = append(epIDs, d.EndpointID)
-		}
-	}
+	msgIDs, epIDs := sqlstore.ClaimedIDs(dels)
 	// The claim is committed; its messages and endpoints come in one more
 	// round trip. Each endpoint comes with its app's rate limit, the
 	// default for endpoints without their own.
