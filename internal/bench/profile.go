@@ -99,10 +99,14 @@ func (p *profiler) wait() {
 }
 
 // allocs writes the profile of the memory allocated since the server
-// started: the garbage collector's work is proportional to it.
+// started, whose size the garbage collector's work follows, and the mutex
+// and block profiles: where the server's goroutines waited for locks and
+// for each other.
 func (p *profiler) allocs(ctx context.Context) {
 	if p != nil {
 		p.fetch(ctx, "allocs", "allocs", 30*time.Second)
+		p.fetch(ctx, "mutex", "mutex", 30*time.Second)
+		p.fetch(ctx, "block", "block", 30*time.Second)
 	}
 }
 

@@ -183,7 +183,7 @@ var envNames = map[string]string{
 func (c *Config) Bind(fs *pflag.FlagSet) {
 	help := func(name, text string) string { return text + " (env " + envNames[name] + ")" }
 	fs.StringVar(&c.Addr, "addr", c.Addr, help("addr", "address to listen on, host:port"))
-	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, help("debug-addr", "serve Go's profiler at /debug/pprof/ on this host:port (keep it on loopback); off when empty"))
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, help("debug-addr", "serve Go's profiler at /debug/pprof/ on this host:port, with the mutex and block profiles on (keep it on loopback); off when empty"))
 	fs.StringVar(&c.DB, "db", c.DB, help("db", "SQLite database file, created if missing, or a postgres:// URL for a database several nodes share"))
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, help("public-url", "base URL this server is reached at by users and senders; receive URLs start with it (default http://<addr>)"))
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, help("config", "JSON file with what only the operator defines, such as inbound commands"))
