@@ -124,7 +124,7 @@ func (o *Options) Bind(fs *pflag.FlagSet) {
 		"after publishing, how long to wait with no new delivery before counting the missing ones as lost")
 	fs.StringVar(&o.JSON, "json", o.JSON, "file to write the full report to, as JSON")
 	fs.StringVar(&o.ProfileDir, "profile", o.ProfileDir,
-		"directory to write, per scenario, Go CPU and allocation profiles of the started server and a CPU profile of the benchmark's own load and receiver over the same span (read them with go tool pprof)")
+		"directory to write, per scenario, Go CPU, allocation, mutex and block profiles of the started server and a CPU profile of the benchmark's own load and receiver over the same span (read them with go tool pprof)")
 	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep each scenario's temporary directory with the server's database and logs (kept anyway when a scenario fails or loses deliveries)")
 }
 

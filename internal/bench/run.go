@@ -221,19 +221,14 @@ func Run(ctx context.Context, opts Options, version string, args []string, progr
 				if rounds > 1 || sd.label != "" {
 					r.label = strings.Trim(sd.label+"-"+strconv.Itoa(round), "-")
 				}
-				name := sc.Name
-				if sd.label != "" {
-					name += " (" + sd.label + ")"
-				}
+				id := Result{Scenario: sc.Name, Binary: sd.label}
 				if rounds > 1 {
-					name += fmt.Sprintf(" #%d", round)
+					id.Round = round
 				}
+				name := id.name()
 				r.logf("%s: %s", name, sc.Description)
 				res := r.measured(ctx, sc)
-				res.Binary = sd.label
-				if rounds > 1 {
-					res.Round = round
-				}
+				res.Binary, res.Round = id.Binary, id.Round
 				if res.Error != "" {
 					errs = append(errs, fmt.Errorf("scenario %s: %s", name, res.Error))
 				}
