@@ -86,7 +86,7 @@ type Options struct {
 	PerEndpoint int
 	// EndpointQueue is how many claimed deliveries one endpoint may have
 	// waiting before claims, and the leases of publishes, leave that
-	// endpoint out, until its attempts show it answers fast (see
+	// endpoint out, unless it is being sent to fast (see
 	// EndpointQueueMax). It is small enough that PerEndpoint workers can
 	// send the whole queue within half the Lease even when every request
 	// times out. For an endpoint with a rate limit it is further capped at
@@ -94,11 +94,11 @@ type Options struct {
 	// PerEndpoint × Lease / (2 × Timeout).
 	EndpointQueue int
 	// EndpointQueueMax is how far an endpoint's queue may grow past
-	// EndpointQueue while the endpoint answers fast: up to what its workers
-	// send within a quarter of the Lease at the latency its recent attempts
-	// took. Deliveries to a fast endpoint then stay in memory, handed over
-	// by publishes, instead of going back to the store to be claimed again.
-	// Default 8 × EndpointQueue, at most MaxQueued.
+	// EndpointQueue while the endpoint is sent to fast: up to what it was
+	// sent within a quarter of the Lease at the rate its queue has been
+	// draining. Deliveries to a fast endpoint then stay in memory, handed
+	// over by publishes, instead of going back to the store to be claimed
+	// again. Default 8 × EndpointQueue, at most MaxQueued.
 	EndpointQueueMax int
 	// ClaimBatch is the most deliveries one claim takes. Default 512.
 	ClaimBatch int
@@ -653,15 +653,11 @@ func (d *Dispatcher) workLoop() {
 			delete(d.held, t.Delivery.ID)
 			d.mu.Unlock()
 			d.expired.Add(1)
-			d.doneWith(q, neutral, 0)
+			d.doneWith(q, neutral, false)
 			continue
 		}
 		res, h, sent := d.send(w, &t)
-		var took time.Duration
-		if res.Attempt != nil {
-			took = res.Attempt.Duration
-		}
-		d.doneWith(q, h, took)
+		d.doneWith(q, h, sent && res.Attempt != nil)
 		if !sent {
 			d.mu.Lock()
 			d.unsent = append(d.unsent, t.Delivery.ID)

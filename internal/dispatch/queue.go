@@ -22,9 +22,12 @@ type endpointQueue struct {
 	// dead endpoint soon holds a single worker, waiting out its timeouts,
 	// instead of PerEndpoint of them.
 	conc int
-	// latency is a moving average of how long the endpoint's attempts
-	// took, 0 until one has finished. It sizes the queue (queueCap).
-	latency time.Duration
+	// gap is a moving average of the time between the endpoint's finished
+	// attempts, set once two have finished (paced): the queue drains at
+	// 1/gap under the load of the moment. It sizes the queue (queueCap).
+	gap      time.Duration
+	paced    bool
+	lastDone time.Time
 	// inReady is set while the queue is on the ready list.
 	inReady bool
 	// full is set when a claim left the endpoint out; the queue then wakes
@@ -71,17 +74,19 @@ func healthOf(code int) health {
 	return neutral
 }
 
-// observe adds an attempt that took took to the queue's latency, an
-// exponentially weighted average over about the last eight attempts.
-func (q *endpointQueue) observe(took time.Duration) {
-	if took <= 0 {
-		return
+// observe records that an attempt finished at now, for the queue's drain
+// rate: an exponentially weighted average of the gaps between finished
+// attempts, over about the last sixteen.
+func (q *endpointQueue) observe(now time.Time) {
+	if !q.lastDone.IsZero() {
+		g := now.Sub(q.lastDone)
+		if q.paced {
+			q.gap += (g - q.gap) / 16
+		} else {
+			q.gap, q.paced = g, true
+		}
 	}
-	if q.latency == 0 {
-		q.latency = took
-		return
-	}
-	q.latency += (took - q.latency) / 8
+	q.lastDone = now
 }
 
 // adjust changes the queue's concurrency after an attempt.
@@ -114,15 +119,17 @@ func (q *endpointQueue) setRateLimit(limit *int) {
 }
 
 // queueCap is how many tasks q may hold before claims leave it out:
-// Options.EndpointQueue, or more for an endpoint whose workers, at the
-// latency its attempts have taken, send more than that within a quarter of
-// the lease, up to Options.EndpointQueueMax. Holding more than the rate
-// limit lets through within half the lease would let leases lapse while
-// tasks wait.
+// Options.EndpointQueue, or, for an endpoint that has been sending faster,
+// what it sends in a quarter of the lease at the rate its queue has been
+// draining, up to Options.EndpointQueueMax. The rate is measured under the
+// load of the moment, so a task waits about a quarter of its lease at
+// most, and the rest of the lease covers its request and the write of its
+// result. Holding more than the rate limit lets through within half the
+// lease would let leases lapse while tasks wait.
 func (d *Dispatcher) queueCap(q *endpointQueue) int {
 	c := d.opts.EndpointQueue
-	if q.latency > 0 && d.opts.EndpointQueueMax > c {
-		sendable := float64(q.conc) * float64(d.opts.Lease/4) / float64(q.latency)
+	if q.paced && d.opts.EndpointQueueMax > c {
+		sendable := float64(d.opts.Lease/4) / float64(max(q.gap, time.Microsecond))
 		c = max(c, int(min(sendable, float64(d.opts.EndpointQueueMax))))
 	}
 	if q.rateLimit > 0 {
@@ -198,15 +205,17 @@ func (d *Dispatcher) next() (store.Task, *endpointQueue, bool) {
 	}
 }
 
-// doneWith records that a worker has finished an attempt at one of q's
-// tasks, with what the attempt said of the endpoint and how long it took
-// (0 for a task left unsent).
-func (d *Dispatcher) doneWith(q *endpointQueue, h health, took time.Duration) {
+// doneWith records that a worker has finished with one of q's tasks, with
+// what the attempt said of the endpoint; sent is false for a task left
+// unsent, which says nothing of the endpoint's pace.
+func (d *Dispatcher) doneWith(q *endpointQueue, h health, sent bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	q.active--
 	q.adjust(h, d.opts.PerEndpoint)
-	q.observe(took)
+	if sent {
+		q.observe(time.Now())
+	}
 	d.markReady(q)
 	d.forget(q, time.Now())
 }

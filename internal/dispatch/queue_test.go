@@ -584,40 +584,41 @@ func TestConcurrencyAdjust(t *testing.T) {
 	}
 }
 
-// TestQueueCapFollowsLatency checks that an endpoint's queue grows past
-// EndpointQueue only as far as its workers send it within a quarter of the
-// lease at the latency its attempts took, and never past EndpointQueueMax
-// or what its rate limit lets through.
-func TestQueueCapFollowsLatency(t *testing.T) {
+// TestQueueCapFollowsThroughput checks that an endpoint's queue grows past
+// EndpointQueue only as far as it drains within a quarter of the lease at
+// the pace its attempts have been finishing, and never past
+// EndpointQueueMax or what its rate limit lets through.
+func TestQueueCapFollowsThroughput(t *testing.T) {
 	d := New(newFakeStore(), Options{Client: NewClient(nil, time.Second), PerEndpoint: 4, EndpointQueue: 10,
 		EndpointQueueMax: 100, Lease: 40 * time.Second, Timeout: time.Second})
+	t0 := time.Now()
 	tests := []struct {
-		name    string
-		latency []time.Duration
-		conc    int
-		rate    int
-		want    int
+		name string
+		gaps []time.Duration // between finished attempts
+		rate int
+		want int
 	}{
-		{"nothing observed", nil, 4, 0, 10},
-		{"slow: 4 workers × 10 s / 5 s", []time.Duration{5 * time.Second}, 4, 0, 10},
-		{"fast: 4 workers × 10 s / 1 s", []time.Duration{time.Second}, 4, 0, 40},
-		{"fast, fewer workers", []time.Duration{time.Second}, 2, 0, 20},
-		{"very fast: at most EndpointQueueMax", []time.Duration{time.Millisecond}, 4, 0, 100},
-		{"rate limit: 2/s × 20 s", []time.Duration{time.Millisecond}, 4, 2, 40},
-		// From 1 s, seven attempts of 9 s bring the average past 5 s.
-		{"slowed down", []time.Duration{time.Second, 9 * time.Second, 9 * time.Second, 9 * time.Second,
-			9 * time.Second, 9 * time.Second, 9 * time.Second, 9 * time.Second}, 4, 0, 10},
+		{"nothing observed", nil, 0, 10},
+		{"one attempt: no pace yet", []time.Duration{0}, 0, 10},
+		{"slow: 10 s / 2 s", []time.Duration{0, 2 * time.Second}, 0, 10},
+		{"fast: 10 s / 250 ms", []time.Duration{0, 250 * time.Millisecond}, 0, 40},
+		{"very fast: at most EndpointQueueMax", []time.Duration{0, time.Millisecond}, 0, 100},
+		{"rate limit: 2/s × 20 s", []time.Duration{0, time.Millisecond}, 2, 40},
+		// From 1 ms, 32 gaps of 2 s bring the average past 1 s.
+		{"slowed down", append([]time.Duration{0, time.Millisecond}, slices.Repeat([]time.Duration{2 * time.Second}, 32)...), 0, 10},
 	}
 	for _, tt := range tests {
-		q := &endpointQueue{conc: tt.conc}
-		for _, l := range tt.latency {
-			q.observe(l)
+		q := &endpointQueue{conc: 4}
+		at := t0
+		for _, g := range tt.gaps {
+			at = at.Add(g)
+			q.observe(at)
 		}
 		if tt.rate > 0 {
 			q.setRateLimit(&tt.rate)
 		}
 		if got := d.queueCap(q); got != tt.want {
-			t.Errorf("%s: queue cap %d (latency %v), want %d", tt.name, got, q.latency, tt.want)
+			t.Errorf("%s: queue cap %d (gap %v), want %d", tt.name, got, q.gap, tt.want)
 		}
 	}
 }
