@@ -313,18 +313,29 @@ func TestClaimedTwiceSentOnce(t *testing.T) {
 	}
 }
 
+// failingClient returns a client whose every request gets a 500, and a
+// func that lists when each request was made.
+func failingClient() (*http.Client, func() []time.Time) {
+	var mu sync.Mutex
+	var sent []time.Time
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		sent = append(sent, time.Now())
+		mu.Unlock()
+		return reply(r, 500), nil
+	})}
+	return client, func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(sent)
+	}
+}
+
 func TestRetriesFollowSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		schedule := []time.Duration{0, time.Second, 10 * time.Second, time.Minute}
 		const poll = 100 * time.Millisecond
-		var mu sync.Mutex
-		var sent []time.Time
-		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			mu.Lock()
-			sent = append(sent, time.Now())
-			mu.Unlock()
-			return reply(r, 500), nil
-		})}
+		client, sentAt := failingClient()
 		st := newFakeStore(tasks(newEndpoint("http://receiver.test/hook"), 1)...)
 		st.requeue = true
 		d := startDispatcher(t, st, Options{Client: client, Schedule: schedule, Jitter: -1, PollInterval: poll})
@@ -336,6 +347,7 @@ func TestRetriesFollowSchedule(t *testing.T) {
 		}
 
 		results, _ := st.snapshot()
+		sent := sentAt()
 		if len(results) != len(schedule) || len(sent) != len(schedule) {
 			t.Fatalf("%d results of %d requests, want %d", len(results), len(sent), len(schedule))
 		}
@@ -360,14 +372,7 @@ func TestRetriesFollowSchedule(t *testing.T) {
 func TestRetryClaimedWhenDue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		schedule := []time.Duration{0, 300 * time.Millisecond, 2 * time.Second}
-		var mu sync.Mutex
-		var sent []time.Time
-		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			mu.Lock()
-			sent = append(sent, time.Now())
-			mu.Unlock()
-			return reply(r, 500), nil
-		})}
+		client, sentAt := failingClient()
 		st := newFakeStore(tasks(newEndpoint("http://receiver.test/hook"), 1)...)
 		st.requeue = true
 		// Nothing publishes and the poll is an hour away: only the due
@@ -378,6 +383,7 @@ func TestRetryClaimedWhenDue(t *testing.T) {
 		if err := d.Stop(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		sent := sentAt()
 		if len(sent) != len(schedule) {
 			t.Fatalf("%d requests, want %d", len(sent), len(schedule))
 		}
