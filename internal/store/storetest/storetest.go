@@ -674,13 +674,25 @@ func testClaimExclude(t *testing.T, s store.Store) {
 	}
 }
 
-func testClaimRateLimit(t *testing.T, s store.Store) {
-	appRate, own := 7, 3
-	a := newApp(t, s, "limited")
+// The rate limits of limitedApp: the app's, and its second endpoint's own.
+const limitedAppRate, limitedEndpointRate = 7, 3
+
+// limitedApp creates an app with a rate limit and two endpoints: one that
+// inherits the app's limit and one with a limit of its own.
+func limitedApp(t *testing.T, s store.Store, uid string) (a *hookline.App, inherits, ownLimit *hookline.Endpoint) {
+	t.Helper()
+	appRate, own := limitedAppRate, limitedEndpointRate
+	a = newApp(t, s, uid)
 	a.RateLimit = &appRate
 	must(t, s.AppUpdate(ctx, a))
-	inherits := newEndpoint(t, s, a.ID, nil)
-	ownLimit := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.RateLimit = &own })
+	inherits = newEndpoint(t, s, a.ID, nil)
+	ownLimit = newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.RateLimit = &own })
+	return a, inherits, ownLimit
+}
+
+func testClaimRateLimit(t *testing.T, s store.Store) {
+	a, inherits, ownLimit := limitedApp(t, s, "limited")
+	appRate, own := limitedAppRate, limitedEndpointRate
 	b := newApp(t, s, "free")
 	unlimited := newEndpoint(t, s, b.ID, nil)
 	publish(t, s, a.ID, "x")
@@ -941,12 +953,8 @@ func testSettings(t *testing.T, s store.Store) {
 // lease's limit and exclusions, return tasks ready to send, and keep the
 // leased deliveries from claims until the lease lapses.
 func testMessageLease(t *testing.T, s store.Store) {
-	appRate, own := 7, 3
-	a := newApp(t, s, "a")
-	a.RateLimit = &appRate
-	must(t, s.AppUpdate(ctx, a))
-	inherits := newEndpoint(t, s, a.ID, nil)
-	ownLimit := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.RateLimit = &own })
+	a, inherits, ownLimit := limitedApp(t, s, "a")
+	appRate, own := limitedAppRate, limitedEndpointRate
 	excluded := newEndpoint(t, s, a.ID, nil)
 	until := t0.Add(time.Minute)
 	lease := &store.Lease{Until: until, Limit: 3, Exclude: []string{excluded.ID}}
