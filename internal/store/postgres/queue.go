@@ -198,8 +198,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 	}
 
 	// Each delivery is leased to the caller where its item asks for it and
-	// the lease has room (due again when the lease lapses), else pending
-	// and due at once.
+	// the lease has room, else pending (sqlstore.Leases.Deliver).
 	var (
 		dIDs, dApps, dMsgs, dEps []string
 		dStatus                  []int
@@ -218,22 +217,10 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 			if !ep.Accepts(m.EventType, m.Channels) {
 				continue
 			}
-			d := hookline.Delivery{
-				ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: ep.ID,
-				Status: hookline.StatusPending, NextAttempt: m.CreatedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt,
-			}
-			next := m.CreatedAt.UTC()
-			leased := leases.Take(item.Lease, ep.ID)
-			if leased {
-				d.Status, d.NextAttempt, next = hookline.StatusSending, time.Time{}, item.Lease.Until.UTC()
-			}
+			d, due, leased := leases.Deliver(item, ep, rates[m.AppID])
 			pending = pending || !leased
-			item.Deliveries = append(item.Deliveries, d)
 			dIDs, dApps, dMsgs, dEps = append(dIDs, d.ID), append(dApps, d.AppID), append(dMsgs, d.MessageID), append(dEps, d.EndpointID)
-			dStatus, dTimes, dNext = append(dStatus, int(d.Status)), append(dTimes, m.CreatedAt.UTC()), append(dNext, next)
-			if leased {
-				item.Tasks = append(item.Tasks, store.Task{Delivery: d, Message: m, Endpoint: ep, RateLimit: ep.EffectiveRateLimit(rates[m.AppID])})
-			}
+			dStatus, dTimes, dNext = append(dStatus, int(d.Status)), append(dTimes, m.CreatedAt.UTC()), append(dNext, due.UTC())
 		}
 	}
 	if len(dIDs) == 0 {

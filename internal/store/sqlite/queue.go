@@ -140,23 +140,9 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 			if !ep.Accepts(m.EventType, m.Channels) {
 				continue
 			}
-			d := hookline.Delivery{
-				ID: hookline.NewID(hookline.PrefixDelivery), AppID: m.AppID, MessageID: m.ID, EndpointID: ep.ID,
-				Status: hookline.StatusPending, NextAttempt: m.CreatedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt,
-			}
-			next := created
-			leased := leases.Take(item.Lease, ep.ID)
-			if leased {
-				// As a claim leaves it: sending, due again when the lease
-				// lapses.
-				d.Status, d.NextAttempt, next = hookline.StatusSending, time.Time{}, micro(item.Lease.Until)
-			}
-			if err := dlvs.add(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, next, created, created); err != nil {
+			d, due, _ := leases.Deliver(item, ep, app.rate)
+			if err := dlvs.add(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, micro(due), created, created); err != nil {
 				return fmt.Errorf("insert delivery: %w", err)
-			}
-			item.Deliveries = append(item.Deliveries, d)
-			if leased {
-				item.Tasks = append(item.Tasks, store.Task{Delivery: d, Message: m, Endpoint: ep, RateLimit: ep.EffectiveRateLimit(app.rate)})
 			}
 		}
 	}
