@@ -412,9 +412,7 @@ func (d *Dispatcher) run(ctx context.Context) {
 	ids := d.drain()
 	d.timerWG.Wait()
 	if len(ids) > 0 {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
-		defer cancel()
-		if err := d.st.DeliveryRelease(ctx, ids); err != nil {
+		if err := d.release(ids); err != nil {
 			d.stopErr = fmt.Errorf("release %d unsent deliveries: %w", len(ids), err)
 		}
 	}
@@ -507,6 +505,15 @@ func (d *Dispatcher) claimLoop() {
 	}
 }
 
+// release returns deliveries this dispatcher holds but did not send to the
+// store, due at once, taking up to 10 s even when the dispatcher was
+// aborted.
+func (d *Dispatcher) release(ids []string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
+	defer cancel()
+	return d.st.DeliveryRelease(ctx, ids)
+}
+
 // Lease returns the lease under which a publish about to commit may hand
 // its new deliveries straight to this dispatcher (see Deliver), as a claim
 // would take them: as many as memory has room for, leaving out endpoints
@@ -579,9 +586,7 @@ func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 		for i := range tasks {
 			ids[i] = tasks[i].Delivery.ID
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
-		defer cancel()
-		if err := d.st.DeliveryRelease(ctx, ids); err != nil {
+		if err := d.release(ids); err != nil {
 			d.log.Warn("release deliveries handed over at shutdown", "count", len(ids), "err", err,
 				"detail", "they are due again when their lease lapses")
 		}
