@@ -68,7 +68,7 @@ func BenchmarkDispatch(b *testing.B) {
 			}))
 			defer srv.Close()
 			client := NewClient(nil, 15*time.Second)
-			defer client.CloseIdleConnections()
+			defer client.Close()
 
 			st := &benchStore{total: int64(b.N), all: make(chan struct{}), queues: make([][]store.Task, endpoints)}
 			eps := make([]*hookline.Endpoint, endpoints)

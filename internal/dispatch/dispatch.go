@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,8 +130,9 @@ type Options struct {
 	// deliveries for longer. Default 1 hour.
 	MaxRetryAfter time.Duration
 	// Client sends the requests. It is required: the server builds it with
-	// NewClient and a dialer that refuses private addresses.
-	Client *http.Client
+	// NewClient and a dialer that refuses private addresses. The
+	// dispatcher closes it when it stops.
+	Client Client
 	// Now tells the time for schedules, leases, signatures and records.
 	// Default time.Now. Rate limits and flush delays run on the runtime's
 	// clock and timers instead, which testing/synctest controls.
@@ -234,7 +234,7 @@ type Stats struct {
 type Dispatcher struct {
 	st     Store
 	opts   Options
-	client *http.Client
+	client Client
 	log    *slog.Logger
 
 	// wake holds a pending request to claim now, from Wake or from a
@@ -322,6 +322,9 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	}
 	d.started = true
 	d.ctx, d.abort = context.WithCancel(context.WithoutCancel(ctx))
+	// An abort cuts off the requests in flight; the end of run closes
+	// the idle connections.
+	context.AfterFunc(d.ctx, d.client.Close)
 	d.writeWG.Add(1)
 	go d.writeLoop()
 	d.workWG.Add(d.opts.Workers)

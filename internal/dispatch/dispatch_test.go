@@ -218,7 +218,6 @@ func startDispatcher(t *testing.T, st Store, opts Options) *Dispatcher {
 	t.Helper()
 	if opts.Client == nil {
 		opts.Client = NewClient(nil, 10*time.Second)
-		t.Cleanup(opts.Client.CloseIdleConnections)
 	}
 	d := New(st, opts)
 	if err := d.Start(context.Background()); err != nil {
@@ -237,19 +236,22 @@ func startDispatcher(t *testing.T, st Store, opts Options) *Dispatcher {
 // fixedNow returns a clock stopped at testNow.
 func fixedNow() time.Time { return testNow }
 
-// roundTripFunc is an http.RoundTripper in memory, for tests in a
-// synctest bubble, where real sockets do not block durably.
-type roundTripFunc func(*http.Request) (*http.Response, error)
+// clientFunc is a Client in memory, for tests in a synctest bubble,
+// where real sockets do not block durably. It answers with the status
+// code it returns, or with no response when that is 0.
+type clientFunc func(*Request) (int, error)
 
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		r.Body.Close()
-	}
-	return f(r)
+func (f clientFunc) Do(req *Request, resp *Response) error {
+	code, err := f(req)
+	resp.StatusCode, resp.Header = code, http.Header{}
+	return err
 }
 
-func reply(r *http.Request, code int) *http.Response {
-	return &http.Response{StatusCode: code, Header: http.Header{}, Body: http.NoBody, Request: r}
+func (clientFunc) Close() {}
+
+// answer is a clientFunc that answers every request with code.
+func answer(code int) clientFunc {
+	return func(*Request) (int, error) { return code, nil }
 }
 
 func TestWithDefaults(t *testing.T) {
@@ -318,7 +320,7 @@ func TestStartTwice(t *testing.T) {
 }
 
 func TestStopWithoutStart(t *testing.T) {
-	d := New(newFakeStore(), Options{Client: http.DefaultClient})
+	d := New(newFakeStore(), Options{Client: answer(200)})
 	if err := d.Stop(context.Background()); err != nil {
 		t.Errorf("Stop = %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -315,15 +316,15 @@ func TestClaimedTwiceSentOnce(t *testing.T) {
 
 // failingClient returns a client whose every request gets a 500, and a
 // func that lists when each request was made.
-func failingClient() (*http.Client, func() []time.Time) {
+func failingClient() (Client, func() []time.Time) {
 	var mu sync.Mutex
 	var sent []time.Time
-	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	client := clientFunc(func(*Request) (int, error) {
 		mu.Lock()
 		sent = append(sent, time.Now())
 		mu.Unlock()
-		return reply(r, 500), nil
-	})}
+		return 500, nil
+	})
 	return client, func() []time.Time {
 		mu.Lock()
 		defer mu.Unlock()
@@ -406,12 +407,16 @@ func TestRateLimit(t *testing.T) {
 		start := time.Now()
 		var mu sync.Mutex
 		sent := map[string][]time.Duration{}
-		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		client := clientFunc(func(r *Request) (int, error) {
+			u, err := url.Parse(r.URL)
+			if err != nil {
+				return 0, err
+			}
 			mu.Lock()
-			sent[r.URL.Host] = append(sent[r.URL.Host], time.Since(start))
+			sent[u.Host] = append(sent[u.Host], time.Since(start))
 			mu.Unlock()
-			return reply(r, 200), nil
-		})}
+			return 200, nil
+		})
 		var all []store.Task
 		for range 40 {
 			all = append(all, newTask(limited, newMessage()), newTask(free, newMessage()))
@@ -504,9 +509,7 @@ func TestFIFO(t *testing.T) {
 
 func TestIdleQueuesForgotten(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			return reply(r, 200), nil
-		})}
+		client := answer(200)
 		one := 1
 		limited := newEndpoint("http://limited.test/hook")
 		limited.RateLimit = &one
@@ -538,19 +541,19 @@ func TestDeadEndpointHoldsOneWorker(t *testing.T) {
 		start := time.Now()
 		var mu sync.Mutex
 		active, peak := 0, 0 // peak counts from the first timeouts on
-		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		client := clientFunc(func(r *Request) (int, error) {
 			mu.Lock()
 			active++
 			if time.Since(start) >= timeout {
 				peak = max(peak, active)
 			}
 			mu.Unlock()
-			<-r.Context().Done()
+			time.Sleep(time.Until(r.Deadline))
 			mu.Lock()
 			active--
 			mu.Unlock()
-			return nil, r.Context().Err()
-		})}
+			return 0, context.DeadlineExceeded
+		})
 		st := newFakeStore(tasks(newEndpoint("http://dead.test/hook"), 20)...)
 		startDispatcher(t, st, Options{Client: client, Workers: 8, PerEndpoint: 4, Timeout: timeout})
 		time.Sleep(10*timeout + timeout/2)
@@ -636,13 +639,13 @@ func TestLeaseRunsShort(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		sent := 0
-		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		client := clientFunc(func(*Request) (int, error) {
 			time.Sleep(900 * time.Millisecond) // a slow receiver, on the fake clock
 			mu.Lock()
 			sent++
 			mu.Unlock()
-			return reply(r, 200), nil
-		})}
+			return 200, nil
+		})
 		ep := newEndpoint("http://slow.test/hook")
 		st := newFakeStore(tasks(ep, 8)...)
 		// One request at a time, each 0.9 s, within a 4 s lease and a 1 s

@@ -1,13 +1,11 @@
 package dispatch
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,40 +73,33 @@ func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool)
 	keys := ep.SigningKeys(now)
 	w.sig = webhook.AppendSignatureHeader(w.sig[:0], keys, msg.ID, now, body)
 
-	ctx, cancel := context.WithTimeout(d.ctx, d.opts.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
-	if err != nil {
-		a.Error = "build request: " + err.Error()
-		d.decide(&res, ep, now, 0, 0)
-		return res, neutral, true
-	}
-	req.Header = d.header(ep, msg, len(keys) > 0, strconv.FormatInt(now.Unix(), 10), string(w.sig), contentType)
-
 	start := time.Now()
-	resp, err := d.client.Do(req)
-	if err != nil {
+	req := Request{
+		URL:      ep.URL,
+		Header:   d.header(ep, msg, len(keys) > 0, strconv.FormatInt(now.Unix(), 10), string(w.sig), contentType),
+		Body:     body,
+		Deadline: start.Add(d.opts.Timeout),
+		MaxBody:  d.opts.MaxResponse,
+	}
+	resp := Response{Body: w.body[:0]}
+	err = d.client.Do(&req, &resp)
+	if resp.StatusCode == 0 {
 		if d.ctx.Err() != nil {
 			return res, neutral, false
 		}
 		d.sent.Add(1)
 		d.failed.Add(1)
 		a.Duration = time.Since(start)
-		a.Error = requestError(ctx, err, d.opts.Timeout)
+		a.Error = requestError(err, d.opts.Timeout)
 		d.decide(&res, ep, now, 0, 0)
 		return res, strained, true
 	}
 	d.sent.Add(1)
-	var truncated bool
-	w.body, truncated, err = readCapped(resp.Body, w.body[:0], d.opts.MaxResponse)
-	if truncated {
-		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
-	}
-	resp.Body.Close()
 	a.Duration = time.Since(start)
 	a.StatusCode = resp.StatusCode
 	a.ResponseHeaders = resp.Header
-	a.Response = responseText(w.body, truncated)
+	a.Response = responseText(resp.Body, resp.Truncated)
+	w.body = resp.Body
 	if cap(w.body) > keepBuffer {
 		w.body = nil
 	}
@@ -226,16 +217,12 @@ func parseRetryAfter(v string, now time.Time, limit time.Duration) time.Duration
 }
 
 // requestError describes a request that got no response. A timeout says
-// how long was waited; other errors lose the "Post <url>" prefix, as the
-// attempt records the URL already.
-func requestError(ctx context.Context, err error, timeout time.Duration) string {
-	var ne net.Error
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+// how long was waited.
+func requestError(err error, timeout time.Duration) string {
+	var te interface{ Timeout() bool }
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		(errors.As(err, &te) && te.Timeout()) {
 		return "no response within " + timeout.String()
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
 	}
 	return err.Error()
 }

@@ -531,7 +531,7 @@ func TestDecideSchedule(t *testing.T) {
 	// by the whole Jitter fraction.
 	var r atomic.Value
 	r.Store(0.5)
-	d := New(newFakeStore(), Options{Client: http.DefaultClient, Rand: func() float64 { return r.Load().(float64) }})
+	d := New(newFakeStore(), Options{Client: answer(200), Rand: func() float64 { return r.Load().(float64) }})
 	ep := newEndpoint("http://example.test")
 	for attempts := 1; attempts <= len(DefaultSchedule); attempts++ {
 		res := store.Result{Delivery: hookline.Delivery{Attempts: attempts}, Attempt: &hookline.Attempt{}}
@@ -563,7 +563,7 @@ func TestDecideSchedule(t *testing.T) {
 }
 
 func TestJitterBounded(t *testing.T) {
-	d := New(newFakeStore(), Options{Client: http.DefaultClient})
+	d := New(newFakeStore(), Options{Client: answer(200)})
 	const delay = time.Hour
 	lo, hi := delay, delay
 	for range 10000 {

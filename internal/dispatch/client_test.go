@@ -1,0 +1,188 @@
+package dispatch
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// post sends body to url with c and returns the response.
+func post(t *testing.T, c Client, url string, header http.Header) (Response, error) {
+	t.Helper()
+	var resp Response
+	err := c.Do(&Request{URL: url, Header: header, Body: []byte(`{"a":1}`), Deadline: time.Now().Add(10 * time.Second),
+		MaxBody: 1 << 10}, &resp)
+	return resp, err
+}
+
+func TestClientSendsURLAsWritten(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.RequestURI)
+		mu.Unlock()
+	}))
+	c := NewClient(nil, time.Second)
+	t.Cleanup(c.Close)
+	// Receivers route by the exact path and check query tokens, so the
+	// client must not clean either up.
+	paths := []string{"/hook", "/a//b/../c%2Fd/", "/x?token=a+b%20c&empty=&t=%2F", "/%E2%82%AC?q"}
+	for _, p := range paths {
+		resp, err := post(t, c, srv.URL+p+"#fragment", nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("post %s: %d, %v", p, resp.StatusCode, err)
+		}
+	}
+	want := make([]string, len(paths))
+	for i, p := range paths {
+		want[i] = "POST " + p
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("request lines (-want +got):\n%s", diff)
+	}
+}
+
+func TestClientHeaders(t *testing.T) {
+	var seen http.Header
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Clone()
+		seen.Set("Host", r.Host)
+		w.Header().Add("X-Multi", "one")
+		w.Header().Add("X-Multi", "two")
+		w.Header().Add("Set-Cookie", "a=1")
+		w.Header().Add("Set-Cookie", "b=2")
+		w.WriteHeader(201)
+		io.WriteString(w, "created")
+	}))
+	c := NewClient(nil, time.Second)
+	t.Cleanup(c.Close)
+	resp, err := post(t, c, srv.URL, http.Header{
+		"X-Custom":     {"v1", "v2"},
+		"Content-Type": {"application/json"},
+		"User-Agent":   {"hookline-test"},
+		// Hop-by-hop headers of a forwarded request describe the sender's
+		// connection, not this one.
+		"Connection": {"close"},
+		"Host":       {"elsewhere.test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 201 || string(resp.Body) != "created" || resp.Truncated {
+		t.Errorf("response %d %q truncated=%v, want 201 \"created\"", resp.StatusCode, resp.Body, resp.Truncated)
+	}
+	if diff := cmp.Diff([]string{"one", "two"}, resp.Header["X-Multi"]); diff != "" {
+		t.Errorf("X-Multi (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a=1", "b=2"}, resp.Header["Set-Cookie"]); diff != "" {
+		t.Errorf("Set-Cookie (-want +got):\n%s", diff)
+	}
+	for k, want := range map[string]string{"X-Custom": "v1", "Content-Type": "application/json", "User-Agent": "hookline-test",
+		"Host": strings.TrimPrefix(srv.URL, "http://"), "Connection": ""} {
+		if got := seen.Get(k); got != want {
+			t.Errorf("request header %s = %q, want %q", k, got, want)
+		}
+	}
+	if got := seen.Values("X-Custom"); len(got) != 2 {
+		t.Errorf("X-Custom sent as %q, want both values", got)
+	}
+}
+
+func TestClientRefusesInvalidHeaders(t *testing.T) {
+	var requests int
+	srv := newServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests++ }))
+	c := NewClient(nil, time.Second)
+	t.Cleanup(c.Close)
+	for _, h := range []http.Header{
+		{"X-Bad": {"a\r\nInjected: yes"}},
+		{"X-Bad": {"nul\x00"}},
+		{"Bad Name": {"v"}},
+		{"Bad:Name": {"v"}},
+	} {
+		resp, err := post(t, c, srv.URL, h)
+		if err == nil || resp.StatusCode != 0 {
+			t.Errorf("headers %q: %d, %v, want an error and no response", h, resp.StatusCode, err)
+		}
+	}
+	if requests != 0 {
+		t.Errorf("%d requests reached the server", requests)
+	}
+}
+
+// TestClientResendsOnStaleConnection checks that a request sent on a
+// kept-alive connection the receiver closed in the meantime is sent again
+// on a new one rather than failing the attempt.
+func TestClientResendsOnStaleConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	// The receiver answers one request per connection as if it kept the
+	// connection alive, then closes it, as servers with a short idle
+	// timeout do.
+	closed := make(chan struct{}, 10)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			req, err := http.ReadRequest(bufio.NewReader(conn))
+			if err == nil {
+				_, _ = io.Copy(io.Discard, req.Body)
+				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}
+			conn.Close()
+			closed <- struct{}{}
+		}
+	}()
+	c := NewClient(nil, time.Second)
+	t.Cleanup(c.Close)
+	url := "http://" + ln.Addr().String() + "/hook"
+	for i := range 3 {
+		resp, err := post(t, c, url, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d, %v", i, resp.StatusCode, err)
+		}
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the receiver did not close its connection")
+		}
+	}
+}
+
+func TestClientCloseCutsOffRequests(t *testing.T) {
+	slow := newBlocker()
+	srv := newServer(t, slow)
+	t.Cleanup(func() { close(slow.release) })
+	c := NewClient(nil, time.Second)
+	done := make(chan error, 1)
+	go func() {
+		_, err := post(t, c, srv.URL, nil)
+		done <- err
+	}()
+	slow.waitArrivals(t, 1)
+	c.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("the request in flight succeeded after Close")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not cut off the request in flight")
+	}
+	if _, err := post(t, c, srv.URL, nil); !errors.Is(err, errClosed) {
+		t.Errorf("request after Close: %v, want %v", err, errClosed)
+	}
+}
