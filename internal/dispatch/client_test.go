@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -184,5 +186,36 @@ func TestClientCloseCutsOffRequests(t *testing.T) {
 	}
 	if _, err := post(t, c, srv.URL, nil); !errors.Is(err, errClosed) {
 		t.Errorf("request after Close: %v, want %v", err, errClosed)
+	}
+}
+
+func TestClientTLS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	// The test server's certificate is signed by no root the system
+	// trusts: the handshake must fail.
+	c := NewClient(nil, time.Second)
+	t.Cleanup(c.Close)
+	resp, err := post(t, c, srv.URL, nil)
+	if err == nil || resp.StatusCode != 0 || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("untrusted certificate: %d, %v, want a certificate error", resp.StatusCode, err)
+	}
+
+	trusted := NewClient(nil, time.Second)
+	t.Cleanup(trusted.Close)
+	trusted.fc.TLSConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
+	for range 3 {
+		resp, err := post(t, trusted, srv.URL+"/hook", nil)
+		if err != nil || resp.StatusCode != 200 || string(resp.Body) != "HTTP/1.1" {
+			t.Fatalf("trusted certificate: %d %q, %v, want 200 HTTP/1.1", resp.StatusCode, resp.Body, err)
+		}
+	}
+	if n := trusted.fc.ConnsCount(); n != 1 {
+		t.Errorf("%d connections for 3 sequential requests, want 1 kept alive", n)
 	}
 }
