@@ -390,11 +390,12 @@ func (r *runner) scenario(ctx context.Context, sc Scenario) (res Result) {
 	r.logf("%s: app %s with %d endpoint(s); publishing", sc.Name, appID, sc.Endpoints)
 
 	accepted := &SeqSet{}
+	client := NewLoadClient(sc.Concurrency)
+	defer client.CloseIdleConnections()
 	load := &Load{
 		URL: api.publishURL(appID), Token: tg.token, PayloadSize: sc.PayloadSize, Concurrency: sc.Concurrency,
-		Rate: sc.Rate, Count: sc.Count, Duration: sc.Duration, Client: NewClient(sc.Concurrency), Accepted: accepted,
+		Rate: sc.Rate, Count: sc.Count, Duration: sc.Duration, Client: client, Accepted: accepted,
 	}
-	defer load.Client.CloseIdleConnections()
 	began := time.Now()
 	if prof != nil {
 		var ready func() bool
@@ -663,11 +664,12 @@ func (r *runner) ceiling(ctx context.Context, sc Scenario) Result {
 		srv.Close()
 		wg.Wait()
 	}()
+	client := NewClient(sc.Concurrency)
+	defer client.CloseIdleConnections()
 	load := &Load{
 		URL: "http://" + ln.Addr().String() + "/", PayloadSize: sc.PayloadSize, Concurrency: sc.Concurrency,
-		Rate: sc.Rate, Count: sc.Count, Duration: sc.Duration, Client: NewClient(sc.Concurrency), Status: http.StatusOK,
+		Rate: sc.Rate, Count: sc.Count, Duration: sc.Duration, Client: NetClient{client}, Status: http.StatusOK,
 	}
-	defer load.Client.CloseIdleConnections()
 	lr := load.Run(ctx)
 	r.publishResult(&res, lr)
 	r.logf("%s: %.0f requests/s", sc.Name, res.AcceptedPerSec)
