@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -161,11 +163,7 @@ func (c *HTTPClient) Do(req *Request, resp *Response) error {
 		return err
 	}
 	resp.StatusCode = fresp.StatusCode()
-	resp.Header = make(http.Header, 8)
-	for k, v := range fresp.Header.All() {
-		key := string(k)
-		resp.Header[key] = append(resp.Header[key], string(v))
-	}
+	resp.Header = responseHeader(&fresp.Header)
 	body := fresp.BodyStream()
 	if body == nil {
 		// A response that cannot have a body (204, 304) has no stream.
@@ -181,6 +179,48 @@ func (c *HTTPClient) Do(req *Request, resp *Response) error {
 	}
 	_ = fresp.CloseBodyStream()
 	return err
+}
+
+// commonHeaders are response header names most receivers send; their
+// names are not copied for every response.
+var commonHeaders = []string{"Content-Length", "Content-Type", "Date", "Server", "Connection", "Cache-Control",
+	"Vary", "X-Request-Id", "Access-Control-Allow-Origin", "Strict-Transport-Security", "X-Content-Type-Options"}
+
+// responseHeader copies h, which fasthttp reuses, into an http.Header: all
+// values in one string, with one slice behind them, as the attempt keeps
+// them for as long as it is kept.
+func responseHeader(h *fasthttp.ResponseHeader) http.Header {
+	n, size := 0, 0
+	for _, v := range h.All() {
+		n++
+		size += len(v)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, v := range h.All() {
+		b.Write(v)
+	}
+	all := b.String()
+	out := make(http.Header, n)
+	vals := make([]string, n)
+	i, off := 0, 0
+	for k, v := range h.All() {
+		vals[i] = all[off : off+len(v)]
+		off += len(v)
+		name := string(k) // not allocated when it is a common name
+		if j := slices.Index(commonHeaders, name); j >= 0 {
+			name = commonHeaders[j]
+		} else {
+			name = strings.Clone(name)
+		}
+		if prev, ok := out[name]; ok {
+			out[name] = append(prev, vals[i])
+		} else {
+			out[name] = vals[i : i+1 : i+1]
+		}
+		i++
+	}
+	return out
 }
 
 // Close implements Client.
