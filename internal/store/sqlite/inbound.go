@@ -171,8 +171,9 @@ func receivedArgs(x *hookline.Received) ([]any, error) {
 // it, or finds that it was received before.
 func (s *Store) ReceivedCreate(ctx context.Context, rc *store.Receive) error {
 	x := rc.Received
-	rc.Duplicate = false
 	err := s.durableTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		// Set afresh on each run: a shared transaction may run this twice.
+		rc.Received, rc.Duplicate = x, false
 		if x.DeliveryID != "" && x.Verified {
 			first, err := scanReceived(tx.QueryRowContext(ctx, `SELECT `+receivedCols+` FROM received WHERE source_id = ? AND delivery_id = ?`, x.SourceID, x.DeliveryID))
 			if err == nil {

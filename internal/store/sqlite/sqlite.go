@@ -8,7 +8,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -45,6 +44,8 @@ type Store struct {
 	// checkpoints it in the background.
 	wal  walSync
 	ckpt *checkpointer
+	// comb runs the writer's hot transactions, several callers' at once.
+	comb *combiner
 
 	// Prepared statements of the hot paths, by SQL text, for the writer
 	// and the readers: SQLite compiles a statement afresh on every
@@ -177,6 +178,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.comb = startCombiner(s)
 	s.r, err = sql.Open("sqlite", base+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		s.Close()
@@ -208,6 +210,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes the database and releases the file lock.
 func (s *Store) Close() error {
 	var errs []error
+	if s.comb != nil {
+		s.comb.close()
+	}
 	if s.ckpt != nil {
 		errs = append(errs, s.ckpt.close())
 	}
@@ -306,44 +311,16 @@ func (s *Store) committed() {
 // lose, and which a power loss can only cost as a delivery made again: the
 // next flushed commit, such as the next publish, makes it durable too, as
 // the WAL is written in order. Skipping the flush keeps the one writer
-// free for the publishes that must wait for it.
+// free for the publishes that must wait for it. Callers that come while
+// the writer is busy share the next transaction (see combiner); fn may
+// then run twice, so it must set what it returns afresh each time.
 //
-// ctx bounds the wait for the writer and is checked before the transaction
-// begins; fn gets a context that is never canceled, for the statements of
-// these short, hot transactions: a cancelable context would cost each
-// statement a goroutine that watches it (in database/sql and in the
-// driver) for nothing.
+// ctx bounds the wait for the transaction to begin; fn gets a context that
+// is never canceled, for the statements of these short, hot transactions:
+// a cancelable context would cost each statement a goroutine that watches
+// it (in database/sql and in the driver) for nothing.
 func (s *Store) lazyTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ctx = context.WithoutCancel(ctx)
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return err
-	}
-	defer func() {
-		// Back to flushing every commit; if even this fails, the
-		// connection must not serve publishes unflushed.
-		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(ctx, tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	err = tx.Commit()
-	s.committed()
-	return err
+	return s.comb.do(ctx, fn)
 }
 
 // micro converts a time to the stored form, Unix microseconds.

@@ -1,0 +1,191 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// openScratch opens a store with a table t(x) for the tests to write.
+func openScratch(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "hookline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.w.Exec(`CREATE TABLE t (x INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// queuedWrites holds the writer busy while n writes queue behind it, then
+// lets them run, and returns each one's error and the transactions they
+// ran in. Write i inserts i into t and then fails when fail(i).
+func queuedWrites(t *testing.T, s *Store, n int, fail func(int) bool) ([]error, map[*sql.Tx]int) {
+	t.Helper()
+	ctx := context.Background()
+	busy, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			close(busy)
+			<-release
+			return nil
+		})
+	}()
+	<-busy
+	var mu sync.Mutex
+	txs := map[*sql.Tx]int{}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 1; i <= n; i++ {
+		wg.Go(func() {
+			errs[i-1] = s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				mu.Lock()
+				txs[tx]++
+				mu.Unlock()
+				if _, err := tx.ExecContext(ctx, `INSERT INTO t (x) VALUES (?)`, i); err != nil {
+					return err
+				}
+				if fail(i) {
+					return errFailing
+				}
+				return nil
+			})
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	queued := len(s.comb.jobs)
+	for queued < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		queued = len(s.comb.jobs)
+	}
+	close(release)
+	wg.Wait()
+	if queued < n {
+		t.Fatalf("only %d of %d writes could wait for the writer at once", queued, n)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	return errs, txs
+}
+
+var errFailing = errors.New("this caller fails")
+
+// rowsOf returns the values in t, in order.
+func rowsOf(t *testing.T, s *Store) []int {
+	t.Helper()
+	rows, err := s.r.Query(`SELECT x FROM t ORDER BY x`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []int
+	for rows.Next() {
+		var x int
+		if err := rows.Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, x)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestWritesShareATransaction checks that writes arriving while the writer
+// is busy run in one transaction.
+func TestWritesShareATransaction(t *testing.T) {
+	s := openScratch(t)
+	const n = 8
+	errs, txs := queuedWrites(t, s, n, func(int) bool { return false })
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i+1, err)
+		}
+	}
+	if len(txs) != 1 {
+		t.Errorf("the %d queued writes ran in %d transactions, want 1", n, len(txs))
+	}
+	if got, want := rowsOf(t, s), []int{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+}
+
+// TestFailedWriteUndoesOnlyItsOwn checks that a write that fails in a
+// shared transaction leaves no trace and gets its own error, while the
+// others it shared the transaction with are committed.
+func TestFailedWriteUndoesOnlyItsOwn(t *testing.T) {
+	s := openScratch(t)
+	const n = 8
+	errs, _ := queuedWrites(t, s, n, func(i int) bool { return i%3 == 0 })
+	var want []int
+	for i := 1; i <= n; i++ {
+		if i%3 == 0 {
+			if !errors.Is(errs[i-1], errFailing) {
+				t.Errorf("write %d: %v, want its own error", i, errs[i-1])
+			}
+			continue
+		}
+		if errs[i-1] != nil {
+			t.Errorf("write %d: %v", i, errs[i-1])
+		}
+		want = append(want, i)
+	}
+	if got := rowsOf(t, s); !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v: the failed writes' rows rolled back, the others' committed", got, want)
+	}
+}
+
+// TestAbandonedWriteNeverRuns checks that a write whose caller gave up
+// while it waited for the writer is not run later.
+func TestAbandonedWriteNeverRuns(t *testing.T) {
+	s := openScratch(t)
+	busy, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.lazyTx(context.Background(), func(context.Context, *sql.Tx) error {
+			close(busy)
+			<-release
+			return nil
+		})
+	}()
+	<-busy
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := false
+	done := make(chan error, 1)
+	go func() {
+		done <- s.lazyTx(ctx, func(context.Context, *sql.Tx) error {
+			ran = true
+			return nil
+		})
+	}()
+	for len(s.comb.jobs) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("abandoned write: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// A later write passes through the same transaction loop: once it is
+	// done, the abandoned one has been seen and skipped.
+	if err := s.lazyTx(context.Background(), func(context.Context, *sql.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Error("the write ran after its caller gave up")
+	}
+}
