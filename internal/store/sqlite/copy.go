@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 
 	"github.com/hookline/hookline"
@@ -77,13 +76,9 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 					d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, d.Trigger, d.Attempts, microPtr(&d.NextAttempt), micro(d.CreatedAt), micro(d.UpdatedAt))
 			case r.Attempt != nil:
 				a := r.Attempt
-				var hdrs any
-				if a.ResponseHeaders != nil {
-					b, jerr := json.Marshal(a.ResponseHeaders)
-					if jerr != nil {
-						return jerr
-					}
-					hdrs = string(b)
+				hdrs, jerr := headersArg(a.ResponseHeaders)
+				if jerr != nil {
+					return jerr
 				}
 				_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
 					status_code, response_headers, response, duration_us, error, created_at) VALUES (`+placeholders(14)+`) ON CONFLICT DO NOTHING`,

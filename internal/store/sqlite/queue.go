@@ -389,13 +389,9 @@ func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, results []store.
 		if a == nil {
 			continue
 		}
-		var hdrs any
-		if a.ResponseHeaders != nil {
-			b, err := json.Marshal(a.ResponseHeaders)
-			if err != nil {
-				return err
-			}
-			hdrs = string(b)
+		hdrs, err := headersArg(a.ResponseHeaders)
+		if err != nil {
+			return err
 		}
 		if err := w.add(ctx, a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
 			a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt)); err != nil {
@@ -574,4 +570,17 @@ func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID strin
 		return nil, false, fmt.Errorf("list endpoint messages: %w", err)
 	}
 	return out, done, nil
+}
+
+// headersArg is an attempt's response headers as a JSON text argument,
+// nil (NULL) for none.
+func headersArg(h map[string][]string) (any, error) {
+	if h == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
 }
