@@ -57,6 +57,11 @@ type Response struct {
 // errClosed fails the requests made after Close.
 var errClosed = errors.New("the dispatcher is shutting down")
 
+// ErrInvalidRequest is the kind of error Do returns for a request it
+// cannot send at all, such as one with a line break in a header value:
+// sending it again fails the same way, and the receiver is not to blame.
+var ErrInvalidRequest = errors.New("invalid request")
+
 // hopHeaders describe one connection, not the request. The client sets
 // them itself; a forwarded request's own are not passed on.
 var hopHeaders = map[string]bool{
@@ -144,11 +149,11 @@ func (c *HTTPClient) Do(req *Request, resp *Response) error {
 			continue
 		}
 		if !httpguts.ValidHeaderFieldName(k) {
-			return fmt.Errorf("invalid header name %q", k)
+			return fmt.Errorf("%w: header name %q is not a token", ErrInvalidRequest, k)
 		}
 		for _, v := range vs {
 			if !httpguts.ValidHeaderFieldValue(v) {
-				return fmt.Errorf("invalid value for header %s", k)
+				return fmt.Errorf("%w: the value of header %s holds a control character", ErrInvalidRequest, k)
 			}
 			freq.Header.Add(k, v)
 		}

@@ -111,8 +111,8 @@ func TestClientRefusesInvalidHeaders(t *testing.T) {
 		{"Bad:Name": {"v"}},
 	} {
 		resp, err := post(t, c, srv.URL, h)
-		if err == nil || resp.StatusCode != 0 {
-			t.Errorf("headers %q: %d, %v, want an error and no response", h, resp.StatusCode, err)
+		if !errors.Is(err, ErrInvalidRequest) || resp.StatusCode != 0 {
+			t.Errorf("headers %q: %d, %v, want ErrInvalidRequest and no response", h, resp.StatusCode, err)
 		}
 	}
 	if requests != 0 {

@@ -83,6 +83,11 @@ func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool)
 	}
 	resp := Response{Body: w.body[:0]}
 	err = d.client.Do(&req, &resp)
+	if errors.Is(err, ErrInvalidRequest) {
+		a.Error = err.Error()
+		d.decide(&res, ep, now, 0, 0)
+		return res, neutral, true
+	}
 	if resp.StatusCode == 0 {
 		if d.ctx.Err() != nil {
 			return res, neutral, false

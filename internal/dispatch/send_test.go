@@ -381,6 +381,13 @@ func TestOutcomes(t *testing.T) {
 			want: outcome{Status: hookline.StatusPending, Attempts: 1, Next: 5 * time.Second, Error: "no response within 200ms", AttemptFail: true},
 		},
 		{
+			name: "header that cannot be sent",
+			setup: func(task *store.Task, t *testing.T) {
+				task.Endpoint.Headers = map[string]string{"X-Token": "a\x00b"}
+			},
+			want: outcome{Status: hookline.StatusPending, Attempts: 1, Next: 5 * time.Second, Error: "invalid request: the value of header X-Token holds a control character", NoRequest: true, AttemptFail: true},
+		},
+		{
 			name: "payload that cannot be encoded",
 			setup: func(task *store.Task, t *testing.T) {
 				task.Message.Payload = []byte(`["not","an","object"]`)
