@@ -100,11 +100,11 @@ func (e *Endpoint) Validate() error {
 func CheckHeaders(h map[string]string) string {
 	for k, val := range h {
 		ck := http.CanonicalHeaderKey(k)
-		if k == "" || strings.ContainsAny(k, " :\r\n\t") {
-			return "header names must be tokens without spaces or colons"
+		if k == "" || strings.IndexFunc(k, notTokenChar) >= 0 {
+			return "header names must be tokens: letters, digits and !#$%&'*+-.^_`|~, without spaces or colons"
 		}
-		if strings.ContainsAny(val, "\r\n") {
-			return "header values must not contain line breaks"
+		if strings.IndexFunc(val, isControl) >= 0 {
+			return "header values must not contain line breaks or other control characters"
 		}
 		if slices.Contains(reservedHeaders, ck) {
 			return "header " + ck + " is set by hookline and cannot be overridden"
@@ -112,6 +112,20 @@ func CheckHeaders(h map[string]string) string {
 	}
 	return ""
 }
+
+// notTokenChar reports whether r may not appear in a header name
+// (RFC 9110, section 5.6.2).
+func notTokenChar(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("!#$%&'*+-.^_`|~", r)
+}
+
+// isControl reports whether r may not appear in a header value: a control
+// character other than the tab (RFC 9110, section 5.5).
+func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 func checkURL(raw string) string {
 	if raw == "" {

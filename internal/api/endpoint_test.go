@@ -158,6 +158,9 @@ func TestEndpointValidation(t *testing.T) {
 		{"throttle too high", `{"url": "https://x.test", "throttleRate": 70000}`, "rateLimit"},
 		{"bad format", `{"url": "https://x.test", "format": "yaml"}`, "format"},
 		{"reserved header", `{"url": "https://x.test", "headers": {"Content-Type": "text/plain"}}`, "headers"},
+		{"header name not a token", `{"url": "https://x.test", "headers": {"X(Team)": "a"}}`, "headers"},
+		{"control character in a header value", `{"url": "https://x.test", "headers": {"X-Team": "a\u0000b"}}`, "headers"},
+		{"line break in a header value", `{"url": "https://x.test", "headers": {"X-Team": "a\r\nX-Evil: 1"}}`, "headers"},
 		{"short secret", `{"url": "https://x.test", "secret": "whsec_abc"}`, "secret"},
 		{"secret not base64", `{"url": "https://x.test", "secret": "whsec_` + strings.Repeat("!", 32) + `"}`, "secret"},
 	} {
