@@ -72,7 +72,7 @@ var hopHeaders = map[string]bool{
 // HTTPClient is the Client deliveries go out with: HTTP/1.1 with
 // keep-alive over TCP or TLS, built on fasthttp, which sends a request and
 // reads its response in the calling goroutine and reuses its buffers, for
-// about a third of the CPU of net/http's client.
+// about half the CPU per request of net/http's client.
 //
 // It dials with the dialer it was made with, so the server's guard against
 // private addresses sees every connection, and it uses no proxy, which
