@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	fastjson "github.com/segmentio/encoding/json"
 
@@ -20,13 +20,11 @@ import (
 // with the line and column; a value of the wrong type is a 422 naming the
 // field, like any other invalid field.
 func decode(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
+	buf := getBuf()
+	defer putBuf(buf)
+	body, err := readBody(r, buf)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return &apiError{status: http.StatusBadRequest, code: "invalid_body", detail: "reading request body: " + err.Error()}
+		return err
 	}
 	return unmarshal(body, v)
 }
@@ -34,18 +32,52 @@ func decode(r *http.Request, v any) error {
 // decodeOptional is decode for bodies that may be left out entirely, such
 // as that of a secret rotation: an empty body leaves v as it is.
 func decodeOptional(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
+	buf := getBuf()
+	defer putBuf(buf)
+	body, err := readBody(r, buf)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return &apiError{status: http.StatusBadRequest, code: "invalid_body", detail: "reading request body: " + err.Error()}
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	return unmarshal(body, v)
+}
+
+// readBody reads the request body into buf, which it grows to the body's
+// declared length at once. What is decoded from the body is copied out of
+// it, so buf can serve the next request.
+func readBody(r *http.Request, buf *bytes.Buffer) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= maxPooled {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, &apiError{status: http.StatusBadRequest, code: "invalid_body", detail: "reading request body: " + err.Error()}
+	}
+	return buf.Bytes(), nil
+}
+
+// maxPooled is the largest buffer kept for reuse: a publish of a few KiB
+// is the common case, and rare large ones do not pin memory.
+const maxPooled = 64 << 10
+
+// bufPool holds the buffers request bodies are read into.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// outPool holds the buffers responses are written from.
+var outPool = sync.Pool{New: func() any { return new([]byte) }}
+
+func getBuf() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= maxPooled {
+		b.Reset()
+		bufPool.Put(b)
+	}
 }
 
 // unmarshal decodes a request body into v. Bodies are decoded with
@@ -186,7 +218,14 @@ func appendWithPayload(b []byte, v any, payload json.RawMessage) ([]byte, error)
 
 // writeJSON writes v as the JSON body of a response with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := appendValue(nil, v)
+	out := outPool.Get().(*[]byte)
+	defer func() {
+		if cap(*out) <= maxPooled {
+			outPool.Put(out)
+		}
+	}()
+	body, err := appendValue((*out)[:0], v)
+	*out = body
 	if err != nil {
 		// Wire types always marshal; this would be a programming error.
 		status = http.StatusInternalServerError
