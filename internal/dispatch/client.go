@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -212,12 +211,7 @@ func responseHeader(h *fasthttp.ResponseHeader) http.Header {
 	for k, v := range h.All() {
 		vals[i] = all[off : off+len(v)]
 		off += len(v)
-		name := string(k) // not allocated when it is a common name
-		if j := slices.Index(commonHeaders, name); j >= 0 {
-			name = commonHeaders[j]
-		} else {
-			name = strings.Clone(name)
-		}
+		name := headerName(k)
 		if prev, ok := out[name]; ok {
 			out[name] = append(prev, vals[i])
 		} else {
@@ -226,6 +220,16 @@ func responseHeader(h *fasthttp.ResponseHeader) http.Header {
 		i++
 	}
 	return out
+}
+
+// headerName returns k as a string, without a copy for a common name.
+func headerName(k []byte) string {
+	for _, name := range commonHeaders {
+		if string(k) == name {
+			return name
+		}
+	}
+	return string(k)
 }
 
 // Close implements Client.
