@@ -219,3 +219,49 @@ func TestClientTLS(t *testing.T) {
 		t.Errorf("%d connections for 3 sequential requests, want 1 kept alive", n)
 	}
 }
+
+// TestClientBodyCutOff checks what Do reports when the answer arrives but
+// its body does not: the status, the part of the body that came, and why
+// the rest did not.
+func TestClientBodyCutOff(t *testing.T) {
+	slow := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "0123456789")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	dropped := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		buf.WriteString("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\nabc")
+		buf.Flush()
+		conn.Close()
+	}))
+	c := NewClient(nil, time.Second)
+	t.Cleanup(c.Close)
+	for _, tc := range []struct {
+		name    string
+		url     string
+		code    int
+		body    string
+		timeout bool
+	}{
+		{"timeout in the body", slow.URL, 200, "0123456789", true},
+		{"connection closed in the body", dropped.URL, 500, "abc", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var resp Response
+			err := c.Do(&Request{URL: tc.url, Body: []byte(`{}`), Deadline: time.Now().Add(300 * time.Millisecond), MaxBody: 1 << 10}, &resp)
+			if err == nil || resp.StatusCode != tc.code || string(resp.Body) != tc.body {
+				t.Fatalf("got %d %q, %v; want %d %q and an error", resp.StatusCode, resp.Body, err, tc.code, tc.body)
+			}
+			if got := requestError(err, 300*time.Millisecond) == "no response within 300ms"; got != tc.timeout {
+				t.Errorf("error %q: reported as a timeout = %v, want %v", err, got, tc.timeout)
+			}
+		})
+	}
+}
