@@ -59,6 +59,14 @@ type Endpoint struct {
 	UpdatedAt    time.Time
 }
 
+// HopHeaders describe one HTTP connection, not the request it carries
+// (RFC 9110, section 7.6.1), or, like Host and Content-Length, are set by
+// each request for itself. hookline keeps none of them from a received
+// request, sends none from a forwarded one, and takes none as an
+// endpoint's custom header.
+var HopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"}
+
 // reservedHeaders are set by hookline on every delivery and cannot be
 // overridden by an endpoint's custom headers.
 var reservedHeaders = []string{
@@ -108,6 +116,9 @@ func CheckHeaders(h map[string]string) string {
 		}
 		if slices.Contains(reservedHeaders, ck) {
 			return "header " + ck + " is set by hookline and cannot be overridden"
+		}
+		if slices.Contains(HopHeaders, ck) {
+			return "header " + ck + " belongs to a single connection and is not sent with deliveries"
 		}
 	}
 	return ""

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookline/hookline"
 )
 
 // Bounds of `hookline listen`.
@@ -279,17 +281,12 @@ func (l *listener) send(ctx context.Context, x *streamedRequest, body []byte) (i
 	return resp.StatusCode, nil
 }
 
-// hopHeaders describe one connection, not the request, and are not
-// re-sent; Host and Content-Length are the new request's own.
-var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
-	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"}
-
 // forwardHeaders returns the original headers minus those that belong to
-// the original connection, named in hopHeaders or in its Connection
+// the original connection, named in hookline.HopHeaders or in its Connection
 // header.
 func forwardHeaders(in map[string][]string) http.Header {
 	drop := map[string]bool{}
-	for _, name := range hopHeaders {
+	for _, name := range hookline.HopHeaders {
 		drop[strings.ToLower(name)] = true
 	}
 	for k, vals := range in {

@@ -158,6 +158,7 @@ func TestEndpointValidation(t *testing.T) {
 		{"throttle too high", `{"url": "https://x.test", "throttleRate": 70000}`, "rateLimit"},
 		{"bad format", `{"url": "https://x.test", "format": "yaml"}`, "format"},
 		{"reserved header", `{"url": "https://x.test", "headers": {"Content-Type": "text/plain"}}`, "headers"},
+		{"connection header", `{"url": "https://x.test", "headers": {"Upgrade": "websocket"}}`, "headers"},
 		{"header name not a token", `{"url": "https://x.test", "headers": {"X(Team)": "a"}}`, "headers"},
 		{"control character in a header value", `{"url": "https://x.test", "headers": {"X-Team": "a\u0000b"}}`, "headers"},
 		{"line break in a header value", `{"url": "https://x.test", "headers": {"X-Team": "a\r\nX-Evil: 1"}}`, "headers"},

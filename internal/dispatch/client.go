@@ -14,6 +14,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/hookline/hookline"
 )
 
 // Client sends the requests of deliveries. NewClient builds the one the
@@ -61,12 +63,15 @@ var errClosed = errors.New("the dispatcher is shutting down")
 // sending it again fails the same way, and the receiver is not to blame.
 var ErrInvalidRequest = errors.New("invalid request")
 
-// hopHeaders describe one connection, not the request. The client sets
-// them itself; a forwarded request's own are not passed on.
-var hopHeaders = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
-	"Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true,
-}
+// hopHeader holds hookline.HopHeaders, which the client sets itself: a
+// forwarded request's own are not passed on.
+var hopHeader = func() map[string]bool {
+	m := make(map[string]bool, len(hookline.HopHeaders))
+	for _, h := range hookline.HopHeaders {
+		m[h] = true
+	}
+	return m
+}()
 
 // HTTPClient is the Client deliveries go out with: HTTP/1.1 with
 // keep-alive over TCP or TLS, built on fasthttp, which sends a request and
@@ -144,7 +149,7 @@ func (c *HTTPClient) Do(req *Request, resp *Response) error {
 	freq := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(freq)
 	for k, vs := range req.Header {
-		if hopHeaders[k] {
+		if hopHeader[k] {
 			continue
 		}
 		if !httpguts.ValidHeaderFieldName(k) {

@@ -193,11 +193,6 @@ func (s *Service) arrived(sourceID string) {
 	s.mu.Unlock()
 }
 
-// hopHeaders are not kept or forwarded: they describe one connection, not
-// the request.
-var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
-	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"}
-
 // Handler returns the receive endpoint, to be mounted at /in/: it answers
 // POST (or the source's methods) to /in/<token>.
 func (s *Service) Handler() http.Handler {
@@ -257,7 +252,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	header := r.Header.Clone()
-	for _, h := range hopHeaders {
+	for _, h := range hookline.HopHeaders {
 		header.Del(h)
 	}
 	x := &hookline.Received{
