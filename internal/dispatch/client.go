@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,6 +55,11 @@ type Response struct {
 	// Truncated reports that the body went on past MaxBody.
 	Truncated bool
 }
+
+// drainLimit is how much of a response past Request.MaxBody is read and
+// thrown away so that the connection can carry the next request. Beyond
+// it, a new connection costs less than reading on.
+const drainLimit = 256 << 10
 
 // errClosed fails the requests made after Close.
 var errClosed = errors.New("the dispatcher is shutting down")
@@ -188,6 +194,27 @@ func (c *HTTPClient) Do(req *Request, resp *Response) error {
 	}
 	_ = fresp.CloseBodyStream()
 	return err
+}
+
+// readCapped reads r into buf until EOF or until it holds more than limit
+// bytes. It returns at most limit bytes and whether the body went on.
+func readCapped(r io.Reader, buf []byte, limit int) ([]byte, bool, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(512, cap(buf)), limit+1-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			return buf[:limit], true, nil
+		}
+		if err == io.EOF {
+			return buf, false, nil
+		}
+		if err != nil {
+			return buf, false, err
+		}
+	}
 }
 
 // commonHeaders are response header names most receivers send; their

@@ -3,10 +3,8 @@ package dispatch
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,10 +17,6 @@ import (
 )
 
 const (
-	// drainLimit is how much of a response past MaxResponse is read and
-	// thrown away so that the connection can carry the next request.
-	// Beyond it, a new connection costs less than reading on.
-	drainLimit = 256 << 10
 	// keepBuffer is the largest response buffer a worker keeps for its
 	// next request; rare large responses do not pin memory in every worker.
 	keepBuffer = 16 << 10
@@ -241,27 +235,6 @@ func redirectError(location string) string {
 		location = strings.ToValidUTF8(location[:maxLocation], "") + "…"
 	}
 	return "redirect to " + location + " not followed: set the endpoint URL to the final address"
-}
-
-// readCapped reads r into buf until EOF or until it holds more than limit
-// bytes. It returns at most limit bytes and whether the body went on.
-func readCapped(r io.Reader, buf []byte, limit int) ([]byte, bool, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(max(512, cap(buf)), limit+1-len(buf)))
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if len(buf) > limit {
-			return buf[:limit], true, nil
-		}
-		if err == io.EOF {
-			return buf, false, nil
-		}
-		if err != nil {
-			return buf, false, err
-		}
-	}
 }
 
 // responseText turns a response body into the text an attempt keeps:

@@ -632,23 +632,3 @@ func TestResponseText(t *testing.T) {
 		}
 	}
 }
-
-func TestReadCapped(t *testing.T) {
-	tests := []struct {
-		size, limit   int
-		wantLen       int
-		wantTruncated bool
-	}{
-		{0, 10, 0, false},
-		{10, 10, 10, false},
-		{11, 10, 10, true},
-		{5000, 100, 100, true},
-		{70000, 65536, 65536, true},
-	}
-	for _, tt := range tests {
-		b, truncated, err := readCapped(strings.NewReader(strings.Repeat("x", tt.size)), nil, tt.limit)
-		if err != nil || len(b) != tt.wantLen || truncated != tt.wantTruncated {
-			t.Errorf("readCapped(%d bytes, %d) = %d bytes, %v, %v; want %d, %v", tt.size, tt.limit, len(b), truncated, err, tt.wantLen, tt.wantTruncated)
-		}
-	}
-}
