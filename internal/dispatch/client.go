@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/conntrack"
 )
 
 // Client sends the requests of deliveries. NewClient builds the one the
@@ -103,9 +103,7 @@ type HTTPClient struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	conns  map[*conn]struct{}
-	closed bool
+	conns conntrack.Set
 }
 
 // NewClient returns the client deliveries go out with. It dials with
@@ -120,7 +118,7 @@ func NewClient(dialer *net.Dialer, maxWait time.Duration) *HTTPClient {
 	if dialer == nil {
 		dialer = &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	}
-	c := &HTTPClient{dialer: dialer, conns: make(map[*conn]struct{})}
+	c := &HTTPClient{dialer: dialer}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.fc = &fasthttp.Client{
 		DialTimeout:         c.dial,
@@ -267,16 +265,7 @@ func headerName(k []byte) string {
 // Close implements Client.
 func (c *HTTPClient) Close() {
 	c.cancel()
-	c.mu.Lock()
-	c.closed = true
-	conns := make([]*conn, 0, len(c.conns))
-	for cn := range c.conns {
-		conns = append(conns, cn)
-	}
-	c.mu.Unlock()
-	for _, cn := range conns {
-		_ = cn.Close()
-	}
+	c.conns.Close()
 	c.fc.CloseIdleConnections()
 }
 
@@ -296,30 +285,9 @@ func (c *HTTPClient) dial(addr string, timeout time.Duration) (net.Conn, error) 
 		}
 		return nil, err
 	}
-	cn := &conn{Conn: nc, c: c}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		_ = nc.Close()
+	cn, err := c.conns.Add(nc)
+	if err != nil {
 		return nil, errClosed
 	}
-	c.conns[cn] = struct{}{}
 	return cn, nil
-}
-
-// conn is a connection HTTPClient tracks.
-type conn struct {
-	net.Conn
-	c    *HTTPClient
-	once sync.Once
-}
-
-func (cn *conn) Close() error {
-	err := cn.Conn.Close()
-	cn.once.Do(func() {
-		cn.c.mu.Lock()
-		delete(cn.c.conns, cn)
-		cn.c.mu.Unlock()
-	})
-	return err
 }
