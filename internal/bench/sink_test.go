@@ -218,8 +218,22 @@ func TestSinkRefusesThenComesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// A kept-alive connection is cut off too: a sender must not reach a
+	// refusing receiver over a connection it already had.
+	kept := &http.Client{Transport: &http.Transport{}}
+	resp, err := kept.Post(s.URL(0), "application/json", bytes.NewReader(AppendPayload(nil, 1, 1, 64)))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("before refusing: %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	if s.ln.Open() == 0 {
+		t.Fatal("the delivery's connection was not kept alive")
+	}
 	if err := s.SetMode(SinkRefuse); err != nil {
 		t.Fatal(err)
+	}
+	if n := s.ln.Open(); n != 0 {
+		t.Errorf("%d connections open in refuse mode, want 0", n)
 	}
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL(0), bytes.NewReader(AppendPayload(nil, 1, 1, 64)))
@@ -229,7 +243,7 @@ func TestSinkRefusesThenComesBack(t *testing.T) {
 	if err := s.SetMode(SinkUp); err != nil {
 		t.Fatal(err)
 	}
-	if code, err := post(t, s.URL(0), 1); err != nil || code != http.StatusOK {
+	if code, err := post(t, s.URL(0), 2); err != nil || code != http.StatusOK {
 		t.Fatalf("after coming back: %d, %v", code, err)
 	}
 }
