@@ -114,7 +114,7 @@ func (o *Options) Bind(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "how long to publish (default: the scenario's own)")
 	fs.Int64Var(&o.Count, "count", o.Count, "how many messages to publish at most; publishing also stops at --duration if given (default: the scenario's own)")
 	fs.Float64Var(&o.FailRate, "fail-rate", o.FailRate, "share of deliveries the receiver answers 500, from 0 to 0.9 (default: the scenario's own)")
-	fs.DurationVar(&o.SinkDelay, "sink-delay", o.SinkDelay, "how long the receiver waits before answering each delivery (default: the scenario's own)")
+	fs.DurationVar(&o.SinkDelay, "sink-delay", o.SinkDelay, "how long the receiver waits before answering each delivery; each delayed answer closes its connection (default: the scenario's own)")
 	fs.Int64Var(&o.BacklogCount, "backlog-count", o.BacklogCount,
 		"messages the backlog scenario publishes while the receiver is down (default 1000000, or 100000 within --scenario all)")
 	fs.StringVar(&o.SinkDownMode, "sink-down-mode", o.SinkDownMode,

@@ -157,6 +157,11 @@ func (s *Sink) Mode() SinkMode {
 func (s *Sink) SetMode(m SinkMode) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	select {
+	case <-s.closed:
+		return errors.New("sink: closed")
+	default:
+	}
 	if m == s.mode {
 		return nil
 	}
@@ -213,81 +218,130 @@ func (s *Sink) handle(c *fasthttp.RequestCtx) {
 	mode, g := s.mode, s.gate
 	s.mu.Unlock()
 	switch mode {
-	case SinkHold:
-		// A held request takes over its connection, so that it can watch
-		// for the sender going away while it waits: it must not count a
-		// delivery whose sender died (as in the backlog scenario's kill)
-		// and will send it again.
-		body := bytes.Clone(c.PostBody())
-		s.held.Add(1)
-		c.HijackSetNoResponse(true)
-		c.Hijack(func(conn net.Conn) { s.hold(conn, g, ep, body) })
-		return
 	case SinkUnavailable, SinkRefuse:
 		c.Error("receiver down", fasthttp.StatusServiceUnavailable)
 		return
+	case SinkUp:
+		if s.opts.Delay == 0 {
+			if status, msg, _ := s.answer(ep, c.PostBody(), nil); status != fasthttp.StatusOK {
+				c.Error(msg, status)
+			}
+			return
+		}
+		g = nil
 	}
-	if status, msg := s.answer(ep, c.PostBody()); status != fasthttp.StatusOK {
-		c.Error(msg, status)
-	}
+	// A held or delayed request takes over its connection, so that it can
+	// watch for the sender going away while it waits: it must not count a
+	// delivery whose sender gave up or died (as in the backlog scenario's
+	// kill) and will send it again. Its answer closes the connection.
+	body := bytes.Clone(c.PostBody())
+	c.HijackSetNoResponse(true)
+	c.Hijack(func(conn net.Conn) { s.wait(conn, g, ep, body) })
 }
 
-// answer tallies a delivery the sink takes in, and returns the status to
-// answer it with and, for an error, its message.
-func (s *Sink) answer(ep int, body []byte) (int, string) {
+// answer tallies a delivery the sink takes in, after the sink's delay, and
+// returns the status to answer it with and, for an error, its message. It
+// reports false, having counted nothing, when gone is closed before the
+// delivery would be counted: its sender is no longer waiting.
+func (s *Sink) answer(ep int, body []byte, gone <-chan struct{}) (int, string, bool) {
 	now := time.Now()
 	seq, sent, ok := ParsePayload(body)
 	if !ok {
 		s.tally.Foreign()
-		return fasthttp.StatusBadRequest, "no seq and sent in the payload"
+		return fasthttp.StatusBadRequest, "no seq and sent in the payload", true
 	}
 	if s.opts.FailRate > 0 && s.opts.Rand() < s.opts.FailRate {
 		s.tally.Failed()
-		return fasthttp.StatusInternalServerError, "deliberate failure"
+		return fasthttp.StatusInternalServerError, "deliberate failure", true
 	}
 	if s.opts.Delay > 0 {
-		time.Sleep(s.opts.Delay)
+		t := time.NewTimer(s.opts.Delay)
+		select {
+		case <-t.C:
+		case <-gone:
+			t.Stop()
+			return 0, "", false
+		}
+	}
+	select {
+	case <-gone:
+		return 0, "", false
+	default:
 	}
 	s.tally.Delivered(ep, seq, sent, now)
-	return fasthttp.StatusOK, ""
+	return fasthttp.StatusOK, "", true
 }
 
-// hold keeps a delivery that came while the sink was in Hold mode until
-// gate g opens, on the connection it took over: a read on it returns when
-// the sender closes it. The answer closes the connection.
-func (s *Sink) hold(conn net.Conn, g *gate, ep int, body []byte) {
+// wait answers a delivery on the connection it took over: once gate g
+// opens when the sink held it (g is nil when it did not), after the sink's
+// delay. A read on the connection ends when the sender closes it.
+func (s *Sink) wait(conn net.Conn, g *gate, ep int, body []byte) {
+	if g != nil {
+		s.held.Add(1)
+	}
 	gone := make(chan struct{})
 	go func() {
 		defer close(gone)
-		conn.Read(make([]byte, 1)) //nolint:errcheck // any return means the sender is not waiting
+		// Senders do not pipeline; anything they send before the answer
+		// is dropped with the connection.
+		buf := make([]byte, 512)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				return
+			}
+		}
 	}()
 	defer func() {
-		// The connection's buffered reader is reused once hold returns:
+		// The connection's buffered reader is reused once wait returns:
 		// the watch must be done with it first.
 		conn.SetReadDeadline(time.Now()) //nolint:errcheck // a closed connection ends the read anyway
 		<-gone
 	}()
-	status, msg := fasthttp.StatusServiceUnavailable, "sink closed"
-	select {
-	case <-g.ch:
-		status, msg = g.status, "receiver down"
-	case <-gone:
-		s.held.Add(-1)
-		s.tally.Abandoned()
-		return
-	case <-s.closed:
-	}
-	s.held.Add(-1)
-	if status == fasthttp.StatusOK {
+	status, msg := fasthttp.StatusOK, ""
+	if g != nil {
+		status, msg = fasthttp.StatusServiceUnavailable, "sink closed"
 		select {
+		case <-g.ch:
+			status, msg = g.status, "receiver down"
 		case <-gone:
-			s.tally.Abandoned()
+			s.held.Add(-1)
+			if !s.cutOff(g) {
+				s.tally.Abandoned()
+			}
 			return
-		default:
+		case <-s.closed:
 		}
-		status, msg = s.answer(ep, body)
+		s.held.Add(-1)
+		if status == fasthttp.StatusOK {
+			select {
+			case <-gone:
+				s.tally.Abandoned()
+				return
+			default:
+			}
+		}
+	}
+	if status == fasthttp.StatusOK {
+		var ok bool
+		if status, msg, ok = s.answer(ep, body, gone); !ok {
+			return
+		}
 	}
 	writeResponse(conn, status, msg)
+}
+
+// cutOff reports whether the sink itself ended the wait at gate g, by
+// closing or by turning held requests away (which closes their
+// connections in refuse mode), rather than the sender going away.
+func (s *Sink) cutOff(g *gate) bool {
+	select {
+	case <-s.closed:
+		return true
+	case <-g.ch:
+		return g.status != fasthttp.StatusOK
+	default:
+		return false
+	}
 }
 
 // writeResponse writes a whole HTTP/1.1 response on a connection a held

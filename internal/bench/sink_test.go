@@ -159,7 +159,7 @@ func TestSinkHoldsUntilUp(t *testing.T) {
 	// Switching from holding to 503 turns the held requests away.
 	s.SetMode(SinkHold)
 	go func() { c, err := post(t, s.URL(0), 2); got <- answer{c, err} }()
-	time.Sleep(20 * time.Millisecond)
+	waitHeld(t, s)
 	s.SetMode(SinkUnavailable)
 	if a := <-got; a.err != nil || a.code != http.StatusServiceUnavailable {
 		t.Fatalf("held request answered %+v after 503 mode, want 503", a)
@@ -193,11 +193,9 @@ func TestSinkForgetsAbandonedRequests(t *testing.T) {
 		}
 	}()
 	// Wait until the request is held, then let its sender go.
-	deadline := time.Now().Add(10 * time.Second)
-	for s.heldCount() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	waitHeld(t, s)
 	cancel()
+	deadline := time.Now().Add(10 * time.Second)
 	<-done
 	for s.Tally().Stats().Abandoned == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -208,6 +206,44 @@ func TestSinkForgetsAbandonedRequests(t *testing.T) {
 	st := s.Tally().Stats()
 	if st.Abandoned != 1 || st.Distinct != 0 {
 		t.Errorf("abandoned %d, delivered %d; want 1 and 0", st.Abandoned, st.Distinct)
+	}
+}
+
+// waitHeld waits, a bounded while, until s holds a request.
+func waitHeld(t *testing.T, s *Sink) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.heldCount() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no request held after 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSinkForgetsDelayedRequestsWhoseSenderLeft checks that a slow
+// receiver does not count a delivery whose sender gave up waiting for the
+// answer (its request timed out): the sender sends it again.
+func TestSinkForgetsDelayedRequestsWhoseSenderLeft(t *testing.T) {
+	t.Parallel()
+	s, err := StartSink("run5", SinkOptions{Endpoints: 1, Delay: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	impatient := &http.Client{Timeout: 50 * time.Millisecond}
+	if resp, err := impatient.Post(s.URL(0), "application/json", bytes.NewReader(AppendPayload(nil, 1, 1, 64))); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d before the delay", resp.StatusCode)
+	}
+	// A patient delivery sent after the first is answered after it, so by
+	// then the sink has decided about the first.
+	if code, err := post(t, s.URL(0), 2); err != nil || code != http.StatusOK {
+		t.Fatalf("patient delivery: %d, %v", code, err)
+	}
+	st := s.Tally().Stats()
+	if st.Distinct != 1 || st.Duplicates != 0 {
+		t.Errorf("delivered %d, duplicates %d; want only the patient delivery", st.Distinct, st.Duplicates)
 	}
 }
 
