@@ -272,6 +272,12 @@ type Dispatcher struct {
 	held map[string]time.Time
 	// wantRoom is set when a claim was skipped for lack of room in memory.
 	wantRoom bool
+	// roomFreed is closed when memory has room for publishes again (see
+	// WaitRoom); nil while no publish waits. roomStuck is set when a wait
+	// ran out before room freed: the queues are not draining, and
+	// publishes do not wait again until they do.
+	roomFreed chan struct{}
+	roomStuck bool
 	// drained is set once shutdown has emptied the queues.
 	drained bool
 	// nextDue is when the earliest retry written since the last claim
@@ -534,6 +540,46 @@ func (d *Dispatcher) Lease() *store.Lease {
 		return nil
 	}
 	return &store.Lease{Until: d.opts.Now().Add(d.opts.Lease), Limit: limit, Exclude: d.fullQueues(nil)}
+}
+
+// WaitRoom waits, up to max, until memory has room for the deliveries of a
+// publish batch about to commit, so that they are handed over instead of
+// created pending and claimed back, which costs the writer more per
+// delivery and slows the delivery of all of them when publishing outpaces
+// sending. It returns at once when there is room, when the dispatcher is
+// not running, or when an earlier wait ran out with the queues not
+// draining (endpoints that are slow or down hold the memory; waiting would
+// only slow publishing) until they drain again.
+func (d *Dispatcher) WaitRoom(ctx context.Context, max time.Duration) {
+	d.mu.Lock()
+	if !d.started || d.closing || d.roomStuck || d.hasRoom() {
+		d.mu.Unlock()
+		return
+	}
+	if d.roomFreed == nil {
+		d.roomFreed = make(chan struct{})
+	}
+	freed := d.roomFreed
+	d.mu.Unlock()
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-freed:
+	case <-ctx.Done():
+	case <-d.stopping:
+	case <-t.C:
+		d.mu.Lock()
+		if !d.hasRoom() {
+			d.roomStuck = true
+		}
+		d.mu.Unlock()
+	}
+}
+
+// hasRoom reports whether memory has room for a publish batch to hand its
+// deliveries over: a quarter of MaxQueued. d.mu is held.
+func (d *Dispatcher) hasRoom() bool {
+	return d.opts.MaxQueued-d.queued >= max(1, d.opts.MaxQueued/4)
 }
 
 // Deliver takes tasks that a publish leased under a lease from Lease, as if

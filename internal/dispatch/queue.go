@@ -200,6 +200,13 @@ func (d *Dispatcher) next() (store.Task, *endpointQueue, bool) {
 			d.wantRoom = false
 			d.Wake()
 		}
+		if (d.roomFreed != nil || d.roomStuck) && d.hasRoom() {
+			if d.roomFreed != nil {
+				close(d.roomFreed)
+				d.roomFreed = nil
+			}
+			d.roomStuck = false
+		}
 		d.markReady(q)
 		return t, q, true
 	}

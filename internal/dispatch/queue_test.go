@@ -664,3 +664,88 @@ func TestLeaseRunsShort(t *testing.T) {
 		}
 	})
 }
+
+// TestWaitRoom checks that a publish waiting for room in memory is let go
+// as soon as the workers free some, and that once a wait ran out with the
+// queues not draining, publishes stop waiting until they drain again.
+func TestWaitRoom(t *testing.T) {
+	// Each request takes a token to finish.
+	tokens := make(chan struct{})
+	client := clientFunc(func(*Request) (int, error) {
+		<-tokens
+		return http.StatusOK, nil
+	})
+	st := newFakeStore()
+	d := startDispatcher(t, st, Options{Client: client, Workers: 1, PerEndpoint: 1, EndpointQueue: 8,
+		EndpointQueueMax: 8, MaxQueued: 8, PollInterval: time.Hour, Now: fixedNow})
+	t.Cleanup(func() { close(tokens) }) // before the dispatcher stops
+	ep := newEndpoint("http://127.0.0.1:9/hook")
+	waitRoom := func(max time.Duration) <-chan struct{} {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			d.WaitRoom(context.Background(), max)
+		}()
+		return done
+	}
+	returns := func(what string, done <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: WaitRoom did not return", what)
+		}
+	}
+	locked := func(f func()) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		f()
+	}
+	// poll waits, a bounded while, until cond holds with d locked.
+	poll := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ok := false
+			locked(func() { ok = cond() })
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	returns("with room", waitRoom(time.Hour))
+
+	// One delivery in flight and seven queued leave room for one: less
+	// than a quarter of MaxQueued.
+	d.Deliver(tasks(ep, 8), testNow.Add(time.Hour))
+	poll("seven queued", func() bool { return d.queued == 7 })
+	done := waitRoom(time.Hour)
+	poll("a publish waiting for room", func() bool { return d.roomFreed != nil })
+	tokens <- struct{}{} // the worker takes the next: six queued
+	returns("once room freed", done)
+
+	// Memory fills again and the queues stop draining: a wait runs out,
+	// and the next does not wait at all.
+	d.Deliver(tasks(ep, 1), testNow.Add(time.Hour))
+	poll("seven queued again", func() bool { return d.queued == 7 })
+	returns("running out", waitRoom(10*time.Millisecond))
+	stuck := false
+	locked(func() { stuck = d.roomStuck })
+	if !stuck {
+		t.Fatal("a wait that ran out did not mark the queues stuck")
+	}
+	returns("while stuck", waitRoom(time.Hour))
+	for range 8 {
+		tokens <- struct{}{}
+	}
+	st.wait(t, "all nine delivered", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 9 })
+	locked(func() { stuck = d.roomStuck })
+	if stuck {
+		t.Error("the queues drained but publishes still would not wait")
+	}
+}

@@ -61,6 +61,17 @@ type Deliverer interface {
 	Wake()
 }
 
+// RoomWaiter is a Deliverer that can have a batch wait a little for room
+// to take its deliveries, rather than leave them pending to be claimed
+// back (see dispatch.Dispatcher.WaitRoom).
+type RoomWaiter interface {
+	WaitRoom(ctx context.Context, max time.Duration)
+}
+
+// roomWait is the most a batch waits for the dispatcher to have room for
+// its deliveries.
+const roomWait = 50 * time.Millisecond
+
 // NewGroupCommit returns a GroupCommit that writes batches of up to max
 // messages to st and tells to (if not nil) of the deliveries each batch
 // creates.
@@ -134,7 +145,12 @@ func (g *GroupCommit) run() {
 		flushes, flushed = make(chan *committed, 1), make(chan struct{})
 		go g.flushLoop(fl, flushes, flushed)
 	}
+	waiter, _ := g.to.(RoomWaiter)
 	for p := range g.reqs {
+		if waiter != nil {
+			// Publishes that arrive meanwhile join the batch.
+			waiter.WaitRoom(context.Background(), roomWait)
+		}
 		c := &committed{batch: make([]*pending, 0, min(g.max, 1+len(g.reqs)))}
 		c.batch = append(c.batch, p)
 	fill:

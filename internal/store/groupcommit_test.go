@@ -281,3 +281,63 @@ func TestGroupCommitFlushError(t *testing.T) {
 		t.Errorf("a batch not flushed was handed over: %d tasks, %d wakes", len(to.tasks), to.wakes)
 	}
 }
+
+// roomWaiter is a deliverer whose memory is full until released.
+type roomWaiter struct {
+	deliverer
+	waiting chan struct{}
+	room    chan struct{}
+}
+
+func (w *roomWaiter) WaitRoom(ctx context.Context, max time.Duration) {
+	select {
+	case w.waiting <- struct{}{}:
+	default:
+	}
+	select {
+	case <-w.room:
+	case <-ctx.Done():
+	}
+}
+
+// TestGroupCommitWaitsForRoom checks that a batch waits for the
+// dispatcher to have room before it takes its publishes and its lease, and
+// that the publishes arriving meanwhile join it.
+func TestGroupCommitWaitsForRoom(t *testing.T) {
+	t.Parallel()
+	c := &blockingCreator{first: make(chan struct{}), release: make(chan struct{})}
+	close(c.release)
+	to := &roomWaiter{deliverer: deliverer{lease: &store.Lease{Limit: 100}}, waiting: make(chan struct{}, 1), room: make(chan struct{})}
+	g := store.NewGroupCommit(c, 64, to)
+	errs := make(chan error, 5)
+	publish := func() {
+		errs <- g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}})
+	}
+	go publish()
+	// The first publish's batch waits for room; four more arrive.
+	select {
+	case <-to.waiting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batch did not wait for room")
+	}
+	for range 4 {
+		go publish()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for g.Queued() < 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(to.room)
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Stop()
+	if len(c.batches) != 1 || c.batches[0] != 5 {
+		t.Errorf("batches = %v, want [5]: the publishes that came while the batch waited for room joined it", c.batches)
+	}
+	if len(to.tasks) != 5 {
+		t.Errorf("%d deliveries handed over, want all 5 under the lease taken after the wait", len(to.tasks))
+	}
+}
