@@ -207,9 +207,10 @@ func TestShareRateLimits(t *testing.T) {
 
 type deliveries struct{ got []store.Task }
 
-func (d *deliveries) Lease() *store.Lease                         { return nil }
-func (d *deliveries) Deliver(tasks []store.Task, until time.Time) { d.got = append(d.got, tasks...) }
-func (d *deliveries) Wake()                                       {}
+func (d *deliveries) Lease() *store.Lease                             { return nil }
+func (d *deliveries) Deliver(tasks []store.Task, until time.Time)     { d.got = append(d.got, tasks...) }
+func (d *deliveries) Wake()                                           {}
+func (d *deliveries) WaitRoom(ctx context.Context, max time.Duration) {}
 
 func TestShareDeliveries(t *testing.T) {
 	ten := 10
@@ -220,6 +221,11 @@ func TestShareDeliveries(t *testing.T) {
 	}
 	if ten != 10 {
 		t.Error("sharing changed the publisher's own value")
+	}
+	// On a shared database, pending deliveries are work for other nodes:
+	// a publish does not wait for room in this node's memory.
+	if _, ok := ShareDeliveries(to, func() int { return 3 }).(store.RoomWaiter); ok {
+		t.Error("a node on a shared database makes publishes wait for room in its own memory")
 	}
 }
 

@@ -40,7 +40,9 @@ func (s *sharedQueue) DeliveryClaim(ctx context.Context, c store.Claim) ([]store
 
 // ShareDeliveries returns to with the rate limits of the tasks that
 // publishes hand over (store.Deliverer.Deliver) shared as ShareRateLimits
-// shares those of claimed tasks.
+// shares those of claimed tasks. It hides to's store.RoomWaiter, if any: on
+// a shared database a publish whose deliveries find no room in this node's
+// memory leaves them pending for any node to claim, rather than wait.
 func ShareDeliveries(to store.Deliverer, workers func() int) store.Deliverer {
 	return &sharedDeliverer{Deliverer: to, workers: workers}
 }

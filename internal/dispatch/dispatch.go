@@ -549,7 +549,9 @@ func (d *Dispatcher) Lease() *store.Lease {
 // sending. It returns at once when there is room, when the dispatcher is
 // not running, or when an earlier wait ran out with the queues not
 // draining (endpoints that are slow or down hold the memory; waiting would
-// only slow publishing) until they drain again.
+// only slow publishing) until half of memory is free again. A claim of
+// pending deliveries may take the room a publish waits for; the wait then
+// runs out, and publishes stop waiting until the claimed work drains.
 func (d *Dispatcher) WaitRoom(ctx context.Context, max time.Duration) {
 	d.mu.Lock()
 	if !d.started || d.closing || d.roomStuck || d.hasRoom() {

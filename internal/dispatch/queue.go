@@ -200,11 +200,15 @@ func (d *Dispatcher) next() (store.Task, *endpointQueue, bool) {
 			d.wantRoom = false
 			d.Wake()
 		}
-		if (d.roomFreed != nil || d.roomStuck) && d.hasRoom() {
-			if d.roomFreed != nil {
-				close(d.roomFreed)
-				d.roomFreed = nil
-			}
+		if d.roomFreed != nil && d.hasRoom() {
+			close(d.roomFreed)
+			d.roomFreed = nil
+		}
+		if d.roomStuck && d.opts.MaxQueued-d.queued >= max(1, d.opts.MaxQueued/2) {
+			// Clearly draining again: publishes may wait again. Half, not
+			// the quarter that lets a waiting publish go, so that room
+			// hovering around a quarter does not stall publishes time
+			// after time.
 			d.roomStuck = false
 		}
 		d.markReady(q)

@@ -728,11 +728,12 @@ func TestWaitRoom(t *testing.T) {
 	poll("a publish waiting for room", func() bool { return d.roomFreed != nil })
 	tokens <- struct{}{} // the worker takes the next: six queued
 	returns("once room freed", done)
-
-	// Memory fills again and the queues stop draining: a wait runs out,
-	// and the next does not wait at all.
+	// Back to full (a publish's deliveries took the room): it waits again.
 	d.Deliver(tasks(ep, 1), testNow.Add(time.Hour))
 	poll("seven queued again", func() bool { return d.queued == 7 })
+
+	// The queues stop draining: a wait runs out, and the next does not
+	// wait at all.
 	returns("running out", waitRoom(10*time.Millisecond))
 	stuck := false
 	locked(func() { stuck = d.roomStuck })
@@ -740,7 +741,14 @@ func TestWaitRoom(t *testing.T) {
 		t.Fatal("a wait that ran out did not mark the queues stuck")
 	}
 	returns("while stuck", waitRoom(time.Hour))
-	for range 8 {
+	// Room for a quarter is not enough to wait again: only half is.
+	tokens <- struct{}{}
+	poll("six queued", func() bool { return d.queued == 6 })
+	locked(func() { stuck = d.roomStuck })
+	if !stuck {
+		t.Error("room for a quarter of memory cleared the stuck mark; want half")
+	}
+	for range 7 {
 		tokens <- struct{}{}
 	}
 	st.wait(t, "all nine delivered", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 9 })

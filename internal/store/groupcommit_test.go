@@ -282,11 +282,21 @@ func TestGroupCommitFlushError(t *testing.T) {
 	}
 }
 
-// roomWaiter is a deliverer whose memory is full until released.
+// roomWaiter is a deliverer whose memory is full until released: it
+// offers no lease until then.
 type roomWaiter struct {
 	deliverer
 	waiting chan struct{}
 	room    chan struct{}
+}
+
+func (w *roomWaiter) Lease() *store.Lease {
+	select {
+	case <-w.room:
+		return w.deliverer.Lease()
+	default:
+		return nil
+	}
 }
 
 func (w *roomWaiter) WaitRoom(ctx context.Context, max time.Duration) {
