@@ -207,10 +207,10 @@ func TestShareRateLimits(t *testing.T) {
 
 type deliveries struct{ got []store.Task }
 
-func (d *deliveries) Lease() *store.Lease                             { return nil }
-func (d *deliveries) Deliver(tasks []store.Task, until time.Time)     { d.got = append(d.got, tasks...) }
-func (d *deliveries) Wake()                                           {}
-func (d *deliveries) WaitRoom(ctx context.Context, max time.Duration) {}
+func (d *deliveries) Lease() *store.Lease                                           { return nil }
+func (d *deliveries) Deliver(tasks []store.Task, until time.Time)                   { d.got = append(d.got, tasks...) }
+func (d *deliveries) Wake()                                                         {}
+func (d *deliveries) WaitRoom(ctx context.Context, need int, maxWait time.Duration) {}
 
 func TestShareDeliveries(t *testing.T) {
 	ten := 10

@@ -278,6 +278,8 @@ type Dispatcher struct {
 	// publishes do not wait again until they do.
 	roomFreed chan struct{}
 	roomStuck bool
+	// roomNeed is how much room the waiting publish needs.
+	roomNeed int
 	// drained is set once shutdown has emptied the queues.
 	drained bool
 	// nextDue is when the earliest retry written since the last claim
@@ -542,28 +544,31 @@ func (d *Dispatcher) Lease() *store.Lease {
 	return &store.Lease{Until: d.opts.Now().Add(d.opts.Lease), Limit: limit, Exclude: d.fullQueues(nil)}
 }
 
-// WaitRoom waits, up to max, until memory has room for the deliveries of a
-// publish batch about to commit, so that they are handed over instead of
-// created pending and claimed back, which costs the writer more per
-// delivery and slows the delivery of all of them when publishing outpaces
-// sending. It returns at once when there is room, when the dispatcher is
-// not running, or when an earlier wait ran out with the queues not
-// draining (endpoints that are slow or down hold the memory; waiting would
-// only slow publishing) until half of memory is free again. A claim of
-// pending deliveries may take the room a publish waits for; the wait then
-// runs out, and publishes stop waiting until the claimed work drains.
-func (d *Dispatcher) WaitRoom(ctx context.Context, max time.Duration) {
+// WaitRoom waits, up to maxWait, until memory has room for need more
+// deliveries, those of a publish batch about to commit, so that they are
+// handed over instead of created pending and claimed back, which costs the
+// server more per delivery and slows the delivery of all of them when
+// publishing outpaces sending. need counts at most a quarter of MaxQueued.
+// It returns at once when there is room, when the dispatcher is not
+// running, or when an earlier wait ran out with the queues not draining
+// (endpoints that are slow or down hold the memory; waiting would only
+// slow publishing) until half of memory is free again. A claim of pending
+// deliveries may take the room a publish waits for; the wait then runs
+// out, and publishes stop waiting until the claimed work drains.
+func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Duration) {
 	d.mu.Lock()
-	if !d.started || d.closing || d.roomStuck || d.hasRoom() {
+	need = min(max(need, 1), max(1, d.opts.MaxQueued/4))
+	if !d.started || d.closing || d.roomStuck || d.room() >= need {
 		d.mu.Unlock()
 		return
 	}
+	d.roomNeed = need
 	if d.roomFreed == nil {
 		d.roomFreed = make(chan struct{})
 	}
 	freed := d.roomFreed
 	d.mu.Unlock()
-	t := time.NewTimer(max)
+	t := time.NewTimer(maxWait)
 	defer t.Stop()
 	select {
 	case <-freed:
@@ -571,18 +576,15 @@ func (d *Dispatcher) WaitRoom(ctx context.Context, max time.Duration) {
 	case <-d.stopping:
 	case <-t.C:
 		d.mu.Lock()
-		if !d.hasRoom() {
+		if d.room() < need {
 			d.roomStuck = true
 		}
 		d.mu.Unlock()
 	}
 }
 
-// hasRoom reports whether memory has room for a publish batch to hand its
-// deliveries over: a quarter of MaxQueued. d.mu is held.
-func (d *Dispatcher) hasRoom() bool {
-	return d.opts.MaxQueued-d.queued >= max(1, d.opts.MaxQueued/4)
-}
+// room returns how many more deliveries memory has room for. d.mu is held.
+func (d *Dispatcher) room() int { return d.opts.MaxQueued - d.queued }
 
 // Deliver takes tasks that a publish leased under a lease from Lease, as if
 // a claim had returned them.

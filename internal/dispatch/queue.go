@@ -200,15 +200,14 @@ func (d *Dispatcher) next() (store.Task, *endpointQueue, bool) {
 			d.wantRoom = false
 			d.Wake()
 		}
-		if d.roomFreed != nil && d.hasRoom() {
+		if d.roomFreed != nil && d.room() >= d.roomNeed {
 			close(d.roomFreed)
 			d.roomFreed = nil
 		}
-		if d.roomStuck && d.opts.MaxQueued-d.queued >= max(1, d.opts.MaxQueued/2) {
-			// Clearly draining again: publishes may wait again. Half, not
-			// the quarter that lets a waiting publish go, so that room
-			// hovering around a quarter does not stall publishes time
-			// after time.
+		if d.roomStuck && d.room() >= max(1, d.opts.MaxQueued/2) {
+			// Clearly draining again: publishes may wait again. Half, more
+			// than any publish waits for, so that room hovering around
+			// what publishes need does not stall them time after time.
 			d.roomStuck = false
 		}
 		d.markReady(q)

@@ -680,14 +680,16 @@ func TestWaitRoom(t *testing.T) {
 		EndpointQueueMax: 8, MaxQueued: 8, PollInterval: time.Hour, Now: fixedNow})
 	t.Cleanup(func() { close(tokens) }) // before the dispatcher stops
 	ep := newEndpoint("http://127.0.0.1:9/hook")
-	waitRoom := func(max time.Duration) <-chan struct{} {
+	// Publishes here need room for two deliveries.
+	waitRoomFor := func(need int, max time.Duration) <-chan struct{} {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			d.WaitRoom(context.Background(), max)
+			d.WaitRoom(context.Background(), need, max)
 		}()
 		return done
 	}
+	waitRoom := func(max time.Duration) <-chan struct{} { return waitRoomFor(2, max) }
 	returns := func(what string, done <-chan struct{}) {
 		t.Helper()
 		select {
@@ -720,10 +722,10 @@ func TestWaitRoom(t *testing.T) {
 
 	returns("with room", waitRoom(time.Hour))
 
-	// One delivery in flight and seven queued leave room for one: less
-	// than a quarter of MaxQueued.
+	// One delivery in flight and seven queued leave room for one.
 	d.Deliver(tasks(ep, 8), testNow.Add(time.Hour))
 	poll("seven queued", func() bool { return d.queued == 7 })
+	returns("a publish that fits", waitRoomFor(1, time.Hour))
 	done := waitRoom(time.Hour)
 	poll("a publish waiting for room", func() bool { return d.roomFreed != nil })
 	tokens <- struct{}{} // the worker takes the next: six queued
@@ -741,12 +743,13 @@ func TestWaitRoom(t *testing.T) {
 		t.Fatal("a wait that ran out did not mark the queues stuck")
 	}
 	returns("while stuck", waitRoom(time.Hour))
-	// Room for a quarter is not enough to wait again: only half is.
+	// Room for what a publish needs is not enough to wait again: only half
+	// of memory is.
 	tokens <- struct{}{}
 	poll("six queued", func() bool { return d.queued == 6 })
 	locked(func() { stuck = d.roomStuck })
 	if !stuck {
-		t.Error("room for a quarter of memory cleared the stuck mark; want half")
+		t.Error("room for a publish's need cleared the stuck mark; want half of memory")
 	}
 	for range 7 {
 		tokens <- struct{}{}

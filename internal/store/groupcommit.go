@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
 )
@@ -62,10 +63,10 @@ type Deliverer interface {
 }
 
 // RoomWaiter is a Deliverer that can have a batch wait a little for room
-// to take its deliveries, rather than leave them pending to be claimed
-// back (see dispatch.Dispatcher.WaitRoom).
+// to take its need deliveries, rather than leave them pending to be
+// claimed back (see dispatch.Dispatcher.WaitRoom).
 type RoomWaiter interface {
-	WaitRoom(ctx context.Context, max time.Duration)
+	WaitRoom(ctx context.Context, need int, maxWait time.Duration)
 }
 
 // roomWait is the most a batch waits for the dispatcher to have room for
@@ -146,10 +147,14 @@ func (g *GroupCommit) run() {
 		go g.flushLoop(fl, flushes, flushed)
 	}
 	waiter, _ := g.to.(RoomWaiter)
+	// perMessage is how many deliveries each message of the last batch
+	// created, to foresee the room the next needs.
+	perMessage := 1.0
 	for p := range g.reqs {
 		if waiter != nil {
 			// Publishes that arrive meanwhile join the batch.
-			waiter.WaitRoom(context.Background(), roomWait)
+			need := math.Ceil(perMessage * float64(1+len(g.reqs)))
+			waiter.WaitRoom(context.Background(), int(min(need, float64(math.MaxInt32))), roomWait)
 		}
 		c := &committed{batch: make([]*pending, 0, min(g.max, 1+len(g.reqs)))}
 		c.batch = append(c.batch, p)
@@ -177,17 +182,32 @@ func (g *GroupCommit) run() {
 		if pipelined {
 			c.err = fl.MessageCreateUnflushed(ctx, c.items)
 			cancel()
+			perMessage = deliveriesPerMessage(c, perMessage)
 			flushes <- c
 			continue
 		}
 		c.err = g.st.MessageCreate(ctx, c.items)
 		cancel()
+		perMessage = deliveriesPerMessage(c, perMessage)
 		g.finish(c)
 	}
 	if pipelined {
 		close(flushes)
 		<-flushed
 	}
+}
+
+// deliveriesPerMessage returns how many deliveries each message of batch c
+// created, or last when it failed.
+func deliveriesPerMessage(c *committed, last float64) float64 {
+	if c.err != nil || len(c.items) == 0 {
+		return last
+	}
+	n := 0
+	for _, m := range c.items {
+		n += len(m.Deliveries)
+	}
+	return float64(n) / float64(len(c.items))
 }
 
 // flushLoop makes committed batches durable, as many as have committed

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -288,6 +289,7 @@ type roomWaiter struct {
 	deliverer
 	waiting chan struct{}
 	room    chan struct{}
+	needs   []int
 }
 
 func (w *roomWaiter) Lease() *store.Lease {
@@ -299,7 +301,10 @@ func (w *roomWaiter) Lease() *store.Lease {
 	}
 }
 
-func (w *roomWaiter) WaitRoom(ctx context.Context, max time.Duration) {
+func (w *roomWaiter) WaitRoom(ctx context.Context, need int, maxWait time.Duration) {
+	w.mu.Lock()
+	w.needs = append(w.needs, need)
+	w.mu.Unlock()
 	select {
 	case w.waiting <- struct{}{}:
 	default:
@@ -349,5 +354,40 @@ func TestGroupCommitWaitsForRoom(t *testing.T) {
 	}
 	if len(to.tasks) != 5 {
 		t.Errorf("%d deliveries handed over, want all 5 under the lease taken after the wait", len(to.tasks))
+	}
+	if len(to.needs) != 1 || to.needs[0] != 1 {
+		t.Errorf("waited for room for %v deliveries, want [1]: one publish, and one delivery a message until a batch says otherwise", to.needs)
+	}
+}
+
+// fanOutCreator gives each message three deliveries.
+type fanOutCreator struct{}
+
+func (fanOutCreator) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
+	for _, m := range batch {
+		m.Deliveries = make([]hookline.Delivery, 3)
+	}
+	return nil
+}
+
+// TestGroupCommitForeseesRoom checks that a batch waits for as much room
+// as the messages of the last batch created deliveries, for each publish
+// it would take.
+func TestGroupCommitForeseesRoom(t *testing.T) {
+	t.Parallel()
+	room := make(chan struct{})
+	close(room)
+	to := &roomWaiter{waiting: make(chan struct{}, 1), room: room}
+	g := store.NewGroupCommit(fanOutCreator{}, 64, to)
+	for range 2 {
+		if err := g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Stop()
+	to.mu.Lock()
+	defer to.mu.Unlock()
+	if !slices.Equal(to.needs, []int{1, 3}) {
+		t.Errorf("waited for room for %v, want [1 3]: the second publish's message foreseen to fan out as the first did", to.needs)
 	}
 }
