@@ -272,14 +272,14 @@ type Dispatcher struct {
 	held map[string]time.Time
 	// wantRoom is set when a claim was skipped for lack of room in memory.
 	wantRoom bool
-	// roomFreed is closed when memory has room for publishes again (see
-	// WaitRoom); nil while no publish waits. roomStuck is set when a wait
-	// ran out before room freed: the queues are not draining, and
-	// publishes do not wait again until they do.
+	// roomFreed is closed when memory has the roomNeed deliveries of room
+	// a waiting publish needs (see WaitRoom); nil while no publish waits.
+	// roomStuck is set when a wait ran out before room freed: the queues
+	// are not draining, and publishes do not wait again until half of
+	// memory is free.
 	roomFreed chan struct{}
+	roomNeed  int
 	roomStuck bool
-	// roomNeed is how much room the waiting publish needs.
-	roomNeed int
 	// drained is set once shutdown has emptied the queues.
 	drained bool
 	// nextDue is when the earliest retry written since the last claim

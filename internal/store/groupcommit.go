@@ -153,8 +153,8 @@ func (g *GroupCommit) run() {
 	for p := range g.reqs {
 		if waiter != nil {
 			// Publishes that arrive meanwhile join the batch.
-			need := math.Ceil(perMessage * float64(1+len(g.reqs)))
-			waiter.WaitRoom(context.Background(), int(min(need, float64(math.MaxInt32))), roomWait)
+			need := int(math.Ceil(perMessage * float64(1+len(g.reqs))))
+			waiter.WaitRoom(context.Background(), need, roomWait)
 		}
 		c := &committed{batch: make([]*pending, 0, min(g.max, 1+len(g.reqs)))}
 		c.batch = append(c.batch, p)
