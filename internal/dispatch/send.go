@@ -1,10 +1,8 @@
 package dispatch
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -218,9 +216,10 @@ func parseRetryAfter(v string, now time.Time, limit time.Duration) time.Duration
 // requestError describes a request that got no response. A timeout says
 // how long was waited.
 func requestError(err error, timeout time.Duration) string {
+	// context.DeadlineExceeded, os.ErrDeadlineExceeded and fasthttp's
+	// timeouts all say so with Timeout.
 	var te interface{ Timeout() bool }
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		(errors.As(err, &te) && te.Timeout()) {
+	if errors.As(err, &te) && te.Timeout() {
 		return "no response within " + timeout.String()
 	}
 	return err.Error()

@@ -30,8 +30,8 @@ const (
 	jobAbandoned
 )
 
-// combiner runs the writes of publishes, claims and results that arrive
-// while the writer is busy in one transaction: one commit then writes the
+// combiner runs the writes that arrive while the writer is busy (publishes,
+// claims, results, received inbound requests) in one transaction: one commit then writes the
 // pages they share (the tail of deliveries, the indexes on it) once
 // instead of once per caller. A job may run twice (see runBatch), so its
 // function must set its results afresh each time it runs.
@@ -115,7 +115,8 @@ func (c *combiner) run() {
 // do the same without running any twice, but makes SQLite copy every page
 // a job touches into a statement journal: 15% more CPU per message.)
 func (c *combiner) runBatch(batch []*writeJob) {
-	jobs := batch[:0:0]
+	// Filtered in place: run clears the whole batch afterwards.
+	jobs := batch[:0]
 	for _, j := range batch {
 		if j.state.CompareAndSwap(jobQueued, jobStarted) {
 			jobs = append(jobs, j)

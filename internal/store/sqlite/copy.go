@@ -76,14 +76,10 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 					d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, d.Trigger, d.Attempts, microPtr(&d.NextAttempt), micro(d.CreatedAt), micro(d.UpdatedAt))
 			case r.Attempt != nil:
 				a := r.Attempt
-				hdrs, jerr := headersArg(a.ResponseHeaders)
-				if jerr != nil {
-					return jerr
-				}
 				_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
 					status_code, response_headers, response, duration_us, error, created_at) VALUES (`+placeholders(14)+`) ON CONFLICT DO NOTHING`,
 					a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
-					a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt))
+					a.StatusCode, headersText(a.ResponseHeaders), a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt))
 			case r.Setting != nil:
 				_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING`, r.Setting.Key, r.Setting.Value)
 			case r.Source != nil:

@@ -59,7 +59,18 @@ func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate)
 // MessageCreateUnflushed is MessageCreate, but returns once the
 // transaction has committed, before it is on disk; Flush puts it there.
 func (s *Store) MessageCreateUnflushed(ctx context.Context, batch []*store.MessageCreate) error {
-	err := s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.createMessages(ctx, tx, batch) })
+	given := make([]*hookline.Message, len(batch))
+	for i, item := range batch {
+		given[i] = item.Message
+	}
+	err := s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		// A run that found a message by its event ID put that message in
+		// the item; a run again (see lazyTx) starts from the one given.
+		for i, item := range batch {
+			item.Message = given[i]
+		}
+		return s.createMessages(ctx, tx, batch)
+	})
 	if err != nil {
 		return fmt.Errorf("create messages: %w", err)
 	}
@@ -239,6 +250,7 @@ const (
 func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task, error) {
 	var tasks []store.Task
 	err := s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		tasks = nil
 		claim, err := s.txStmt(ctx, tx, claimSQL)
 		if err != nil {
 			return err
@@ -389,12 +401,8 @@ func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, results []store.
 		if a == nil {
 			continue
 		}
-		hdrs, err := headersArg(a.ResponseHeaders)
-		if err != nil {
-			return err
-		}
 		if err := w.add(ctx, a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
-			a.StatusCode, hdrs, a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt)); err != nil {
+			a.StatusCode, headersText(a.ResponseHeaders), a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt)); err != nil {
 			return fmt.Errorf("insert attempt: %w", err)
 		}
 	}
@@ -570,17 +578,4 @@ func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID strin
 		return nil, false, fmt.Errorf("list endpoint messages: %w", err)
 	}
 	return out, done, nil
-}
-
-// headersArg is an attempt's response headers as a JSON text argument,
-// nil (NULL) for none.
-func headersArg(h map[string][]string) (any, error) {
-	if h == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
 }
