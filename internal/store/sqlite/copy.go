@@ -51,6 +51,7 @@ func scanDumpedDelivery(r *sql.Rows) (hookline.Delivery, error) {
 // Load stores records as they are, skipping those whose key exists.
 func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		dsp, asp := newSpans(spanDeliveries), newSpans(spanAttempts)
 		for _, r := range recs {
 			var err error
 			switch {
@@ -74,12 +75,14 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 				_, err = tx.ExecContext(ctx, `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
 					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 					d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, d.Trigger, d.Attempts, microPtr(&d.NextAttempt), micro(d.CreatedAt), micro(d.UpdatedAt))
+				dsp.add(d.EndpointID, d.MessageID)
 			case r.Attempt != nil:
 				a := r.Attempt
 				_, err = tx.ExecContext(ctx, `INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
 					status_code, response_headers, response, duration_us, error, created_at) VALUES (`+placeholders(14)+`) ON CONFLICT DO NOTHING`,
 					a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
 					a.StatusCode, headersText(a.ResponseHeaders), a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt))
+				asp.add(a.EndpointID, a.ID)
 			case r.Setting != nil:
 				_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING`, r.Setting.Key, r.Setting.Value)
 			case r.Source != nil:
@@ -102,7 +105,10 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 				return err
 			}
 		}
-		return nil
+		if err := dsp.save(ctx, s, tx); err != nil {
+			return err
+		}
+		return asp.save(ctx, s, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("load records: %w", err)

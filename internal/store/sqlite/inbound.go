@@ -115,7 +115,7 @@ func (s *Store) SourceUpdate(ctx context.Context, src *hookline.Source) error {
 
 // SourceDelete deletes a source with its received requests and runs.
 func (s *Store) SourceDelete(ctx context.Context, id string) error {
-	return s.deleteOwner(ctx, "source", `DELETE FROM sources WHERE id = ?`, []any{id}, id,
+	return s.deleteOwner(ctx, "source", `DELETE FROM sources WHERE id = ?`, []any{id}, id, nil,
 		"source_id", "received", "runs")
 }
 

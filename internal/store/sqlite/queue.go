@@ -111,6 +111,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 	// messages to few apps.
 	endpoints := map[string]*appEndpoints{}
 	var leases sqlstore.Leases
+	sp := newSpans(spanDeliveries)
 	for _, item := range batch {
 		item.Err, item.Existing, item.Deliveries, item.Tasks = nil, false, nil, nil
 		m := item.Message
@@ -155,6 +156,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 			if err := dlvs.add(ctx, d.ID, d.AppID, d.MessageID, d.EndpointID, d.Status, micro(due), created, created); err != nil {
 				return fmt.Errorf("insert delivery: %w", err)
 			}
+			sp.add(d.EndpointID, d.MessageID)
 		}
 	}
 	if err := msgs.flush(ctx); err != nil {
@@ -163,7 +165,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 	if err := dlvs.flush(ctx); err != nil {
 		return fmt.Errorf("insert delivery: %w", err)
 	}
-	return nil
+	return sp.save(ctx, s, tx)
 }
 
 // appEndpoints returns the enabled endpoints of an app with the app's rate
@@ -396,6 +398,7 @@ func (s *Store) finishDeliveries(ctx context.Context, tx *sql.Tx, results []stor
 // insertAttempts records the results' attempts, batchRows to a statement.
 func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, results []store.Result) error {
 	w := s.rowWriter(tx, insertAttempts)
+	sp := newSpans(spanAttempts)
 	for _, r := range results {
 		a := r.Attempt
 		if a == nil {
@@ -405,11 +408,12 @@ func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, results []store.
 			a.StatusCode, headersText(a.ResponseHeaders), a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt)); err != nil {
 			return fmt.Errorf("insert attempt: %w", err)
 		}
+		sp.add(a.EndpointID, a.ID)
 	}
 	if err := w.flush(ctx); err != nil {
 		return fmt.Errorf("insert attempt: %w", err)
 	}
-	return nil
+	return sp.save(ctx, s, tx)
 }
 
 // saveHealth writes the fold of a batch's results for one endpoint.
@@ -467,6 +471,11 @@ func (s *Store) DeliveryCreate(ctx context.Context, d *hookline.Delivery) error 
 			d.ID = hookline.NewID(hookline.PrefixDelivery)
 		}
 		d.Attempts = 0
+		sp := newSpans(spanDeliveries)
+		sp.add(d.EndpointID, d.MessageID)
+		if err := sp.save(ctx, s, tx); err != nil {
+			return err
+		}
 		return tx.QueryRowContext(ctx, `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
 			ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET status = excluded.status, trigger_type = excluded.trigger_type,
@@ -484,13 +493,13 @@ func (s *Store) DeliveryCreate(ctx context.Context, d *hookline.Delivery) error 
 // DeliveryRecover requeues the failed deliveries of an endpoint.
 func (s *Store) DeliveryRecover(ctx context.Context, appID, endpointID string, w store.Window, now time.Time) (int, error) {
 	q := dialect.Query()
-	q.Add("app_id = ?", appID)
-	q.Add("endpoint_id = ?", endpointID)
-	q.Add("status = ?", hookline.StatusFail)
-	q.Window("created_at", w)
-	args := append([]any{hookline.StatusPending, hookline.TriggerManual, micro(now), micro(now)}, q.Args()...)
-	res, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, trigger_type = ?, attempts = 0, next_attempt = ?, updated_at = ?
-		WHERE `+q.Where(), args...)
+	q.Add("t.app_id = ?", appID)
+	q.Add("t.status = ?", hookline.StatusFail)
+	q.Window("t.created_at", w)
+	// The conditions' parameters follow the numbered ones.
+	args := append([]any{endpointID, hookline.StatusPending, hookline.TriggerManual, micro(now), micro(now)}, q.Args()...)
+	res, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?2, trigger_type = ?3, attempts = 0, next_attempt = ?4, updated_at = ?5
+		WHERE rowid IN (`+spanRows("deliveries", "msg_id", "deliveries_msg", spanDeliveries, q.Where())+`)`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("recover deliveries: %w", err)
 	}
@@ -521,7 +530,12 @@ func scanAttempt(r interface{ Scan(...any) error }) (hookline.Attempt, error) {
 func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
 	q := dialect.Query()
 	q.AttemptConds(appID, f)
-	atts, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, attemptCols, "attempts a", "a.id", f.Page, func(r *sql.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
+	from := "attempts a"
+	if f.EndpointID != "" && f.MessageID == "" {
+		throughSpans(&q, spanAttempts, f.EndpointID, "a.id", f.Page)
+		from = endpointAttemptsFrom
+	}
+	atts, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, attemptCols, from, "a.id", f.Page, func(r *sql.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list attempts: %w", err)
 	}
@@ -563,17 +577,19 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID string, f store.EndpointMessageFilter) ([]store.MessageStatus, bool, error) {
 	q := dialect.Query()
 	q.EndpointMessageConds(appID, endpointID, f)
-	out, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page, func(r *sql.Rows) (store.MessageStatus, error) {
-		var (
-			ms   store.MessageStatus
-			next sql.NullInt64
-			c, u int64
-			err  error
-		)
-		ms.Message, err = scanMessage(r, deliveryDest(&ms.Delivery, &next, &c, &u)...)
-		finishDelivery(&ms.Delivery, next, c, u)
-		return ms, err
-	})
+	throughSpans(&q, spanDeliveries, endpointID, "d.msg_id", f.Page)
+	out, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols,
+		endpointMessagesFrom, "d.msg_id", f.Page, func(r *sql.Rows) (store.MessageStatus, error) {
+			var (
+				ms   store.MessageStatus
+				next sql.NullInt64
+				c, u int64
+				err  error
+			)
+			ms.Message, err = scanMessage(r, deliveryDest(&ms.Delivery, &next, &c, &u)...)
+			finishDelivery(&ms.Delivery, next, c, u)
+			return ms, err
+		})
 	if err != nil {
 		return nil, false, fmt.Errorf("list endpoint messages: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -80,14 +81,21 @@ func (s *Store) AppUpdate(ctx context.Context, a *hookline.App) error {
 // AppDelete deletes an app and everything it owns.
 func (s *Store) AppDelete(ctx context.Context, id string) error {
 	return s.deleteOwner(ctx, "app", `DELETE FROM apps WHERE id = ?`, []any{id}, id,
+		[]string{`DELETE FROM endpoint_spans WHERE endpoint_id IN (SELECT id FROM endpoints WHERE app_id = ?)`},
 		"app_id", "endpoints", "messages", "deliveries", "attempts")
 }
 
 // deleteOwner deletes one row (by the statement del with args) and, in the
-// same transaction, the rows of each owned table whose column col is id.
-// It returns hookline.ErrNotFound, naming what, when there was no such row.
-func (s *Store) deleteOwner(ctx context.Context, what, del string, args []any, id, col string, owned ...string) error {
+// same transaction, what each statement of first, given id, deletes, and
+// the rows of each owned table whose column col is id. It returns
+// hookline.ErrNotFound, naming what, when there was no such row.
+func (s *Store) deleteOwner(ctx context.Context, what, del string, args []any, id string, first []string, col string, owned ...string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range first {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("delete %s: %w", what, err)
+			}
+		}
 		res, err := tx.ExecContext(ctx, del, args...)
 		if err != nil {
 			return fmt.Errorf("delete %s: %w", what, err)
@@ -263,7 +271,10 @@ func (s *Store) EndpointUpdate(ctx context.Context, e *hookline.Endpoint) error 
 // attempts made stay in the log.
 func (s *Store) EndpointDelete(ctx context.Context, appID, id string) error {
 	return s.deleteOwner(ctx, "endpoint", `DELETE FROM endpoints WHERE id = ? AND app_id = ?`, []any{id, appID}, id,
-		"endpoint_id", "deliveries")
+		[]string{
+			`DELETE FROM deliveries WHERE rowid IN (` + spanRows("deliveries", "msg_id", "deliveries_msg", spanDeliveries, "") + `)`,
+			`DELETE FROM endpoint_spans WHERE endpoint_id = ? AND kind = ` + strconv.Itoa(spanDeliveries),
+		}, "")
 }
 
 // IdempotencyBegin reserves an idempotency key.

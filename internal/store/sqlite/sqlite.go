@@ -52,6 +52,10 @@ type Store struct {
 	// unprepared call, which costs more than the small statements of
 	// publishing and delivering do.
 	wstmts, rstmts stmtCache
+
+	// tops spares a span write the search for spans it overlaps (see
+	// spans.go).
+	tops spanTops
 }
 
 // stmtCache holds statements prepared on one *sql.DB, which prepares them
@@ -96,6 +100,7 @@ var writerSQL = []string{
 	insertMessages.one, insertMessages.many, insertDeliveries.one, insertDeliveries.many, messageByEventIDSQL, appRateLimitSQL, appEndpointsSQL,
 	claimSQL, messagesByIDSQL, endpointsByIDSQL,
 	finishDeliveries.one, finishDeliveries.many, insertAttempts.one, insertAttempts.many, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
+	spanOverlapSQL, spanDeleteSQL, insertSpans.one, insertSpans.many,
 }
 
 func (s *Store) prepareWriter(ctx context.Context) error {

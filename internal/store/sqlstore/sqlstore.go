@@ -56,6 +56,7 @@ type Query struct {
 	raw   bool // leave ? as they are: the conditions go into another query's
 	where []string
 	args  []any
+	first string // ordered by before the ID column; see OrderFirst
 }
 
 // Query starts a query in dialect d.
@@ -147,6 +148,12 @@ func (q *Query) AttemptConds(appID string, f store.AttemptFilter) {
 	}
 }
 
+// OrderFirst has the list ordered by col before its ID column, in the
+// same direction: for a list whose rows come in groups of ID ranges that
+// do not overlap, col naming the group, so that the database walks the
+// groups in order instead of sorting the rows.
+func (q *Query) OrderFirst(col string) { q.first = col }
+
 // SQL renders "SELECT cols FROM from WHERE ... ORDER BY idcol LIMIT n+1"
 // for page p; the extra row tells whether the list is done.
 func (q *Query) SQL(cols, from, idcol string, p store.Page) (string, []any) {
@@ -163,10 +170,15 @@ func (q *Query) SQL(cols, from, idcol string, p store.Page) (string, []any) {
 	if len(q.where) > 0 {
 		b.WriteString(" WHERE " + q.Where())
 	}
-	b.WriteString(" ORDER BY " + idcol)
+	dir := ""
 	if desc {
-		b.WriteString(" DESC")
+		dir = " DESC"
 	}
+	b.WriteString(" ORDER BY ")
+	if q.first != "" {
+		b.WriteString(q.first + dir + ", ")
+	}
+	b.WriteString(idcol + dir)
 	b.WriteString(" LIMIT " + strconv.Itoa(Limit(p)+1))
 	return b.String(), q.args
 }

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EndpointHealth", testEndpointHealth},
 		{"ResendRecover", testResendRecover},
 		{"AttemptFilters", testAttemptFilters},
+		{"EndpointLists", testEndpointLists},
 		{"AppDeleteCascades", testAppDeleteCascades},
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
@@ -846,6 +847,148 @@ func testAttemptFilters(t *testing.T, s store.Store) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// testEndpointLists pages through the messages and the attempts of each
+// endpoint when they were written in batches whose ID ranges overlap and
+// interleave with other endpoints' rows, and when old messages were sent
+// to an endpoint one by one, newest first; then recovers and deletes one
+// endpoint's deliveries without touching the others'.
+func testEndpointLists(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	all := newEndpoint(t, s, a.ID, nil)
+	some := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.EventTypes = []string{"b"} })
+	late := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.EventTypes = []string{"none"} })
+	msgIDs := make([]string, 24)
+	for i := range msgIDs {
+		msgIDs[i] = hookline.NewID(hookline.PrefixMessage)
+	}
+	want := map[string][]string{}
+	// Some batches take ranges of their own, some overlap or hold another.
+	for _, batch := range [][]int{{0, 1, 2}, {3, 4, 5, 6}, {8, 7, 9}, {10, 12}, {11, 13, 14}, {15, 16, 17, 18, 19}, {20, 23}, {22, 21}} {
+		var items []*store.MessageCreate
+		for _, i := range batch {
+			eventType := "a"
+			if i%3 == 0 {
+				eventType = "b"
+			}
+			items = append(items, &store.MessageCreate{Message: &hookline.Message{
+				ID: msgIDs[i], AppID: a.ID, EventType: eventType, Payload: json.RawMessage(`{}`), CreatedAt: t0,
+			}})
+		}
+		must(t, s.MessageCreate(ctx, items))
+	}
+	for i, id := range msgIDs {
+		want[all.ID] = append(want[all.ID], id)
+		if i%3 == 0 {
+			want[some.ID] = append(want[some.ID], id)
+		}
+	}
+	for _, i := range []int{17, 4} {
+		must(t, s.DeliveryCreate(ctx, &hookline.Delivery{AppID: a.ID, MessageID: msgIDs[i], EndpointID: late.ID,
+			Status: hookline.StatusPending, NextAttempt: t0, CreatedAt: t0, UpdatedAt: t0}))
+	}
+	want[late.ID] = []string{msgIDs[4], msgIDs[17]}
+
+	// Attempt IDs made in order, written in batches that take them from
+	// across the range.
+	tasks := claim(t, s, t0, 100)
+	if len(tasks) != 24+8+2 {
+		t.Fatalf("claimed %d deliveries, want %d", len(tasks), 24+8+2)
+	}
+	results := make([]store.Result, len(tasks))
+	wantAttempts := map[string][]string{}
+	for i, task := range tasks {
+		d := task.Delivery
+		status := hookline.StatusSuccess
+		if d.EndpointID == some.ID {
+			status = hookline.StatusFail
+		}
+		d.Status, d.Attempts, d.UpdatedAt = status, 1, t0
+		att := &hookline.Attempt{ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, AppID: d.AppID, MessageID: d.MessageID,
+			EndpointID: d.EndpointID, URL: task.Endpoint.URL, Status: status, StatusCode: 200, CreatedAt: t0}
+		results[i] = store.Result{Delivery: d, Attempt: att}
+		wantAttempts[d.EndpointID] = append(wantAttempts[d.EndpointID], att.ID)
+	}
+	for _, batch := range [][2]int{{10, 20}, {0, 5}, {25, len(results)}, {5, 10}, {20, 25}} {
+		must(t, s.DeliveryFinish(ctx, results[batch[0]:batch[1]]))
+	}
+
+	for _, e := range []*hookline.Endpoint{all, some, late} {
+		msgs := func(p store.Page) ([]string, bool, error) {
+			got, done, err := s.EndpointMessageList(ctx, a.ID, e.ID, store.EndpointMessageFilter{Page: p})
+			return ids(got, func(m store.MessageStatus) string { return m.Message.ID }), done, err
+		}
+		checkWalks(t, "messages of "+e.ID, msgs, want[e.ID])
+		atts := func(p store.Page) ([]string, bool, error) {
+			got, done, err := s.AttemptList(ctx, a.ID, store.AttemptFilter{Page: p, EndpointID: e.ID})
+			return ids(got, func(a hookline.Attempt) string { return a.ID }), done, err
+		}
+		checkWalks(t, "attempts of "+e.ID, atts, wantAttempts[e.ID])
+	}
+
+	n, err := s.DeliveryRecover(ctx, a.ID, some.ID, store.Window{}, t0.Add(time.Minute))
+	must(t, err)
+	if n != len(want[some.ID]) {
+		t.Errorf("recovered %d deliveries, want %d", n, len(want[some.ID]))
+	}
+	must(t, s.EndpointDelete(ctx, a.ID, some.ID))
+	if got := claim(t, s, t0.Add(time.Hour), 100); len(got) != 0 {
+		t.Errorf("after deleting the endpoint, %d deliveries are due, want none", len(got))
+	}
+	got, _, err := s.EndpointMessageList(ctx, a.ID, some.ID, store.EndpointMessageFilter{Page: store.Page{Limit: 50}})
+	must(t, err)
+	if len(got) != 0 {
+		t.Errorf("a deleted endpoint lists %d messages", len(got))
+	}
+	checkWalks(t, "messages of "+all.ID+" after deleting another endpoint", func(p store.Page) ([]string, bool, error) {
+		got, done, err := s.EndpointMessageList(ctx, a.ID, all.ID, store.EndpointMessageFilter{Page: p})
+		return ids(got, func(m store.MessageStatus) string { return m.Message.ID }), done, err
+	}, want[all.ID])
+}
+
+// checkWalks walks a list three pages at a time up, down, and back up
+// from its end with Prev, and compares each walk with want, in ascending
+// order.
+func checkWalks(t *testing.T, what string, list func(store.Page) ([]string, bool, error), want []string) {
+	t.Helper()
+	walk := func(p store.Page) []string {
+		var got []string
+		for range len(want) + 2 {
+			page, done, err := list(p)
+			must(t, err)
+			if p.Prev {
+				got = append(slices.Clone(page), got...)
+			} else {
+				got = append(got, page...)
+			}
+			if done || len(page) == 0 {
+				return got
+			}
+			if p.Prev {
+				p.Iterator = page[0]
+			} else {
+				p.Iterator = page[len(page)-1]
+			}
+		}
+		t.Fatalf("%s: the walk did not end", what)
+		return nil
+	}
+	if diff := cmp.Diff(want, walk(store.Page{Limit: 3})); diff != "" {
+		t.Errorf("%s, ascending (-want +got):\n%s", what, diff)
+	}
+	down := slices.Clone(want)
+	slices.Reverse(down)
+	if diff := cmp.Diff(down, walk(store.Page{Limit: 3, Desc: true})); diff != "" {
+		t.Errorf("%s, descending (-want +got):\n%s", what, diff)
+	}
+	if len(want) == 0 {
+		return
+	}
+	back := walk(store.Page{Limit: 3, Iterator: want[len(want)-1], Prev: true})
+	if diff := cmp.Diff(want[:len(want)-1], back); diff != "" {
+		t.Errorf("%s, walking back (-want +got):\n%s", what, diff)
 	}
 }
 
