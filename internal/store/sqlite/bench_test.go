@@ -156,3 +156,61 @@ func BenchmarkClaimPastExcludedBacklog(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFanOutWrite measures the writer's share of the harness's
+// fanout-10 scenario per delivery: publish batches of 15 messages to 10
+// endpoints whose deliveries are leased at once, and their results
+// written 255 or more at a time, as the dispatcher's result writer
+// batches them. Commits are not flushed, so the figure is CPU, not the
+// disk's fsync.
+func BenchmarkFanOutWrite(b *testing.B) {
+	s, a := benchApp(b)
+	ctx := context.Background()
+	now := time.Now()
+	for range 9 {
+		e := &hookline.Endpoint{
+			ID: hookline.NewID(hookline.PrefixEndpoint), AppID: a.ID, URL: "http://127.0.0.1:9/hook", Version: 1,
+			Format: hookline.FormatJSON, Metadata: map[string]string{}, Headers: map[string]string{},
+			Secrets: []hookline.Secret{{Key: []byte("0123456789abcdef01234567")}}, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := s.EndpointCreate(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var results []store.Result
+	deliveries := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		batch := benchBatch(a.ID, 15)
+		lease := &store.Lease{Until: time.Now().Add(time.Minute), Limit: 1000}
+		for _, item := range batch {
+			item.Lease = lease
+		}
+		if err := s.MessageCreateUnflushed(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		done := time.Now()
+		for _, item := range batch {
+			for _, t := range item.Tasks {
+				d := t.Delivery
+				d.Status, d.Attempts, d.NextAttempt, d.UpdatedAt = hookline.StatusSuccess, d.Attempts+1, time.Time{}, done
+				results = append(results, store.Result{Delivery: d, Attempt: &hookline.Attempt{
+					ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, AppID: d.AppID, MessageID: d.MessageID,
+					EndpointID: d.EndpointID, URL: t.Endpoint.URL, Status: hookline.StatusSuccess, StatusCode: 200,
+					ResponseHeaders: map[string][]string{"Content-Length": {"0"}}, Duration: time.Millisecond, CreatedAt: done,
+				}})
+				deliveries++
+			}
+		}
+		if len(results) >= 255 {
+			if err := s.DeliveryFinish(ctx, results); err != nil {
+				b.Fatal(err)
+			}
+			results = results[:0]
+		}
+	}
+	if deliveries != 150*b.N {
+		b.Fatalf("%d deliveries leased, want %d", deliveries, 150*b.N)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(deliveries), "ns/delivery")
+}
