@@ -81,7 +81,10 @@ func (s *Store) AppUpdate(ctx context.Context, a *hookline.App) error {
 // AppDelete deletes an app and everything it owns.
 func (s *Store) AppDelete(ctx context.Context, id string) error {
 	return s.deleteOwner(ctx, "app", `DELETE FROM apps WHERE id = ?`, []any{id}, id,
-		[]string{`DELETE FROM endpoint_spans WHERE endpoint_id IN (SELECT id FROM endpoints WHERE app_id = ?)`},
+		// The attempts of endpoints deleted before stay until now, and so
+		// do their spans.
+		[]string{`DELETE FROM endpoint_spans WHERE endpoint_id IN (SELECT id FROM endpoints WHERE app_id = ?1
+			UNION SELECT endpoint_id FROM attempts WHERE app_id = ?1)`},
 		"app_id", "endpoints", "messages", "deliveries", "attempts")
 }
 

@@ -3,9 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
+
+	"github.com/segmentio/ksuid"
 
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlstore"
@@ -15,13 +21,21 @@ import (
 // message's ID and of their own ID. An index keyed by endpoint would take
 // one entry per row in the middle of its B-tree, on as many pages as a
 // batch has endpoints: at fan-out 10 those two indexes were a fifth of
-// the writer's work. Instead, endpoint_spans holds, per endpoint, the
-// ranges of keys its rows take. A write adds one span per endpoint, and
-// merges it with the spans it overlaps, so an endpoint's spans never
-// overlap and, in the order of their upper ends, are in key order. A list
-// walks the endpoint's spans and, within each, the rows of every endpoint
-// in that key range through the index on the key: at most a batch's
-// other rows beyond those it returns.
+// the writer's work. Instead, endpoint_spans holds, per endpoint, ranges
+// of keys that cover its rows; an endpoint's spans never overlap, so in
+// the order of their upper ends they are in key order. A list walks the
+// endpoint's spans and, within each, the rows of every endpoint in that
+// key range through the index on the key.
+//
+// A write adds, per endpoint, one span over its keys above every span the
+// endpoint has: keys only grow, so that is nearly all of them, and the
+// span is as wide as the write. A key below that top (a message published
+// a moment before the last batch committed, an old message sent again, an
+// attempt that took long) gets a span of its own unless a span already
+// holds it. Spans are never widened, so a list reads at most a write's
+// worth of other endpoints' rows per span beyond those it returns. No
+// span holds keys whose IDs were made seconds apart (an attempt that
+// timed out, written with fresh ones; an old database copied in).
 
 // The kinds of span.
 const (
@@ -29,41 +43,44 @@ const (
 	spanAttempts   = 1 // attempts, by attempt ID
 )
 
-// spans gathers the key range each endpoint's new rows take in one write.
+// spanGap is how far apart, by the time in their IDs, the keys of one
+// span may be.
+const spanGap = 2 * time.Second
+
+// spans gathers the keys each endpoint's new rows take in one write.
 type spans struct {
 	kind  int
 	order []string
-	r     map[string]*[2]string
+	keys  map[string][]string
 }
 
-func newSpans(kind int) *spans { return &spans{kind: kind, r: map[string]*[2]string{}} }
+func newSpans(kind int) *spans { return &spans{kind: kind, keys: map[string][]string{}} }
 
 // add counts key as a row of endpointID.
 func (sp *spans) add(endpointID, key string) {
-	r, ok := sp.r[endpointID]
+	k, ok := sp.keys[endpointID]
 	if !ok {
-		sp.r[endpointID] = &[2]string{key, key}
 		sp.order = append(sp.order, endpointID)
-		return
 	}
-	r[0], r[1] = min(r[0], key), max(r[1], key)
+	sp.keys[endpointID] = append(k, key)
 }
 
 const (
-	// spanOverlapSQL finds an endpoint's spans that overlap [lo, hi]: those
-	// from the first whose upper end is at least lo, for as long as their
-	// lower end is at most hi (the caller stops reading there).
-	spanOverlapSQL = `SELECT lo, hi FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? AND hi >= ? ORDER BY hi`
-	spanDeleteSQL  = `DELETE FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? AND hi = ?`
-	spanInsertSQL  = `INSERT INTO endpoint_spans (endpoint_id, kind, lo, hi) VALUES (?, ?, ?, ?)`
+	// spanTopSQL finds the upper end of an endpoint's last span.
+	spanTopSQL = `SELECT hi FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? ORDER BY hi DESC LIMIT 1`
+	// spanHolderSQL finds the span that would hold a key: the first to end
+	// at or above it, which holds it if it starts at or below it.
+	spanHolderSQL = `SELECT lo FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? AND hi >= ? ORDER BY hi LIMIT 1`
+	spanInsertSQL = `INSERT INTO endpoint_spans (endpoint_id, kind, lo, hi) VALUES (?, ?, ?, ?)`
 )
 
-// spanTops holds, for each endpoint and kind of span written since the
-// store opened, a key at or above the upper end of every span of that
-// endpoint and kind: a new span that starts above it overlaps none, and
-// a write (nearly always) needs no search. A write that rolls back leaves
-// it higher than it need be, which is still true; deletes only lower the
-// spans.
+var insertSpans = insertRows(spanInsertSQL, 4)
+
+// spanTops holds, for each endpoint and kind of span seen since the store
+// opened, a key at or above the upper end of every span of that endpoint
+// and kind, so that a write need not look it up. A write that rolls back
+// leaves it higher than it need be, which is still true, and deletes only
+// lower the spans.
 type spanTops struct {
 	mu sync.Mutex
 	m  map[spanTop]string
@@ -74,12 +91,11 @@ type spanTop struct {
 	kind       int
 }
 
-// above returns whether key is above every span of endpointID and kind.
-func (t *spanTops) above(endpointID string, kind int, key string) bool {
+func (t *spanTops) get(endpointID string, kind int) (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	top, ok := t.m[spanTop{endpointID, kind}]
-	return ok && key > top
+	return top, ok
 }
 
 // raise records that no span of endpointID and kind ends above key.
@@ -95,29 +111,12 @@ func (t *spanTops) raise(endpointID string, kind int, key string) {
 	}
 }
 
-// save writes the gathered spans within tx, each merged with the spans of
-// its endpoint it overlaps.
+// save writes the gathered spans within tx.
 func (sp *spans) save(ctx context.Context, s *Store, tx *sql.Tx) error {
 	ins := s.rowWriter(tx, insertSpans)
 	for _, ep := range sp.order {
-		r, last := sp.r[ep], true
-		if !s.tops.above(ep, sp.kind, r[0]) {
-			var merged []string
-			var err error
-			if merged, last, err = sp.overlapping(ctx, s, tx, ep, r); err != nil {
-				return err
-			}
-			for _, hi := range merged {
-				if err := s.execStmt(ctx, tx, spanDeleteSQL, []any{ep, sp.kind, hi}); err != nil {
-					return fmt.Errorf("save spans: %w", err)
-				}
-			}
-		}
-		if err := ins.add(ctx, ep, sp.kind, r[0], r[1]); err != nil {
+		if err := sp.saveEndpoint(ctx, s, tx, ins, ep); err != nil {
 			return fmt.Errorf("save spans: %w", err)
-		}
-		if last {
-			s.tops.raise(ep, sp.kind, r[1])
 		}
 	}
 	if err := ins.flush(ctx); err != nil {
@@ -126,37 +125,95 @@ func (sp *spans) save(ctx context.Context, s *Store, tx *sql.Tx) error {
 	return nil
 }
 
-var insertSpans = insertRows(spanInsertSQL, 4)
+func (sp *spans) saveEndpoint(ctx context.Context, s *Store, tx *sql.Tx, ins *rowWriter, ep string) error {
+	keys := sp.keys[ep]
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	top, ok := s.tops.get(ep, sp.kind)
+	if !ok {
+		st, err := s.txStmt(ctx, tx, spanTopSQL)
+		if err != nil {
+			return err
+		}
+		switch err := st.QueryRowContext(ctx, ep, sp.kind).Scan(&top); {
+		case errors.Is(err, sql.ErrNoRows):
+			top = ""
+		case err != nil:
+			return err
+		}
+	}
+	// Keys up to the top may be held by a span already; the rest are new
+	// ground.
+	i, found := slices.BinarySearch(keys, top)
+	if found {
+		i++
+	}
+	below, above := keys[:i], keys[i:]
+	for _, k := range below {
+		held, err := sp.held(ctx, s, tx, ep, k)
+		if err != nil {
+			return err
+		}
+		if !held {
+			if err := ins.add(ctx, ep, sp.kind, k, k); err != nil {
+				return err
+			}
+		}
+	}
+	for len(above) > 0 {
+		n := 1
+		for n < len(above) && !farApart(above[0], above[n]) {
+			n++
+		}
+		if err := ins.add(ctx, ep, sp.kind, above[0], above[n-1]); err != nil {
+			return err
+		}
+		top, above = above[n-1], above[n:]
+	}
+	if top != "" {
+		s.tops.raise(ep, sp.kind, top)
+	}
+	return nil
+}
 
-// overlapping widens r to cover the spans of endpoint ep it overlaps and
-// returns their upper ends, which name them, and whether the widened r
-// is then the endpoint's last span.
-func (sp *spans) overlapping(ctx context.Context, s *Store, tx *sql.Tx, ep string, r *[2]string) ([]string, bool, error) {
-	overlap, err := s.txStmt(ctx, tx, spanOverlapSQL)
+// held returns whether a span of endpoint ep already holds key.
+func (sp *spans) held(ctx context.Context, s *Store, tx *sql.Tx, ep, key string) (bool, error) {
+	st, err := s.txStmt(ctx, tx, spanHolderSQL)
 	if err != nil {
-		return nil, false, fmt.Errorf("save spans: %w", err)
+		return false, err
 	}
-	rows, err := overlap.QueryContext(ctx, ep, sp.kind, r[0])
+	var lo string
+	switch err := st.QueryRowContext(ctx, ep, sp.kind, key).Scan(&lo); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return lo <= key, nil
+}
+
+// farApart reports whether the times in two IDs (a prefix, "_" and a
+// KSUID) are spanGap or more apart. IDs that are not of that form never
+// are: they share a span as they come.
+func farApart(a, b string) bool {
+	ta, ok := idTime(a)
+	if !ok {
+		return false
+	}
+	tb, ok := idTime(b)
+	return ok && tb.Sub(ta).Abs() >= spanGap
+}
+
+func idTime(id string) (time.Time, bool) {
+	_, rest, ok := strings.Cut(id, "_")
+	if !ok {
+		return time.Time{}, false
+	}
+	k, err := ksuid.Parse(rest)
 	if err != nil {
-		return nil, false, fmt.Errorf("save spans: %w", err)
+		return time.Time{}, false
 	}
-	defer rows.Close()
-	var his []string
-	for rows.Next() {
-		var lo, hi string
-		if err := rows.Scan(&lo, &hi); err != nil {
-			return nil, false, fmt.Errorf("save spans: %w", err)
-		}
-		if lo > r[1] {
-			return his, false, rows.Close()
-		}
-		his = append(his, hi)
-		r[0], r[1] = min(r[0], lo), max(r[1], hi)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("save spans: %w", err)
-	}
-	return his, true, nil
+	return k.Time(), true
 }
 
 // The FROM clauses of the lists through spans.

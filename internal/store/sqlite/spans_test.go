@@ -2,11 +2,16 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/segmentio/ksuid"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
@@ -76,6 +81,63 @@ func explain(t *testing.T, s *Store, query string, args []any) string {
 	return b.String()
 }
 
+// spanFixture is a store with an app of two endpoints. publishAndFinish
+// adds messages to both, with a successful attempt of each delivery;
+// msgIDs and attIDs are the IDs of the messages and of the first
+// endpoint's attempts, in order.
+type spanFixture struct {
+	s      *Store
+	app    *hookline.App
+	eps    []*hookline.Endpoint
+	msgIDs []string
+	attIDs []string
+}
+
+func newSpanFixture(t *testing.T, path string) *spanFixture {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, path)
+	must(t, err)
+	now := time.Now()
+	f := &spanFixture{s: s, app: &hookline.App{ID: hookline.NewID(hookline.PrefixApp), Name: "a", Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now}}
+	must(t, s.AppCreate(ctx, f.app))
+	for range 2 {
+		e := &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: f.app.ID, URL: "http://127.0.0.1:9/hook", Version: 1,
+			Format: hookline.FormatJSON, Metadata: map[string]string{}, Headers: map[string]string{},
+			Secrets: []hookline.Secret{{Key: []byte("0123456789abcdef01234567")}}, CreatedAt: now, UpdatedAt: now}
+		must(t, s.EndpointCreate(ctx, e))
+		f.eps = append(f.eps, e)
+	}
+	return f
+}
+
+func (f *spanFixture) publishAndFinish(t *testing.T, n int) {
+	t.Helper()
+	ctx, now := context.Background(), time.Now()
+	batch := make([]*store.MessageCreate, n)
+	for i := range batch {
+		batch[i] = &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: f.app.ID,
+			EventType: "x", Payload: []byte(`{}`), CreatedAt: now}}
+		f.msgIDs = append(f.msgIDs, batch[i].Message.ID)
+	}
+	must(t, f.s.MessageCreate(ctx, batch))
+	tasks, err := f.s.DeliveryClaim(ctx, store.Claim{Now: now, Limit: 100, LeaseUntil: now.Add(time.Minute)})
+	must(t, err)
+	var results []store.Result
+	for _, task := range tasks {
+		d := task.Delivery
+		d.Status, d.Attempts, d.UpdatedAt = hookline.StatusSuccess, 1, now
+		att := &hookline.Attempt{ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, AppID: f.app.ID, MessageID: d.MessageID,
+			EndpointID: d.EndpointID, URL: task.Endpoint.URL, Status: hookline.StatusSuccess, StatusCode: 200, CreatedAt: now}
+		if d.EndpointID == f.eps[0].ID {
+			f.attIDs = append(f.attIDs, att.ID)
+		}
+		results = append(results, store.Result{Delivery: d, Attempt: att})
+	}
+	must(t, f.s.DeliveryFinish(ctx, results))
+	slices.Sort(f.attIDs)
+}
+
 // TestSpansMigration opens a database written before spans existed, with
 // its indexes keyed by endpoint: the migration gives every delivery and
 // attempt a span, drops those indexes, and the lists by endpoint see old
@@ -83,74 +145,59 @@ func explain(t *testing.T, s *Store, query string, args []any) string {
 func TestSpansMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookline.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	a := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), Name: "a", Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now}
-	must(t, s.AppCreate(ctx, a))
-	var eps []*hookline.Endpoint
-	for range 2 {
-		e := &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: a.ID, URL: "http://127.0.0.1:9/hook", Version: 1,
-			Format: hookline.FormatJSON, Metadata: map[string]string{}, Headers: map[string]string{},
-			Secrets: []hookline.Secret{{Key: []byte("0123456789abcdef01234567")}}, CreatedAt: now, UpdatedAt: now}
-		must(t, s.EndpointCreate(ctx, e))
-		eps = append(eps, e)
-	}
-	var msgIDs, attIDs []string
-	publishAndFinish := func(n int) {
-		t.Helper()
-		batch := make([]*store.MessageCreate, n)
-		for i := range batch {
-			batch[i] = &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID,
-				EventType: "x", Payload: []byte(`{}`), CreatedAt: now}}
-			msgIDs = append(msgIDs, batch[i].Message.ID)
-		}
-		must(t, s.MessageCreate(ctx, batch))
-		tasks, err := s.DeliveryClaim(ctx, store.Claim{Now: now, Limit: 100, LeaseUntil: now.Add(time.Minute)})
-		must(t, err)
-		var results []store.Result
-		for _, task := range tasks {
-			d := task.Delivery
-			d.Status, d.Attempts, d.UpdatedAt = hookline.StatusSuccess, 1, now
-			att := &hookline.Attempt{ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, AppID: a.ID, MessageID: d.MessageID,
-				EndpointID: d.EndpointID, URL: task.Endpoint.URL, Status: hookline.StatusSuccess, StatusCode: 200, CreatedAt: now}
-			if d.EndpointID == eps[0].ID {
-				attIDs = append(attIDs, att.ID)
-			}
-			results = append(results, store.Result{Delivery: d, Attempt: att})
-		}
-		must(t, s.DeliveryFinish(ctx, results))
-	}
-	publishAndFinish(5)
-	_, err = s.w.ExecContext(ctx, `DROP TABLE endpoint_spans;
+	f := newSpanFixture(t, path)
+	f.publishAndFinish(t, 5)
+	_, err := f.s.w.ExecContext(ctx, `DROP TABLE endpoint_spans;
 		CREATE INDEX deliveries_endpoint ON deliveries (endpoint_id, msg_id);
 		CREATE INDEX attempts_endpoint ON attempts (endpoint_id, id);
 		DELETE FROM schema_migrations WHERE version = 7`)
 	must(t, err)
-	must(t, s.Close())
+	must(t, f.s.Close())
 
-	if s, err = Open(ctx, path); err != nil {
+	if f.s, err = Open(ctx, path); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer f.s.Close()
 	var n int
-	must(t, s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN ('deliveries_endpoint', 'attempts_endpoint')`).Scan(&n))
+	must(t, f.s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN ('deliveries_endpoint', 'attempts_endpoint')`).Scan(&n))
 	if n != 0 {
 		t.Errorf("%d indexes keyed by endpoint are left", n)
 	}
-	publishAndFinish(4)
-	slices.Sort(attIDs)
-	msgs, _, err := s.EndpointMessageList(ctx, a.ID, eps[0].ID, store.EndpointMessageFilter{Page: store.Page{Limit: 50}})
+	f.publishAndFinish(t, 4)
+	msgs, _, err := f.s.EndpointMessageList(ctx, f.app.ID, f.eps[0].ID, store.EndpointMessageFilter{Page: store.Page{Limit: 50}})
 	must(t, err)
-	if got := idsOf(msgs, func(m store.MessageStatus) string { return m.Message.ID }); !slices.Equal(got, msgIDs) {
-		t.Errorf("endpoint messages after the migration = %v, want %v", got, msgIDs)
+	if got := idsOf(msgs, func(m store.MessageStatus) string { return m.Message.ID }); !slices.Equal(got, f.msgIDs) {
+		t.Errorf("endpoint messages after the migration = %v, want %v", got, f.msgIDs)
 	}
-	atts, _, err := s.AttemptList(ctx, a.ID, store.AttemptFilter{Page: store.Page{Limit: 50}, EndpointID: eps[0].ID})
+	atts, _, err := f.s.AttemptList(ctx, f.app.ID, store.AttemptFilter{Page: store.Page{Limit: 50}, EndpointID: f.eps[0].ID})
 	must(t, err)
-	if got := idsOf(atts, func(a hookline.Attempt) string { return a.ID }); !slices.Equal(got, attIDs) {
-		t.Errorf("endpoint attempts after the migration = %v, want %v", got, attIDs)
+	if got := idsOf(atts, func(a hookline.Attempt) string { return a.ID }); !slices.Equal(got, f.attIDs) {
+		t.Errorf("endpoint attempts after the migration = %v, want %v", got, f.attIDs)
+	}
+}
+
+// TestDeletesDropSpans deletes an endpoint, whose attempts stay, then its
+// app: no span is left behind.
+func TestDeletesDropSpans(t *testing.T) {
+	ctx := context.Background()
+	f := newSpanFixture(t, filepath.Join(t.TempDir(), "hookline.db"))
+	defer f.s.Close()
+	f.publishAndFinish(t, 3)
+	count := func(kind int) int {
+		var n int
+		must(t, f.s.r.QueryRowContext(ctx, `SELECT count(*) FROM endpoint_spans WHERE endpoint_id = ? AND kind = ?`, f.eps[0].ID, kind).Scan(&n))
+		return n
+	}
+	must(t, f.s.EndpointDelete(ctx, f.app.ID, f.eps[0].ID))
+	if count(spanDeliveries) != 0 || count(spanAttempts) == 0 {
+		t.Errorf("after deleting the endpoint: %d spans of deliveries, %d of attempts; want none, and those of the attempts kept",
+			count(spanDeliveries), count(spanAttempts))
+	}
+	must(t, f.s.AppDelete(ctx, f.app.ID))
+	var n int
+	must(t, f.s.r.QueryRowContext(ctx, `SELECT count(*) FROM endpoint_spans`).Scan(&n))
+	if n != 0 {
+		t.Errorf("%d spans left after deleting the app", n)
 	}
 }
 
@@ -167,4 +214,105 @@ func idsOf[T any](items []T, id func(T) string) []string {
 		out[i] = id(it)
 	}
 	return out
+}
+
+// TestSpansCoverWithoutOverlap writes keys of three endpoints in random
+// order, in writes that commit or roll back, across reopens that forget
+// the cached tops, and checks after each that every committed key lies in
+// exactly one span of its endpoint, that no two spans of an endpoint
+// overlap, and that no span grew past the write that made it.
+func TestSpansCoverWithoutOverlap(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookline.db")
+	s, err := Open(ctx, path)
+	must(t, err)
+	defer func() { s.Close() }()
+	rng := rand.New(rand.NewPCG(1, 2))
+	eps := []string{"ep_a", "ep_b", "ep_c"}
+	base := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	key := func(i int) string {
+		// Ten keys a second, so that keys far apart are also far apart
+		// in time.
+		var payload [16]byte
+		payload[15] = byte(i % 10)
+		k, err := ksuid.FromParts(base.Add(time.Duration(i/10)*time.Second), payload[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "msg_" + k.String()
+	}
+	committed := map[string][]string{}
+	for round := range 300 {
+		if round%50 == 49 {
+			must(t, s.Close())
+			s, err = Open(ctx, path)
+			must(t, err)
+		}
+		sp := newSpans(spanDeliveries)
+		written := map[string][]string{}
+		// Mostly new keys just above the last ones, sometimes old ones.
+		for range 1 + rng.IntN(12) {
+			i := round*10 + rng.IntN(12)
+			if rng.IntN(8) == 0 {
+				i = rng.IntN(round*10 + 1)
+			}
+			ep := eps[rng.IntN(len(eps))]
+			sp.add(ep, key(i))
+			written[ep] = append(written[ep], key(i))
+		}
+		rollback := rng.IntN(10) == 0
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if err := sp.save(ctx, s, tx); err != nil {
+				return err
+			}
+			if rollback {
+				return errors.New("roll back")
+			}
+			return nil
+		})
+		if rollback {
+			continue
+		}
+		must(t, err)
+		for ep, ks := range written {
+			committed[ep] = append(committed[ep], ks...)
+		}
+		for _, ep := range eps {
+			checkSpans(t, s, ep, committed[ep])
+		}
+	}
+}
+
+// checkSpans checks that keys each lie in exactly one span of ep, that the
+// spans do not overlap and that none is wider than 2 seconds of keys.
+func checkSpans(t *testing.T, s *Store, ep string, keys []string) {
+	t.Helper()
+	rows, err := s.r.QueryContext(context.Background(), `SELECT lo, hi FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? ORDER BY hi`, ep, spanDeliveries)
+	must(t, err)
+	var spans [][2]string
+	for rows.Next() {
+		var r [2]string
+		must(t, rows.Scan(&r[0], &r[1]))
+		spans = append(spans, r)
+	}
+	must(t, rows.Err())
+	for i, r := range spans {
+		if r[0] > r[1] || (i > 0 && r[0] <= spans[i-1][1]) {
+			t.Fatalf("%s: span %v is empty or overlaps %v", ep, r, spans[max(i-1, 0)])
+		}
+		if farApart(r[0], r[1]) {
+			t.Fatalf("%s: span %v is wider than a write", ep, r)
+		}
+	}
+	for _, k := range keys {
+		n := 0
+		for _, r := range spans {
+			if r[0] <= k && k <= r[1] {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%s: key %s is in %d spans of %v", ep, k, n, spans)
+		}
+	}
 }

@@ -100,7 +100,7 @@ var writerSQL = []string{
 	insertMessages.one, insertMessages.many, insertDeliveries.one, insertDeliveries.many, messageByEventIDSQL, appRateLimitSQL, appEndpointsSQL,
 	claimSQL, messagesByIDSQL, endpointsByIDSQL,
 	finishDeliveries.one, finishDeliveries.many, insertAttempts.one, insertAttempts.many, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
-	spanOverlapSQL, spanDeleteSQL, insertSpans.one, insertSpans.many,
+	spanTopSQL, spanHolderSQL, insertSpans.one, insertSpans.many,
 }
 
 func (s *Store) prepareWriter(ctx context.Context) error {

@@ -866,7 +866,8 @@ func testEndpointLists(t *testing.T, s store.Store) {
 	}
 	want := map[string][]string{}
 	// Some batches take ranges of their own, some overlap or hold another.
-	for _, batch := range [][]int{{0, 1, 2}, {3, 4, 5, 6}, {8, 7, 9}, {10, 12}, {11, 13, 14}, {15, 16, 17, 18, 19}, {20, 23}, {22, 21}} {
+	// Batch b is created b minutes after t0.
+	for b, batch := range [][]int{{0, 1, 2}, {3, 4, 5, 6}, {8, 7, 9}, {10, 12}, {11, 13, 14}, {15, 16, 17, 18, 19}, {20, 23}, {22, 21}} {
 		var items []*store.MessageCreate
 		for _, i := range batch {
 			eventType := "a"
@@ -874,7 +875,7 @@ func testEndpointLists(t *testing.T, s store.Store) {
 				eventType = "b"
 			}
 			items = append(items, &store.MessageCreate{Message: &hookline.Message{
-				ID: msgIDs[i], AppID: a.ID, EventType: eventType, Payload: json.RawMessage(`{}`), CreatedAt: t0,
+				ID: msgIDs[i], AppID: a.ID, EventType: eventType, Payload: json.RawMessage(`{}`), CreatedAt: t0.Add(time.Duration(b) * time.Minute),
 			}})
 		}
 		must(t, s.MessageCreate(ctx, items))
@@ -890,10 +891,13 @@ func testEndpointLists(t *testing.T, s store.Store) {
 			Status: hookline.StatusPending, NextAttempt: t0, CreatedAt: t0, UpdatedAt: t0}))
 	}
 	want[late.ID] = []string{msgIDs[4], msgIDs[17]}
+	// Sent again, the newest message keeps its one delivery.
+	must(t, s.DeliveryCreate(ctx, &hookline.Delivery{AppID: a.ID, MessageID: msgIDs[23], EndpointID: all.ID,
+		Status: hookline.StatusPending, NextAttempt: t0, CreatedAt: t0, UpdatedAt: t0}))
 
 	// Attempt IDs made in order, written in batches that take them from
 	// across the range.
-	tasks := claim(t, s, t0, 100)
+	tasks := claim(t, s, t0.Add(time.Hour), 100)
 	if len(tasks) != 24+8+2 {
 		t.Fatalf("claimed %d deliveries, want %d", len(tasks), 24+8+2)
 	}
@@ -928,16 +932,50 @@ func testEndpointLists(t *testing.T, s store.Store) {
 		checkWalks(t, "attempts of "+e.ID, atts, wantAttempts[e.ID])
 	}
 
-	n, err := s.DeliveryRecover(ctx, a.ID, some.ID, store.Window{}, t0.Add(time.Minute))
+	// Filters apply within the spans.
+	failed, succeeded := hookline.StatusFail, hookline.StatusSuccess
+	for _, c := range []struct {
+		e      *hookline.Endpoint
+		status *hookline.Status
+		want   []string
+	}{{all, &succeeded, want[all.ID]}, {some, &failed, want[some.ID]}, {some, &succeeded, nil}} {
+		checkWalks(t, fmt.Sprintf("messages of %s with status %d", c.e.ID, *c.status), func(p store.Page) ([]string, bool, error) {
+			got, done, err := s.EndpointMessageList(ctx, a.ID, c.e.ID, store.EndpointMessageFilter{Page: p, Status: c.status})
+			return ids(got, func(m store.MessageStatus) string { return m.Message.ID }), done, err
+		}, c.want)
+	}
+	checkWalks(t, "messages of type b of "+all.ID, func(p store.Page) ([]string, bool, error) {
+		got, done, err := s.EndpointMessageList(ctx, a.ID, all.ID, store.EndpointMessageFilter{Page: p, EventTypes: []string{"b"}})
+		return ids(got, func(m store.MessageStatus) string { return m.Message.ID }), done, err
+	}, want[some.ID])
+	checkWalks(t, "failed attempts of "+some.ID, func(p store.Page) ([]string, bool, error) {
+		got, done, err := s.AttemptList(ctx, a.ID, store.AttemptFilter{Page: p, EndpointID: some.ID, Status: &failed})
+		return ids(got, func(a hookline.Attempt) string { return a.ID }), done, err
+	}, wantAttempts[some.ID])
+	// An iterator that is not one of the list's own items.
+	got, _, err := s.EndpointMessageList(ctx, a.ID, some.ID, store.EndpointMessageFilter{Page: store.Page{Limit: 2, Iterator: msgIDs[1]}})
 	must(t, err)
-	if n != len(want[some.ID]) {
-		t.Errorf("recovered %d deliveries, want %d", n, len(want[some.ID]))
+	if ids := ids(got, func(m store.MessageStatus) string { return m.Message.ID }); !cmp.Equal(ids, []string{msgIDs[3], msgIDs[6]}) {
+		t.Errorf("messages of %s after %s = %v, want %v", some.ID, msgIDs[1], ids, []string{msgIDs[3], msgIDs[6]})
+	}
+
+	// Recovery within a window: the deliveries of batches 4 and later.
+	after := t0.Add(3*time.Minute + 30*time.Second)
+	n, err := s.DeliveryRecover(ctx, a.ID, some.ID, store.Window{After: &after}, t0.Add(time.Hour))
+	must(t, err)
+	if want := 3; n != want { // messages 15 and 18 (batch 5) and 21 (batch 7)
+		t.Errorf("recovered %d deliveries created after %v, want %d", n, after, want)
+	}
+	n, err = s.DeliveryRecover(ctx, a.ID, some.ID, store.Window{}, t0.Add(time.Hour))
+	must(t, err)
+	if want := len(want[some.ID]) - 3; n != want {
+		t.Errorf("recovered %d deliveries, want the %d still failed", n, want)
 	}
 	must(t, s.EndpointDelete(ctx, a.ID, some.ID))
 	if got := claim(t, s, t0.Add(time.Hour), 100); len(got) != 0 {
 		t.Errorf("after deleting the endpoint, %d deliveries are due, want none", len(got))
 	}
-	got, _, err := s.EndpointMessageList(ctx, a.ID, some.ID, store.EndpointMessageFilter{Page: store.Page{Limit: 50}})
+	got, _, err = s.EndpointMessageList(ctx, a.ID, some.ID, store.EndpointMessageFilter{Page: store.Page{Limit: 50}})
 	must(t, err)
 	if len(got) != 0 {
 		t.Errorf("a deleted endpoint lists %d messages", len(got))
@@ -989,6 +1027,10 @@ func checkWalks(t *testing.T, what string, list func(store.Page) ([]string, bool
 	back := walk(store.Page{Limit: 3, Iterator: want[len(want)-1], Prev: true})
 	if diff := cmp.Diff(want[:len(want)-1], back); diff != "" {
 		t.Errorf("%s, walking back (-want +got):\n%s", what, diff)
+	}
+	back = walk(store.Page{Limit: 3, Iterator: want[0], Prev: true, Desc: true})
+	if diff := cmp.Diff(down[:len(down)-1], back); diff != "" {
+		t.Errorf("%s, walking back, descending (-want +got):\n%s", what, diff)
 	}
 }
 
