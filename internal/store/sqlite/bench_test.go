@@ -33,15 +33,22 @@ func benchApp(b *testing.B) (*sqlite.Store, *hookline.App) {
 	if err := s.AppCreate(ctx, a); err != nil {
 		b.Fatal(err)
 	}
+	benchEndpoint(b, s, a.ID)
+	return s, a
+}
+
+// benchEndpoint adds an endpoint that accepts every message to app appID.
+func benchEndpoint(b *testing.B, s *sqlite.Store, appID string) {
+	b.Helper()
+	now := time.Now()
 	e := &hookline.Endpoint{
-		ID: hookline.NewID(hookline.PrefixEndpoint), AppID: a.ID, URL: "http://127.0.0.1:9/hook", Version: 1,
+		ID: hookline.NewID(hookline.PrefixEndpoint), AppID: appID, URL: "http://127.0.0.1:9/hook", Version: 1,
 		Format: hookline.FormatJSON, Metadata: map[string]string{}, Headers: map[string]string{},
 		Secrets: []hookline.Secret{{Key: []byte("0123456789abcdef01234567")}}, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := s.EndpointCreate(ctx, e); err != nil {
+	if err := s.EndpointCreate(context.Background(), e); err != nil {
 		b.Fatal(err)
 	}
-	return s, a
 }
 
 func benchBatch(appID string, n int) []*store.MessageCreate {
@@ -166,16 +173,8 @@ func BenchmarkClaimPastExcludedBacklog(b *testing.B) {
 func BenchmarkFanOutWrite(b *testing.B) {
 	s, a := benchApp(b)
 	ctx := context.Background()
-	now := time.Now()
 	for range 9 {
-		e := &hookline.Endpoint{
-			ID: hookline.NewID(hookline.PrefixEndpoint), AppID: a.ID, URL: "http://127.0.0.1:9/hook", Version: 1,
-			Format: hookline.FormatJSON, Metadata: map[string]string{}, Headers: map[string]string{},
-			Secrets: []hookline.Secret{{Key: []byte("0123456789abcdef01234567")}}, CreatedAt: now, UpdatedAt: now,
-		}
-		if err := s.EndpointCreate(ctx, e); err != nil {
-			b.Fatal(err)
-		}
+		benchEndpoint(b, s, a.ID)
 	}
 	var results []store.Result
 	deliveries := 0
