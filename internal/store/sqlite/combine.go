@@ -164,10 +164,12 @@ func (s *Store) runJobs(jobs []*writeJob) error {
 	for _, j := range jobs {
 		if err := j.fn(ctx, tx); err != nil {
 			_ = tx.Rollback()
+			s.tops.settle(tx, false)
 			return err
 		}
 	}
 	err = tx.Commit()
+	s.tops.settle(tx, err == nil)
 	s.committed()
 	return err
 }

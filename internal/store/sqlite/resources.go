@@ -94,6 +94,10 @@ func (s *Store) AppDelete(ctx context.Context, id string) error {
 // hookline.ErrNotFound, naming what, when there was no such row.
 func (s *Store) deleteOwner(ctx context.Context, what, del string, args []any, id string, first []string, col string, owned ...string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if len(first) > 0 {
+			// The statements may delete spans.
+			s.tops.forget()
+		}
 		for _, q := range first {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return fmt.Errorf("delete %s: %w", what, err)

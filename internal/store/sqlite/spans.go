@@ -5,13 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
-	"time"
-
-	"github.com/segmentio/ksuid"
 
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlstore"
@@ -27,25 +24,20 @@ import (
 // endpoint's spans and, within each, the rows of every endpoint in that
 // key range through the index on the key.
 //
-// A write adds, per endpoint, one span over its keys above every span the
-// endpoint has: keys only grow, so that is nearly all of them, and the
-// span is as wide as the write. A key below that top (a message published
-// a moment before the last batch committed, an old message sent again, an
-// attempt that took long) gets a span of its own unless a span already
-// holds it. Spans are never widened, so a list reads at most a write's
-// worth of other endpoints' rows per span beyond those it returns. No
-// span holds keys whose IDs were made seconds apart (an attempt that
-// timed out, written with fresh ones; an old database copied in).
+// Keys nearly always grow, and a write covers the keys of each endpoint
+// that are above every key written before it with one span, which holds
+// only that write's rows and the few late keys of later writes: a list
+// reads at most about a write's worth of other endpoints' rows per span.
+// Any other key (a message published a moment before the last batch
+// committed, an old message sent again, an attempt that took long) gets a
+// span of its own, unless a span of its endpoint already holds it. Spans
+// are never widened.
 
 // The kinds of span.
 const (
 	spanDeliveries = 0 // deliveries, by message ID
 	spanAttempts   = 1 // attempts, by attempt ID
 )
-
-// spanGap is how far apart, by the time in their IDs, the keys of one
-// span may be.
-const spanGap = 2 * time.Second
 
 // spans gathers the keys each endpoint's new rows take in one write.
 type spans struct {
@@ -66,8 +58,8 @@ func (sp *spans) add(endpointID, key string) {
 }
 
 const (
-	// spanTopSQL finds the upper end of an endpoint's last span.
-	spanTopSQL = `SELECT hi FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? ORDER BY hi DESC LIMIT 1`
+	// spanLastSQL finds an endpoint's last span, the one that ends highest.
+	spanLastSQL = `SELECT lo, hi FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? ORDER BY hi DESC LIMIT 1`
 	// spanHolderSQL finds the span that would hold a key: the first to end
 	// at or above it, which holds it if it starts at or below it.
 	spanHolderSQL = `SELECT lo FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? AND hi >= ? ORDER BY hi LIMIT 1`
@@ -76,104 +68,84 @@ const (
 
 var insertSpans = insertRows(spanInsertSQL, 4)
 
-// spanTops holds, for each endpoint and kind of span seen since the store
-// opened, a key at or above the upper end of every span of that endpoint
-// and kind, so that a write need not look it up. A write that rolls back
-// leaves it higher than it need be, which is still true, and deletes only
-// lower the spans.
-type spanTops struct {
-	mu sync.Mutex
-	m  map[spanTop]string
-}
-
-type spanTop struct {
-	endpointID string
-	kind       int
-}
-
-func (t *spanTops) get(endpointID string, kind int) (string, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	top, ok := t.m[spanTop{endpointID, kind}]
-	return top, ok
-}
-
-// raise records that no span of endpointID and kind ends above key.
-func (t *spanTops) raise(endpointID string, kind int, key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = map[spanTop]string{}
-	}
-	k := spanTop{endpointID, kind}
-	if top, ok := t.m[k]; !ok || key > top {
-		t.m[k] = key
-	}
-}
-
 // save writes the gathered spans within tx.
 func (sp *spans) save(ctx context.Context, s *Store, tx *sql.Tx) error {
+	high := s.tops.high(tx, sp.kind)
+	written := high
 	ins := s.rowWriter(tx, insertSpans)
 	for _, ep := range sp.order {
-		if err := sp.saveEndpoint(ctx, s, tx, ins, ep); err != nil {
+		top, err := sp.saveEndpoint(ctx, s, tx, ins, ep, high)
+		if err != nil {
 			return fmt.Errorf("save spans: %w", err)
 		}
+		written = max(written, top)
 	}
 	if err := ins.flush(ctx); err != nil {
 		return fmt.Errorf("save spans: %w", err)
 	}
+	s.tops.raise(tx, sp.kind, written)
 	return nil
 }
 
-func (sp *spans) saveEndpoint(ctx context.Context, s *Store, tx *sql.Tx, ins *rowWriter, ep string) error {
+// saveEndpoint adds the spans of endpoint ep's keys, given high, a key at
+// or above every key written before, and returns its highest key.
+func (sp *spans) saveEndpoint(ctx context.Context, s *Store, tx *sql.Tx, ins *rowWriter, ep, high string) (string, error) {
 	keys := sp.keys[ep]
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	top, ok := s.tops.get(ep, sp.kind)
+	last, ok := s.tops.last(tx, ep, sp.kind)
 	if !ok {
-		st, err := s.txStmt(ctx, tx, spanTopSQL)
+		st, err := s.txStmt(ctx, tx, spanLastSQL)
 		if err != nil {
-			return err
+			return "", err
 		}
-		switch err := st.QueryRowContext(ctx, ep, sp.kind).Scan(&top); {
+		switch err := st.QueryRowContext(ctx, ep, sp.kind).Scan(&last[0], &last[1]); {
 		case errors.Is(err, sql.ErrNoRows):
-			top = ""
+			last = [2]string{}
 		case err != nil:
-			return err
+			return "", err
 		}
 	}
-	// Keys up to the top may be held by a span already; the rest are new
-	// ground.
-	i, found := slices.BinarySearch(keys, top)
+	// Keys up to the end of the last span may be held already.
+	i, found := slices.BinarySearch(keys, last[1])
 	if found {
 		i++
 	}
-	below, above := keys[:i], keys[i:]
-	for _, k := range below {
+	for _, k := range keys[:i] {
+		if last[0] <= k {
+			continue
+		}
 		held, err := sp.held(ctx, s, tx, ep, k)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if !held {
 			if err := ins.add(ctx, ep, sp.kind, k, k); err != nil {
-				return err
+				return "", err
 			}
 		}
 	}
-	for len(above) > 0 {
-		n := 1
-		for n < len(above) && !farApart(above[0], above[n]) {
-			n++
-		}
-		if err := ins.add(ctx, ep, sp.kind, above[0], above[n-1]); err != nil {
-			return err
-		}
-		top, above = above[n-1], above[n:]
+	// Above the endpoint's spans, keys below high are late: a span over
+	// them would hold rows of earlier writes.
+	keys = keys[i:]
+	j, found := slices.BinarySearch(keys, high)
+	if found {
+		j++
 	}
-	if top != "" {
-		s.tops.raise(ep, sp.kind, top)
+	for _, k := range keys[:j] {
+		if err := ins.add(ctx, ep, sp.kind, k, k); err != nil {
+			return "", err
+		}
+		last = [2]string{k, k}
 	}
-	return nil
+	if fresh := keys[j:]; len(fresh) > 0 {
+		last = [2]string{fresh[0], fresh[len(fresh)-1]}
+		if err := ins.add(ctx, ep, sp.kind, last[0], last[1]); err != nil {
+			return "", err
+		}
+	}
+	s.tops.setLast(tx, ep, sp.kind, last)
+	return last[1], nil
 }
 
 // held returns whether a span of endpoint ep already holds key.
@@ -192,28 +164,109 @@ func (sp *spans) held(ctx context.Context, s *Store, tx *sql.Tx, ep, key string)
 	return lo <= key, nil
 }
 
-// farApart reports whether the times in two IDs (a prefix, "_" and a
-// KSUID) are spanGap or more apart. IDs that are not of that form never
-// are: they share a span as they come.
-func farApart(a, b string) bool {
-	ta, ok := idTime(a)
-	if !ok {
-		return false
-	}
-	tb, ok := idTime(b)
-	return ok && tb.Sub(ta).Abs() >= spanGap
+// spanTops spares writes the lookups of spans: per endpoint and kind, the
+// endpoint's last span, and per kind a key at or above every key written.
+// What a transaction learns takes effect when it commits (settle); until
+// then only that transaction sees it. Deleting spans forgets the last
+// spans; the highest keys may only stay higher than they need be.
+type spanTops struct {
+	mu      sync.Mutex
+	lasts   map[spanTop][2]string
+	highs   [2]string
+	pending map[*sql.Tx]*spanTopsTx
 }
 
-func idTime(id string) (time.Time, bool) {
-	_, rest, ok := strings.Cut(id, "_")
+type spanTop struct {
+	endpointID string
+	kind       int
+}
+
+type spanTopsTx struct {
+	lasts map[spanTop][2]string
+	highs [2]string
+}
+
+// init sets the highest keys written, as the store opens.
+func (t *spanTops) init(deliveries, attempts string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.highs = [2]string{spanDeliveries: deliveries, spanAttempts: attempts}
+}
+
+func (t *spanTops) tx(tx *sql.Tx) *spanTopsTx {
+	if t.pending == nil {
+		t.pending = map[*sql.Tx]*spanTopsTx{}
+	}
+	p, ok := t.pending[tx]
 	if !ok {
-		return time.Time{}, false
+		p = &spanTopsTx{lasts: map[spanTop][2]string{}}
+		t.pending[tx] = p
 	}
-	k, err := ksuid.Parse(rest)
-	if err != nil {
-		return time.Time{}, false
+	return p
+}
+
+func (t *spanTops) last(tx *sql.Tx, endpointID string, kind int) ([2]string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := spanTop{endpointID, kind}
+	if p, ok := t.pending[tx]; ok {
+		if last, ok := p.lasts[k]; ok {
+			return last, true
+		}
 	}
-	return k.Time(), true
+	last, ok := t.lasts[k]
+	return last, ok
+}
+
+func (t *spanTops) setLast(tx *sql.Tx, endpointID string, kind int, last [2]string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.tx(tx).lasts[spanTop{endpointID, kind}] = last
+}
+
+func (t *spanTops) high(tx *sql.Tx, kind int) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.pending[tx]; ok {
+		return max(t.highs[kind], p.highs[kind])
+	}
+	return t.highs[kind]
+}
+
+func (t *spanTops) raise(tx *sql.Tx, kind int, key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.tx(tx)
+	p.highs[kind] = max(p.highs[kind], key)
+}
+
+// settle ends what tx learned: kept if it committed, else dropped.
+func (t *spanTops) settle(tx *sql.Tx, committed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.pending[tx]
+	if !ok {
+		return
+	}
+	delete(t.pending, tx)
+	if !committed {
+		return
+	}
+	if t.lasts == nil {
+		t.lasts = map[spanTop][2]string{}
+	}
+	maps.Copy(t.lasts, p.lasts)
+	for kind := range t.highs {
+		t.highs[kind] = max(t.highs[kind], p.highs[kind])
+	}
+}
+
+// forget drops the last spans known, for a transaction that deletes
+// spans; it must run within that transaction, while no other can.
+func (t *spanTops) forget() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lasts = nil
 }
 
 // The FROM clauses of the lists through spans.

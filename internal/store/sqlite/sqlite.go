@@ -53,8 +53,7 @@ type Store struct {
 	// publishing and delivering do.
 	wstmts, rstmts stmtCache
 
-	// tops spares a span write the search for spans it overlaps (see
-	// spans.go).
+	// tops spares span writes their lookups (see spans.go).
 	tops spanTops
 }
 
@@ -100,7 +99,7 @@ var writerSQL = []string{
 	insertMessages.one, insertMessages.many, insertDeliveries.one, insertDeliveries.many, messageByEventIDSQL, appRateLimitSQL, appEndpointsSQL,
 	claimSQL, messagesByIDSQL, endpointsByIDSQL,
 	finishDeliveries.one, finishDeliveries.many, insertAttempts.one, insertAttempts.many, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
-	spanTopSQL, spanHolderSQL, insertSpans.one, insertSpans.many,
+	spanLastSQL, spanHolderSQL, insertSpans.one, insertSpans.many,
 }
 
 func (s *Store) prepareWriter(ctx context.Context) error {
@@ -179,6 +178,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	var highMsg, highAttempt string
+	if err := s.w.QueryRowContext(ctx, `SELECT coalesce((SELECT max(msg_id) FROM deliveries), ''), coalesce((SELECT max(id) FROM attempts), '')`).Scan(&highMsg, &highAttempt); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.tops.init(highMsg, highAttempt)
 	if err := s.prepareWriter(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -284,9 +289,11 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		s.tops.settle(tx, false)
 		return err
 	}
 	err = tx.Commit()
+	s.tops.settle(tx, err == nil)
 	s.committed()
 	return err
 }
