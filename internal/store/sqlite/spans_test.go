@@ -253,19 +253,10 @@ func TestSpansCoverWithoutOverlap(t *testing.T) {
 			lo, hi = min(lo, key(i)), max(hi, key(i))
 		}
 		rollback := rng.IntN(10) == 0
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if err := sp.save(ctx, s, tx); err != nil {
-				return err
-			}
-			if rollback {
-				return errors.New("roll back")
-			}
-			return nil
-		})
+		saveSpans(t, s, sp, rollback)
 		if rollback {
 			continue
 		}
-		must(t, err)
 		writes = append(writes, [2]string{lo, hi})
 		for ep, ks := range written {
 			committed[ep] = append(committed[ep], ks...)
@@ -281,15 +272,7 @@ func TestSpansCoverWithoutOverlap(t *testing.T) {
 // within the key range of one of writes.
 func checkSpans(t *testing.T, s *Store, ep string, keys []string, writes [][2]string) {
 	t.Helper()
-	rows, err := s.r.QueryContext(context.Background(), `SELECT lo, hi FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? ORDER BY hi`, ep, spanDeliveries)
-	must(t, err)
-	var spans [][2]string
-	for rows.Next() {
-		var r [2]string
-		must(t, rows.Scan(&r[0], &r[1]))
-		spans = append(spans, r)
-	}
-	must(t, rows.Err())
+	spans := readSpans(t, s, ep, spanDeliveries)
 	for i, r := range spans {
 		if r[0] > r[1] || (i > 0 && r[0] <= spans[i-1][1]) {
 			t.Fatalf("%s: span %v is empty or overlaps %v", ep, r, spans[max(i-1, 0)])
@@ -331,31 +314,9 @@ func TestSpansOfLateKeys(t *testing.T) {
 				sp.add(ep, k)
 			}
 		}
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if err := sp.save(ctx, s, tx); err != nil {
-				return err
-			}
-			if fail {
-				return errors.New("roll back")
-			}
-			return nil
-		})
-		if !fail {
-			must(t, err)
-		}
+		saveSpans(t, s, sp, fail)
 	}
-	spansOf := func(ep string) [][2]string {
-		rows, err := s.r.QueryContext(ctx, `SELECT lo, hi FROM endpoint_spans WHERE endpoint_id = ? ORDER BY hi`, ep)
-		must(t, err)
-		var out [][2]string
-		for rows.Next() {
-			var r [2]string
-			must(t, rows.Scan(&r[0], &r[1]))
-			out = append(out, r)
-		}
-		must(t, rows.Err())
-		return out
-	}
+	spansOf := func(ep string) [][2]string { return readSpans(t, s, ep, spanAttempts) }
 	write(false, map[string][]string{"ep_quiet": {"atmpt_10"}})
 	for i := 20; i < 60; i += 10 {
 		write(false, map[string][]string{"ep_busy": {fmt.Sprintf("atmpt_%d", i), fmt.Sprintf("atmpt_%d", i+5)}})
@@ -384,4 +345,36 @@ func TestSpansOfLateKeys(t *testing.T) {
 	if got, want := spansOf("ep_new"), [][2]string{{"atmpt_80", "atmpt_82"}}; !slices.Equal(got, want) {
 		t.Errorf("spans written again after a rollback = %v, want %v", got, want)
 	}
+}
+
+// saveSpans saves sp in a transaction of its own, rolled back if rollback.
+func saveSpans(t *testing.T, s *Store, sp *spans, rollback bool) {
+	t.Helper()
+	err := s.tx(context.Background(), func(tx *sql.Tx) error {
+		if err := sp.save(context.Background(), s, tx); err != nil {
+			return err
+		}
+		if rollback {
+			return errors.New("roll back")
+		}
+		return nil
+	})
+	if !rollback {
+		must(t, err)
+	}
+}
+
+// readSpans returns the spans of kind of endpoint ep, in order.
+func readSpans(t *testing.T, s *Store, ep string, kind int) [][2]string {
+	t.Helper()
+	rows, err := s.r.QueryContext(context.Background(), `SELECT lo, hi FROM endpoint_spans WHERE endpoint_id = ? AND kind = ? ORDER BY hi`, ep, kind)
+	must(t, err)
+	var out [][2]string
+	for rows.Next() {
+		var r [2]string
+		must(t, rows.Scan(&r[0], &r[1]))
+		out = append(out, r)
+	}
+	must(t, rows.Err())
+	return out
 }
