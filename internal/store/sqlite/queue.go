@@ -499,7 +499,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, appID, endpointID string, w
 	// The conditions' parameters follow the numbered ones.
 	args := append([]any{endpointID, hookline.StatusPending, hookline.TriggerManual, micro(now), micro(now)}, q.Args()...)
 	res, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?2, trigger_type = ?3, attempts = 0, next_attempt = ?4, updated_at = ?5
-		WHERE rowid IN (`+spanRows("deliveries", "msg_id", "deliveries_msg", spanDeliveries, q.Where())+`)`, args...)
+		WHERE rowid IN (`+endpointDeliveryRows(q.Where())+`)`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("recover deliveries: %w", err)
 	}

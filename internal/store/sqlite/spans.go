@@ -88,7 +88,8 @@ func (sp *spans) save(ctx context.Context, s *Store, tx *sql.Tx) error {
 }
 
 // saveEndpoint adds the spans of endpoint ep's keys, given high, a key at
-// or above every key written before, and returns its highest key.
+// or above every key written before, and returns the upper end of the
+// endpoint's last span.
 func (sp *spans) saveEndpoint(ctx context.Context, s *Store, tx *sql.Tx, ins *rowWriter, ep, high string) (string, error) {
 	keys := sp.keys[ep]
 	slices.Sort(keys)
@@ -300,13 +301,12 @@ func throughSpans(q *sqlstore.Query, kind int, endpointID, key string, p store.P
 	q.Add("s.hi > ?", p.Iterator)
 }
 
-// spanRows selects, through the spans of kind of endpoint ?1, the rowids
-// of the rows of table (the deliveries or the attempts), whose key column
-// is key with index on it, that are that endpoint's and meet cond: for
-// the updates and deletes of an endpoint's rows.
-func spanRows(table, key, index string, kind int, cond string) string {
-	q := `SELECT t.rowid FROM endpoint_spans s CROSS JOIN ` + table + ` t INDEXED BY ` + index +
-		` WHERE s.endpoint_id = ?1 AND s.kind = ` + strconv.Itoa(kind) + ` AND t.` + key + ` >= s.lo AND t.` + key + ` <= s.hi AND t.endpoint_id = ?1`
+// endpointDeliveryRows selects, through the spans of endpoint ?1, the
+// rowids of that endpoint's deliveries, aliased t, that meet cond: for the
+// updates and deletes of all of an endpoint's deliveries.
+func endpointDeliveryRows(cond string) string {
+	q := `SELECT t.rowid FROM endpoint_spans s CROSS JOIN deliveries t INDEXED BY deliveries_msg
+		WHERE s.endpoint_id = ?1 AND s.kind = ` + strconv.Itoa(spanDeliveries) + ` AND t.msg_id >= s.lo AND t.msg_id <= s.hi AND t.endpoint_id = ?1`
 	if cond != "" {
 		q += " AND " + cond
 	}
