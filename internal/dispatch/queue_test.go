@@ -760,3 +760,40 @@ func TestWaitRoom(t *testing.T) {
 		t.Error("the queues drained but publishes still would not wait")
 	}
 }
+
+func TestAttemptIDsFollowWriteOrder(t *testing.T) {
+	slow := newBlocker()
+	slowEp := newEndpoint(newServer(t, slow).URL)
+	fastEp := newEndpoint(newServer(t, &recorder{}).URL)
+	st := newFakeStore(tasks(slowEp, 1)...)
+	d := startDispatcher(t, st, Options{Workers: 4})
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(slow.release)
+		}
+	})
+
+	// The slow request starts first and is written last.
+	slow.waitArrivals(t, 1)
+	st.add(tasks(fastEp, 5)...)
+	d.Wake()
+	st.wait(t, "the fast endpoint's deliveries", func() bool {
+		return count(st.results, fastEp.ID, hookline.StatusSuccess) == 5
+	})
+	close(slow.release)
+	released = true
+	results := st.waitResults(t, 6)
+
+	if got := results[len(results)-1].Delivery.EndpointID; got != slowEp.ID {
+		t.Fatalf("last result is for %s, want the slow endpoint", got)
+	}
+	for i, r := range results {
+		if !hookline.IsID(hookline.PrefixAttempt, r.Attempt.ID) {
+			t.Fatalf("result %d: attempt ID %q", i, r.Attempt.ID)
+		}
+		if i > 0 && r.Attempt.ID <= results[i-1].Attempt.ID {
+			t.Errorf("result %d: attempt ID %s not above the one written before it, %s", i, r.Attempt.ID, results[i-1].Attempt.ID)
+		}
+	}
+}

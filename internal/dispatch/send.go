@@ -38,8 +38,8 @@ func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool)
 	res := store.Result{Delivery: t.Delivery}
 	res.Delivery.Attempts++
 	res.Delivery.UpdatedAt = now
+	// The attempt takes its ID when its result is written (see writeLoop).
 	a := &hookline.Attempt{
-		ID:         hookline.NewID(hookline.PrefixAttempt),
 		DeliveryID: t.Delivery.ID,
 		AppID:      t.Delivery.AppID,
 		MessageID:  t.Delivery.MessageID,

@@ -36,10 +36,28 @@ func (d *Dispatcher) writeLoop() {
 			}
 		}
 		timer.Stop()
+		nameAttempts(batch)
 		d.flush(batch)
 		clear(batch)
 		if !ok {
 			return
+		}
+	}
+}
+
+// nameAttempts gives the attempts of a batch about to be written their
+// IDs. IDs from one process only grow, so each attempt this dispatcher
+// writes has an ID above those it wrote before, whatever order their
+// requests started in. A list of attempts by ID then follows the order in
+// which they were recorded, and the SQLite store covers an endpoint's
+// attempts in a batch with one range of IDs: an attempt named when its
+// request started, and written after a faster one started later, would
+// fall below that range and take one of its own (about one attempt in
+// seven at fan-out 10).
+func nameAttempts(batch []store.Result) {
+	for i := range batch {
+		if a := batch[i].Attempt; a != nil {
+			a.ID = hookline.NewID(hookline.PrefixAttempt)
 		}
 	}
 }

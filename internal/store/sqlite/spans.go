@@ -29,9 +29,10 @@ import (
 // only that write's rows and the few late keys of later writes: a list
 // reads at most about a write's worth of other endpoints' rows per span.
 // Any other key (a message published a moment before the last batch
-// committed, an old message sent again, an attempt that took long) gets a
-// span of its own, unless a span of its endpoint already holds it. Spans
-// are never widened.
+// committed, an old message sent again) gets a span of its own, unless a
+// span of its endpoint already holds it. Spans are never widened. The
+// dispatcher names attempts as it writes their results, so attempt IDs
+// grow in the order they are written.
 
 // The kinds of span.
 const (
