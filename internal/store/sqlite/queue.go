@@ -342,21 +342,24 @@ var (
 	insertAttempts = insertRows(insertAttemptSQL, 14)
 )
 
-// DeliveryFinish stores the results of claimed deliveries.
+// DeliveryFinish stores the results of claimed deliveries. The rows are
+// made before the transaction, so that the one writer spends its time on
+// the writes alone.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
 	if len(results) == 0 {
 		return nil
+	}
+	attempts, sp := attemptRows(results)
+	var health sqlstore.Health
+	for _, r := range results {
+		health.Add(r)
 	}
 	err := s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.finishDeliveries(ctx, tx, results); err != nil {
 			return err
 		}
-		if err := s.insertAttempts(ctx, tx, results); err != nil {
+		if err := s.insertAttempts(ctx, tx, attempts, sp); err != nil {
 			return err
-		}
-		var health sqlstore.Health
-		for _, r := range results {
-			health.Add(r)
 		}
 		for _, id := range health.Endpoints() {
 			if err := s.saveHealth(ctx, tx, id, health.Endpoint(id)); err != nil {
@@ -395,20 +398,31 @@ func (s *Store) finishDeliveries(ctx context.Context, tx *sql.Tx, results []stor
 	return nil
 }
 
-// insertAttempts records the results' attempts, batchRows to a statement.
-func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, results []store.Result) error {
-	w := s.rowWriter(tx, insertAttempts)
+// attemptRows returns the rows of the results' attempts, one after
+// another, and the spans their IDs take.
+func attemptRows(results []store.Result) ([]any, *spans) {
+	rows := make([]any, 0, len(results)*insertAttempts.cols)
 	sp := newSpans(spanAttempts)
 	for _, r := range results {
 		a := r.Attempt
 		if a == nil {
 			continue
 		}
-		if err := w.add(ctx, a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
-			a.StatusCode, headersText(a.ResponseHeaders), a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt)); err != nil {
+		rows = append(rows, a.ID, a.DeliveryID, a.AppID, a.MessageID, a.EndpointID, a.URL, a.Status, a.Trigger,
+			a.StatusCode, headersText(a.ResponseHeaders), a.Response, a.Duration.Microseconds(), a.Error, micro(a.CreatedAt))
+		sp.add(a.EndpointID, a.ID)
+	}
+	return rows, sp
+}
+
+// insertAttempts records attempts, given as attemptRows makes them,
+// batchRows to a statement.
+func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, rows []any, sp *spans) error {
+	w := s.rowWriter(tx, insertAttempts)
+	for i := 0; i < len(rows); i += insertAttempts.cols {
+		if err := w.add(ctx, rows[i:i+insertAttempts.cols]...); err != nil {
 			return fmt.Errorf("insert attempt: %w", err)
 		}
-		sp.add(a.EndpointID, a.ID)
 	}
 	if err := w.flush(ctx); err != nil {
 		return fmt.Errorf("insert attempt: %w", err)

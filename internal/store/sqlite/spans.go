@@ -95,6 +95,7 @@ func (sp *spans) saveEndpoint(ctx context.Context, s *Store, tx *sql.Tx, ins *ro
 	keys := sp.keys[ep]
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
+	sp.keys[ep] = keys // as it is, should the transaction run again
 	last, ok := s.tops.last(tx, ep, sp.kind)
 	if !ok {
 		st, err := s.txStmt(ctx, tx, spanLastSQL)

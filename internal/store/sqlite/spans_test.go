@@ -345,6 +345,19 @@ func TestSpansOfLateKeys(t *testing.T) {
 	if got, want := spansOf("ep_new"), [][2]string{{"atmpt_80", "atmpt_82"}}; !slices.Equal(got, want) {
 		t.Errorf("spans written again after a rollback = %v, want %v", got, want)
 	}
+
+	// A write made before its transaction saves the same spans when the
+	// transaction runs again, a key given twice included.
+	sp := newSpans(spanAttempts)
+	for _, k := range []string{"atmpt_92", "atmpt_91", "atmpt_92"} {
+		sp.add("ep_busy", k)
+	}
+	saveSpans(t, s, sp, true)
+	saveSpans(t, s, sp, false)
+	busy := spansOf("ep_busy")
+	if got, want := busy[len(busy)-1], [2]string{"atmpt_91", "atmpt_92"}; got != want || busy[0][0] != "atmpt_20" {
+		t.Errorf("busy endpoint's spans after a write run twice = %v, want them to start at atmpt_20 and end with %v", busy, want)
+	}
 }
 
 // saveSpans saves sp in a transaction of its own, rolled back if rollback.
