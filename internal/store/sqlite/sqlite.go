@@ -209,13 +209,21 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.ckpt = startCheckpointer(ck)
 	// The lock above guarantees no other process holds claims, so every
 	// delivery still marked sending was claimed by a process that died.
-	if _, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, next_attempt = ? WHERE status = ?`,
-		hookline.StatusPending, micro(time.Now()), hookline.StatusSending); err != nil {
+	if _, err := s.w.ExecContext(ctx, releaseClaimsSQL, hookline.StatusPending, micro(time.Now()), hookline.StatusSending); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("release stale claims: %w", err)
 	}
 	return s, nil
 }
+
+// releaseClaimsSQL makes the deliveries claimed by a process that died due
+// now, rather than when their leases lapse. Only those whose lease has not
+// lapsed need it, and they are among the deliveries due later, which the
+// index of due deliveries finds without reading the rest: a full scan of
+// deliveries would make start-up grow with every delivery ever made.
+const releaseClaimsSQL = `UPDATE deliveries SET status = ?1, next_attempt = ?2 WHERE rowid IN (
+	SELECT d.rowid FROM endpoints e CROSS JOIN deliveries d INDEXED BY deliveries_endpoint_due
+	WHERE d.endpoint_id = e.id AND d.next_attempt > ?2 AND d.status = ?3)`
 
 // Close closes the database and releases the file lock.
 func (s *Store) Close() error {

@@ -1,0 +1,74 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// TestOpenReleasesClaimsOfTheDead checks that opening a database makes the
+// deliveries a process that died had claimed due at once, leaves retries
+// due when they were, and finds the claims without reading every delivery.
+func TestOpenReleasesClaimsOfTheDead(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookline.db")
+	f := newSpanFixture(t, path)
+	f.publishAndFinish(t, 3)
+	s, now := f.s, time.Now()
+	publish := func(n int) {
+		t.Helper()
+		batch := make([]*store.MessageCreate, n)
+		for i := range batch {
+			batch[i] = &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: f.app.ID,
+				EventType: "x", Payload: []byte(`{}`), CreatedAt: now}}
+		}
+		must(t, s.MessageCreate(ctx, batch))
+	}
+	claim := func(s *Store, at, until time.Time) []string {
+		t.Helper()
+		tasks, err := s.DeliveryClaim(ctx, store.Claim{Now: at, Limit: 100, LeaseUntil: until})
+		must(t, err)
+		return idsOf(tasks, func(t store.Task) string { return t.Delivery.ID })
+	}
+
+	// Claimed under a lease of an hour: two of them come back as retries
+	// due in an hour, the rest are held when the process dies.
+	publish(4)
+	held := claim(s, now, now.Add(time.Hour))
+	if len(held) != 8 {
+		t.Fatalf("claimed %d deliveries, want 8", len(held))
+	}
+	var retries []store.Result
+	for _, id := range held[:2] {
+		retries = append(retries, store.Result{Delivery: hookline.Delivery{ID: id, Status: hookline.StatusPending, Attempts: 1,
+			NextAttempt: now.Add(time.Hour), UpdatedAt: now}})
+	}
+	must(t, s.DeliveryFinish(ctx, retries))
+	held = held[2:]
+	// Claimed under a lease that has lapsed: due already.
+	publish(1)
+	lapsed := claim(s, now, now.Add(-time.Second))
+	must(t, s.Close())
+
+	s, err := Open(ctx, path)
+	must(t, err)
+	defer s.Close()
+	got := claim(s, time.Now(), time.Now().Add(time.Minute))
+	want := append(slices.Clone(held), lapsed...)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("due after the restart: %v, want the %d held and the %d lapsed: %v", got, len(held), len(lapsed), want)
+	}
+
+	plan := explain(t, s, releaseClaimsSQL, []any{hookline.StatusPending, time.Now().UnixMicro(), hookline.StatusSending})
+	if strings.Contains(plan, "SCAN d") || !strings.Contains(plan, "deliveries_endpoint_due") {
+		t.Errorf("releasing claims reads every delivery:\n%s", plan)
+	}
+}
