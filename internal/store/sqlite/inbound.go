@@ -115,9 +115,12 @@ func (s *Store) SourceUpdate(ctx context.Context, src *hookline.Source) error {
 
 // SourceDelete deletes a source with its received requests and runs.
 func (s *Store) SourceDelete(ctx context.Context, id string) error {
-	return s.deleteOwner(ctx, "source", `DELETE FROM sources WHERE id = ?`, []any{id}, id, nil,
-		"source_id", "received", "runs")
+	return s.deleteOwner(ctx, "source", `DELETE FROM sources WHERE id = ?`, []any{id}, id, sourceDeletes, "source_id", "received")
 }
+
+// sourceDeletes delete a source's runs, found through its received
+// requests: runs have no index by source.
+var sourceDeletes = []string{`DELETE FROM runs WHERE received_id IN (SELECT id FROM received WHERE source_id = ?1)`}
 
 const receivedCols = `id, source_id, method, path, query, headers, body, remote_addr, verified, verify_error, view, event_type, delivery_id, created_at`
 

@@ -72,3 +72,21 @@ func TestOpenReleasesClaimsOfTheDead(t *testing.T) {
 		t.Errorf("releasing claims reads every delivery:\n%s", plan)
 	}
 }
+
+// TestDeletesReadOnlyTheirOwn checks that deleting an app or a source
+// finds its spans, attempts, deliveries and runs through indexes, not by
+// reading every app's or source's rows while every write waits.
+func TestDeletesReadOnlyTheirOwn(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
+	must(t, err)
+	defer s.Close()
+	for _, q := range append(slices.Clone(appDeletes), sourceDeletes...) {
+		plan := explain(t, s, q, []any{"x"})
+		for line := range strings.Lines(plan) {
+			if strings.HasPrefix(line, "SCAN ") {
+				t.Errorf("%s\nreads a whole table:\n%s", q, plan)
+			}
+		}
+	}
+}

@@ -80,12 +80,19 @@ func (s *Store) AppUpdate(ctx context.Context, a *hookline.App) error {
 
 // AppDelete deletes an app and everything it owns.
 func (s *Store) AppDelete(ctx context.Context, id string) error {
-	return s.deleteOwner(ctx, "app", `DELETE FROM apps WHERE id = ?`, []any{id}, id,
-		// The attempts of endpoints deleted before stay until now, and so
-		// do their spans.
-		[]string{`DELETE FROM endpoint_spans WHERE endpoint_id IN (SELECT id FROM endpoints WHERE app_id = ?1
-			UNION SELECT endpoint_id FROM attempts WHERE app_id = ?1)`},
-		"app_id", "endpoints", "messages", "deliveries", "attempts")
+	return s.deleteOwner(ctx, "app", `DELETE FROM apps WHERE id = ?`, []any{id}, id, appDeletes, "app_id", "endpoints", "messages")
+}
+
+// appDeletes delete an app's spans, attempts and deliveries, found through
+// its messages: deliveries and attempts have no index by app, and a
+// statement by their app_id would read every app's rows while every write
+// waits. The spans of endpoints deleted before the app go too, as their
+// attempts stayed until now.
+var appDeletes = []string{
+	`DELETE FROM endpoint_spans WHERE endpoint_id IN (SELECT id FROM endpoints WHERE app_id = ?1
+		UNION SELECT a.endpoint_id FROM messages m JOIN attempts a ON a.msg_id = m.id WHERE m.app_id = ?1)`,
+	`DELETE FROM attempts WHERE msg_id IN (SELECT id FROM messages WHERE app_id = ?1)`,
+	`DELETE FROM deliveries WHERE msg_id IN (SELECT id FROM messages WHERE app_id = ?1)`,
 }
 
 // deleteOwner deletes one row (by the statement del with args) and, in the
