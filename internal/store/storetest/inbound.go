@@ -91,8 +91,14 @@ func testSources(t *testing.T, s FullStore) {
 	if len(list) != 1 || list[0].ID != src.ID || done {
 		t.Errorf("first page = %v done=%v", ids(list, func(s hookline.Source) string { return s.ID }), done)
 	}
-	must(t, s.ReceivedCreate(ctx, &store.Receive{Received: newReceived(other, "", true)}))
+	orphan := &hookline.Run{ID: hookline.NewID(hookline.PrefixRun), SourceID: other.ID, RouteID: "r", Command: "c", NextAttempt: t0, UpdatedAt: t0}
+	x := newReceived(other, "", true)
+	orphan.ReceivedID = x.ID
+	must(t, s.ReceivedCreate(ctx, &store.Receive{Received: x, Runs: []*hookline.Run{orphan}}))
 	must(t, s.SourceDelete(ctx, other.ID))
+	if runs, err := s.RunClaim(ctx, store.RunClaim{Now: t0.Add(time.Hour), Limit: 10, LeaseUntil: t0.Add(2 * time.Hour)}); err != nil || len(runs) != 0 {
+		t.Errorf("after deleting a source, its runs are still claimed: %v, %v", runs, err)
+	}
 	wantKind(t, s.SourceDelete(ctx, other.ID), hookline.ErrNotFound)
 	reqs, _, err := s.ReceivedList(ctx, other.ID, store.ReceivedFilter{Page: store.Page{Limit: 10}})
 	must(t, err)

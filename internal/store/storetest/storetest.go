@@ -1038,9 +1038,16 @@ func testAppDeleteCascades(t *testing.T, s store.Store) {
 	a, keep := newApp(t, s, "a"), newApp(t, s, "keep")
 	newEndpoint(t, s, a.ID, nil)
 	newEndpoint(t, s, keep.ID, nil)
+	tried := publish(t, s, a.ID, "x")
+	for _, task := range claim(t, s, t0, 10) {
+		finish(t, s, task, hookline.StatusPending, t0, t0)
+	}
 	publish(t, s, a.ID, "x")
 	kept := publish(t, s, keep.ID, "x")
 	must(t, s.AppDelete(ctx, a.ID))
+	if atts, _, err := s.AttemptList(ctx, a.ID, store.AttemptFilter{MessageID: tried.Message.ID, Page: store.Page{Limit: 10}}); err != nil || len(atts) != 0 {
+		t.Errorf("after deleting an app, its attempts are still listed: %d, %v", len(atts), err)
+	}
 	tasks := claim(t, s, t0, 10)
 	if len(tasks) != 1 || tasks[0].Delivery.MessageID != kept.Message.ID {
 		t.Errorf("after deleting an app, due deliveries = %+v, want only the other app's", tasks)
