@@ -90,3 +90,17 @@ func TestDeletesReadOnlyTheirOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoverReadsOnlyFailures checks that recovering an endpoint's failed
+// deliveries walks the index of failed deliveries, not the endpoint's
+// history.
+func TestRecoverReadsOnlyFailures(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
+	must(t, err)
+	defer s.Close()
+	plan := explain(t, s, recoverSQL+"t.app_id = ?6 AND t.created_at >= ?7)", []any{"ep_x", 1, 1, 0, 0, "app_x", 0})
+	if !strings.Contains(plan, "USING INDEX deliveries_failed (endpoint_id=? AND created_at>?)") || strings.Contains(plan, "SCAN") {
+		t.Errorf("recovery does not walk the failed deliveries of the endpoint in the window:\n%s", plan)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -504,22 +505,31 @@ func (s *Store) DeliveryCreate(ctx context.Context, d *hookline.Delivery) error 
 	return nil
 }
 
-// DeliveryRecover requeues the failed deliveries of an endpoint.
+// DeliveryRecover requeues the failed deliveries of an endpoint. It finds
+// them through deliveries_failed, which holds failed deliveries alone, so
+// the writer's time follows the endpoint's failures in the window, not
+// every delivery it ever had.
 func (s *Store) DeliveryRecover(ctx context.Context, appID, endpointID string, w store.Window, now time.Time) (int, error) {
 	q := dialect.Query()
 	q.Add("t.app_id = ?", appID)
-	q.Add("t.status = ?", hookline.StatusFail)
 	q.Window("t.created_at", w)
 	// The conditions' parameters follow the numbered ones.
 	args := append([]any{endpointID, hookline.StatusPending, hookline.TriggerManual, micro(now), micro(now)}, q.Args()...)
-	res, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?2, trigger_type = ?3, attempts = 0, next_attempt = ?4, updated_at = ?5
-		WHERE rowid IN (`+endpointDeliveryRows(q.Where())+`)`, args...)
+	res, err := s.w.ExecContext(ctx, recoverSQL+q.Where()+`)`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("recover deliveries: %w", err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+// recoverSQL, followed by conditions on t and a closing parenthesis,
+// requeues failed deliveries of endpoint ?1. The status is written out, as
+// SQLite uses a partial index only for conditions it can see imply the
+// index's own.
+var recoverSQL = `UPDATE deliveries SET status = ?2, trigger_type = ?3, attempts = 0, next_attempt = ?4, updated_at = ?5
+	WHERE rowid IN (SELECT t.rowid FROM deliveries t INDEXED BY deliveries_failed
+		WHERE t.endpoint_id = ?1 AND t.status = ` + strconv.Itoa(int(hookline.StatusFail)) + ` AND `
 
 const attemptCols = `a.id, a.delivery_id, a.app_id, a.msg_id, a.endpoint_id, a.url, a.status, a.trigger_type, a.status_code,
 	a.response_headers, a.response, a.duration_us, a.error, a.created_at`

@@ -286,7 +286,7 @@ func (s *Store) EndpointUpdate(ctx context.Context, e *hookline.Endpoint) error 
 func (s *Store) EndpointDelete(ctx context.Context, appID, id string) error {
 	return s.deleteOwner(ctx, "endpoint", `DELETE FROM endpoints WHERE id = ? AND app_id = ?`, []any{id, appID}, id,
 		[]string{
-			`DELETE FROM deliveries WHERE rowid IN (` + endpointDeliveryRows("") + `)`,
+			`DELETE FROM deliveries WHERE rowid IN (` + endpointDeliveryRows + `)`,
 			`DELETE FROM endpoint_spans WHERE endpoint_id = ? AND kind = ` + strconv.Itoa(spanDeliveries),
 		}, "")
 }

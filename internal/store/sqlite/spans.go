@@ -304,13 +304,6 @@ func throughSpans(q *sqlstore.Query, kind int, endpointID, key string, p store.P
 }
 
 // endpointDeliveryRows selects, through the spans of endpoint ?1, the
-// rowids of that endpoint's deliveries, aliased t, that meet cond: for the
-// updates and deletes of all of an endpoint's deliveries.
-func endpointDeliveryRows(cond string) string {
-	q := `SELECT t.rowid FROM endpoint_spans s CROSS JOIN deliveries t INDEXED BY deliveries_msg
-		WHERE s.endpoint_id = ?1 AND s.kind = ` + strconv.Itoa(spanDeliveries) + ` AND t.msg_id >= s.lo AND t.msg_id <= s.hi AND t.endpoint_id = ?1`
-	if cond != "" {
-		q += " AND " + cond
-	}
-	return q
-}
+// rowids of all of that endpoint's deliveries, for deleting them.
+var endpointDeliveryRows = `SELECT t.rowid FROM endpoint_spans s CROSS JOIN deliveries t INDEXED BY deliveries_msg
+	WHERE s.endpoint_id = ?1 AND s.kind = ` + strconv.Itoa(spanDeliveries) + ` AND t.msg_id >= s.lo AND t.msg_id <= s.hi AND t.endpoint_id = ?1`
