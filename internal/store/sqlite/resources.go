@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -101,8 +103,8 @@ var appDeletes = []string{
 // hookline.ErrNotFound, naming what, when there was no such row.
 func (s *Store) deleteOwner(ctx context.Context, what, del string, args []any, id string, first []string, col string, owned ...string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if len(first) > 0 {
-			// The statements may delete spans.
+		if slices.ContainsFunc(first, func(q string) bool { return strings.Contains(q, "endpoint_spans") }) {
+			// Spans are deleted: the last ones known may be gone.
 			s.tops.forget()
 		}
 		for _, q := range first {

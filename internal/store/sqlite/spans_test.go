@@ -192,11 +192,20 @@ func TestDeletesDropSpans(t *testing.T) {
 		t.Errorf("after deleting the endpoint: %d spans of deliveries, %d of attempts; want none, and those of the attempts kept",
 			count(spanDeliveries), count(spanAttempts))
 	}
+	kept := readSpans(t, f.s, f.eps[1].ID, spanAttempts)
 	must(t, f.s.AppDelete(ctx, f.app.ID))
 	var n int
 	must(t, f.s.r.QueryRowContext(ctx, `SELECT count(*) FROM endpoint_spans`).Scan(&n))
 	if n != 0 {
 		t.Errorf("%d spans left after deleting the app", n)
+	}
+	// A key that a deleted span held, written after (an attempt in flight
+	// when the app went), gets a span: none holds it any more.
+	sp := newSpans(spanAttempts)
+	sp.add(f.eps[1].ID, kept[0][1])
+	saveSpans(t, f.s, sp, false)
+	if got := readSpans(t, f.s, f.eps[1].ID, spanAttempts); len(got) != 1 || got[0] != [2]string{kept[0][1], kept[0][1]} {
+		t.Errorf("spans after writing %s once its span was deleted = %v, want it alone", kept[0][1], got)
 	}
 }
 
