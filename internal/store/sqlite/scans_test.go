@@ -1,3 +1,7 @@
+// Tests that the statements run where every write waits (start-up,
+// deletes, recovery) find their rows through indexes rather than by
+// reading whole tables, whose size grows with every delivery ever made.
+
 package sqlite
 
 import (
