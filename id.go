@@ -1,8 +1,10 @@
 package hookline
 
 import (
+	"math"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/segmentio/ksuid"
 )
@@ -35,6 +37,32 @@ func NewID(prefix string) string {
 	lastID = id
 	idMu.Unlock()
 	return prefix + id.String()
+}
+
+// ksuidEpoch is the Unix time at which KSUID timestamps start.
+const ksuidEpoch = 1400000000
+
+// IDFloor returns a lower bound on the IDs with the given prefix of the
+// rows created after t, for lists that filter on creation time to walk
+// only the IDs above it. It holds because a row's ID is read from the same
+// clock as its creation time, at the same moment or later (an attempt's
+// when its result is written), and NewID never goes back: such an ID is
+// from the second of the row's creation time or a later one. The bound is
+// a second lower still, so that an ID read just before its creation time,
+// across a second boundary, stays above it.
+func IDFloor(prefix string, t time.Time) string {
+	sec := t.Unix() - 1
+	switch {
+	case sec < ksuidEpoch:
+		return prefix // every ID is above its bare prefix
+	case sec-ksuidEpoch > math.MaxUint32:
+		return prefix + ksuid.Max.String()
+	}
+	k, err := ksuid.FromParts(time.Unix(sec, 0), make([]byte, 16))
+	if err != nil {
+		return prefix // cannot happen: the payload is of the right size
+	}
+	return prefix + k.String()
 }
 
 // IsID reports whether s is a well-formed ID with the given prefix. Such a

@@ -3,6 +3,9 @@ package hookline
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/segmentio/ksuid"
 )
 
 func TestNewIDIncreases(t *testing.T) {
@@ -41,5 +44,59 @@ func TestIsID(t *testing.T) {
 				t.Errorf("IsID(%q, %q) = %v, want %v", tt.prefix, tt.s, got, tt.want)
 			}
 		})
+	}
+}
+
+// idAt returns an ID as NewID would have made it at time at, with the
+// least or the greatest payload.
+func idAt(t *testing.T, at time.Time, greatest bool) string {
+	t.Helper()
+	payload := make([]byte, 16)
+	if greatest {
+		for i := range payload {
+			payload[i] = 0xff
+		}
+	}
+	k, err := ksuid.FromParts(at, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return PrefixMessage + k.String()
+}
+
+func TestIDFloor(t *testing.T) {
+	t.Parallel()
+	created := time.Date(2026, 11, 28, 1, 2, 3, 500_000_000, time.UTC)
+	for _, tt := range []struct {
+		name  string
+		id    time.Time // when the row's ID was read
+		after time.Time // the window's start, before the row's creation
+		below bool      // whether the ID must be at or above the floor
+	}{
+		{"ID read with the creation time", created, created.Add(-time.Nanosecond), true},
+		{"ID read later", created.Add(time.Minute), created.Add(-time.Nanosecond), true},
+		{"ID read just before, across a second", created.Add(-600 * time.Millisecond), created.Add(-time.Nanosecond), true},
+		{"window starting seconds before", created, created.Add(-5 * time.Second), true},
+		{"ID two seconds older than the window", created.Add(-2 * time.Second), created.Add(-time.Nanosecond), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			floor := IDFloor(PrefixMessage, tt.after)
+			least, greatest := idAt(t, tt.id, false), idAt(t, tt.id, true)
+			if tt.below && least < floor {
+				t.Errorf("IDFloor(%v) = %s, above %s, an ID of %v", tt.after, floor, least, tt.id)
+			}
+			if !tt.below && greatest >= floor {
+				t.Errorf("IDFloor(%v) = %s, not above %s, an ID of %v: the floor bounds nothing", tt.after, floor, greatest, tt.id)
+			}
+		})
+	}
+	if id, floor := NewID(PrefixMessage), IDFloor(PrefixMessage, time.Now()); id < floor {
+		t.Errorf("NewID() = %s, below IDFloor(now) = %s", id, floor)
+	}
+	if got := IDFloor(PrefixMessage, time.Unix(0, 0)); got != PrefixMessage {
+		t.Errorf("IDFloor(1970) = %q, want the bare prefix: every ID is later", got)
+	}
+	if got, want := IDFloor(PrefixMessage, time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)), PrefixMessage+ksuid.Max.String(); got != want {
+		t.Errorf("IDFloor(2200) = %q, want %q: no ID is that late", got, want)
 	}
 }

@@ -284,6 +284,7 @@ func (s *Store) ReceivedList(ctx context.Context, sourceID string, f store.Recei
 		q.Add("verified")
 	}
 	q.Window("created_at", f.Window)
+	q.Since("id", hookline.PrefixReceived, f.Window)
 	q.MessageConds("", f.EventTypes, "")
 	out, done, err := sqlstore.List(ctx, s.pool.Query, &q, receivedCols, "received", "id", f.Page, func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) })
 	if err != nil {

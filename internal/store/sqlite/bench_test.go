@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/ksuid"
+
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlite"
@@ -234,4 +236,64 @@ func benchFanOutWrite(b *testing.B, late bool) {
 		b.Fatalf("%d deliveries leased, want %d", deliveries, 150*b.N)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(deliveries), "ns/delivery")
+}
+
+// BenchmarkListAfter measures lists filtered by a window's start that
+// matches fewer rows than a page, newest first, beside a long history:
+// the query of a client polling for what is new. Without a bound on the
+// IDs such a list tests the creation time of every older row.
+func BenchmarkListAfter(b *testing.B) {
+	const history, recent = 100_000, 10
+	s, a := benchApp(b)
+	ctx := context.Background()
+	eps, _, err := s.EndpointList(ctx, a.ID, store.Page{Limit: 1})
+	if err != nil || len(eps) != 1 {
+		b.Fatalf("endpoints: %v, %v", eps, err)
+	}
+	// The history: a message a second, ending an hour ago, each with the
+	// ID it would have had then.
+	start := time.Now().Add(-history*time.Second - time.Hour)
+	for i := 0; i < history; i += 500 {
+		batch := benchBatch(a.ID, 500)
+		for j, mc := range batch {
+			at := start.Add(time.Duration(i+j) * time.Second)
+			k, err := ksuid.NewRandomWithTime(at)
+			if err != nil {
+				b.Fatal(err)
+			}
+			mc.Message.ID, mc.Message.CreatedAt = hookline.PrefixMessage+k.String(), at
+		}
+		if err := s.MessageCreate(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.MessageCreate(ctx, benchBatch(a.ID, recent)); err != nil {
+		b.Fatal(err)
+	}
+	after := time.Now().Add(-time.Minute)
+	page := store.Page{Limit: 50, Desc: true}
+	w := store.Window{After: &after}
+	lists := []struct {
+		name string
+		list func() (int, error)
+	}{
+		{"messages", func() (int, error) {
+			l, _, err := s.MessageList(ctx, a.ID, store.MessageFilter{Page: page, Window: w})
+			return len(l), err
+		}},
+		{"endpoint-messages", func() (int, error) {
+			l, _, err := s.EndpointMessageList(ctx, a.ID, eps[0].ID, store.EndpointMessageFilter{Page: page, Window: w})
+			return len(l), err
+		}},
+	}
+	for _, l := range lists {
+		b.Run(l.name, func(b *testing.B) {
+			for b.Loop() {
+				n, err := l.list()
+				if err != nil || n != recent {
+					b.Fatalf("listed %d, want %d: %v", n, recent, err)
+				}
+			}
+		})
+	}
 }

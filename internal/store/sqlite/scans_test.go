@@ -1,6 +1,7 @@
-// Tests that the statements run where every write waits (start-up,
-// deletes, recovery) find their rows through indexes rather than by
-// reading whole tables, whose size grows with every delivery ever made.
+// Tests that statements find their rows through indexes rather than by
+// reading whole tables or histories, whose size grows with every delivery
+// ever made: those run where every write waits (start-up, deletes,
+// recovery), and the lists by time window.
 
 package sqlite
 
@@ -106,5 +107,54 @@ func TestRecoverReadsOnlyFailures(t *testing.T) {
 	plan := explain(t, s, recoverSQL+"t.app_id = ?6 AND t.created_at >= ?7)", []any{"ep_x", 1, 1, 0, 0, "app_x", 0})
 	if !strings.Contains(plan, "USING INDEX deliveries_failed (endpoint_id=? AND created_at>?)") || strings.Contains(plan, "SCAN") {
 		t.Errorf("recovery does not walk the failed deliveries of the endpoint in the window:\n%s", plan)
+	}
+}
+
+// TestWindowListsStopAtTheirStart checks that the lists filtered by a
+// window's start walk only the IDs the window can hold, newest first down
+// to the window's least ID, rather than testing the creation time of
+// every older row: a list whose filter matches fewer rows than a page
+// would otherwise read the whole history of its app, endpoint or source.
+func TestWindowListsStopAtTheirStart(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
+	must(t, err)
+	defer s.Close()
+	after := time.Now().Add(-time.Minute)
+	w := store.Window{After: &after}
+	for _, p := range []store.Page{{Limit: 50, Desc: true}, {Limit: 50, Desc: true, Iterator: "msg_x"}, {Limit: 50}} {
+		for _, l := range []struct {
+			name  string
+			build func() (string, []any)
+			walk  string // the search of the plan's first step that bounds the walk
+		}{
+			{"messages", func() (string, []any) {
+				q := dialect.Query()
+				q.MessageListConds("app_x", store.MessageFilter{Page: p, Window: w})
+				return q.SQL(messageCols, "messages", "id", p)
+			}, "(app_id=? AND id>?"},
+			{"endpoint messages", func() (string, []any) {
+				q := dialect.Query()
+				q.EndpointMessageConds("app_x", "ep_x", store.EndpointMessageFilter{Page: p, Window: w})
+				throughSpans(&q, spanDeliveries, "ep_x", "d.msg_id", p)
+				return q.SQL("m.id, d.id", endpointMessagesFrom, "d.msg_id", p)
+			}, "(endpoint_id=? AND kind=? AND hi>?"},
+			{"endpoint attempts", func() (string, []any) {
+				q := dialect.Query()
+				q.AttemptConds("app_x", store.AttemptFilter{Page: p, Window: w, EndpointID: "ep_x"})
+				throughSpans(&q, spanAttempts, "ep_x", "a.id", p)
+				return q.SQL("a.id", endpointAttemptsFrom, "a.id", p)
+			}, "(endpoint_id=? AND kind=? AND hi>?"},
+			{"received", func() (string, []any) {
+				q := receivedQuery("src_x", store.ReceivedFilter{Page: p, Window: w})
+				return q.SQL(receivedCols, "received", "id", p)
+			}, "(source_id=? AND id>?"},
+		} {
+			query, args := l.build()
+			plan := explain(t, s, query, args)
+			if first, _, _ := strings.Cut(plan, "\n"); !strings.Contains(first, l.walk) {
+				t.Errorf("%s, page %+v: the walk is not bounded by the window's start, want %q in its first step:\n%s", l.name, p, l.walk, plan)
+			}
+		}
 	}
 }

@@ -287,6 +287,10 @@ const (
 func throughSpans(q *sqlstore.Query, kind int, endpointID, key string, p store.Page) {
 	q.Add("s.endpoint_id = ? AND s.kind = ?", endpointID, kind)
 	q.Add(key + " >= s.lo AND " + key + " <= s.hi")
+	if floor := q.Floor(); floor != "" {
+		// No span that ends below the list's least key holds any of it.
+		q.Add("s.hi >= ?", floor)
+	}
 	q.OrderFirst("s.hi")
 	if p.Iterator == "" {
 		return

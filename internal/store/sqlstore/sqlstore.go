@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -57,6 +58,7 @@ type Query struct {
 	where []string
 	args  []any
 	first string // ordered by before the ID column; see OrderFirst
+	floor string // the least ID the list can hold; see Since
 }
 
 // Query starts a query in dialect d.
@@ -87,6 +89,23 @@ func (q *Query) Window(col string, w store.Window) {
 	}
 }
 
+// Since adds the bound on the ID column idcol that a window starting at
+// w.After implies (see hookline.IDFloor), for rows whose IDs have the given
+// prefix and whose creation time the window filters on. A list newest
+// first then stops at the IDs of the window's start instead of testing the
+// creation time of every older row, which on a filter that matches fewer
+// rows than a page reads the owner's whole history.
+func (q *Query) Since(idcol, prefix string, w store.Window) {
+	if w.After == nil {
+		return
+	}
+	q.floor = hookline.IDFloor(prefix, *w.After)
+	q.Add(idcol+" >= ?", q.floor)
+}
+
+// Floor returns the bound on the ID column that Since added, or "".
+func (q *Query) Floor() string { return q.floor }
+
 // MessageConds adds the event type and channel conditions on messages (or
 // received requests, with no channel), whose columns are qualified by
 // prefix.
@@ -105,6 +124,7 @@ func (q *Query) MessageConds(prefix string, eventTypes []string, channel string)
 func (q *Query) MessageListConds(appID string, f store.MessageFilter) {
 	q.Add("app_id = ?", appID)
 	q.Window("created_at", f.Window)
+	q.Since("id", hookline.PrefixMessage, f.Window)
 	q.MessageConds("", f.EventTypes, f.Channel)
 }
 
@@ -118,6 +138,7 @@ func (q *Query) EndpointMessageConds(appID, endpointID string, f store.EndpointM
 		q.Add("d.status = ?", *f.Status)
 	}
 	q.Window("m.created_at", f.Window)
+	q.Since("d.msg_id", hookline.PrefixMessage, f.Window)
 	q.MessageConds("m.", f.EventTypes, f.Channel)
 }
 
@@ -141,6 +162,7 @@ func (q *Query) AttemptConds(appID string, f store.AttemptFilter) {
 		q.Add("a.status_code >= ? AND a.status_code < ?", c, c+100)
 	}
 	q.Window("a.created_at", f.Window)
+	q.Since("a.id", hookline.PrefixAttempt, f.Window)
 	if len(f.EventTypes) > 0 || f.Channel != "" {
 		mq := Query{d: q.d, raw: true}
 		mq.MessageConds("m.", f.EventTypes, f.Channel)

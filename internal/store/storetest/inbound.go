@@ -28,6 +28,7 @@ func RunInbound(t *testing.T, open func(t *testing.T) FullStore) {
 		{"ReceivedDedup", testReceivedDedup},
 		{"Runs", testRuns},
 		{"Cursor", testCursor},
+		{"ReceivedWindows", testReceivedWindows},
 	}
 	runEach(t, open, tests)
 }

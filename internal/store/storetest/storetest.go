@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ResendRecover", testResendRecover},
 		{"AttemptFilters", testAttemptFilters},
 		{"EndpointLists", testEndpointLists},
+		{"Windows", testWindows},
 		{"AppDeleteCascades", testAppDeleteCascades},
 		{"Idempotency", testIdempotency},
 		{"Settings", testSettings},
