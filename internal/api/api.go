@@ -46,7 +46,10 @@ type Options struct {
 	// Logger receives internal errors and recovered panics; nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// Now returns the current time; nil means time.Now. Tests pin it.
+	// Now returns the current time; nil means time.Now. Tests pin it. It
+	// must not run ahead of the real clock, which IDs are read from: lists
+	// filtered by time leave out rows created after their ID's second (see
+	// hookline.IDFloor).
 	Now func() time.Time
 	// Wake, when set, tells the dispatcher that deliveries are due now,
 	// such as after a resend, so it need not wait for its next poll.

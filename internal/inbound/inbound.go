@@ -42,7 +42,9 @@ type Options struct {
 	Commands map[string]Command
 	// Wake tells the delivery engine that deliveries were committed.
 	Wake func()
-	// Now returns the current time; nil means time.Now.
+	// Now returns the current time; nil means time.Now. It must not run
+	// ahead of the real clock, which IDs are read from (see
+	// hookline.IDFloor).
 	Now    func() time.Time
 	Logger *slog.Logger
 }

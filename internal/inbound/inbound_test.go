@@ -195,6 +195,67 @@ func TestKeepRejected(t *testing.T) {
 	}
 }
 
+// slowApp is a store whose AppGet of one app takes a while, as on a busy
+// database.
+type slowApp struct {
+	*sqlite.Store
+	key   string
+	delay time.Duration
+}
+
+func (s slowApp) AppGet(ctx context.Context, key string) (*hookline.App, error) {
+	if key == s.key {
+		time.Sleep(s.delay)
+	}
+	return s.Store.AppGet(ctx, key)
+}
+
+// TestReplayListedByTime checks that a replayed request's messages are in
+// the lists of messages created after a time just before theirs, however
+// long routing took: their IDs must be no earlier than their creation
+// time (see hookline.IDFloor).
+func TestReplayListedByTime(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	now := time.Now()
+	target := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "internal", Name: "internal", CreatedAt: now, UpdatedAt: now}
+	other := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "other", Name: "other", CreatedAt: now, UpdatedAt: now}
+	for _, a := range []*hookline.App{target, other} {
+		if err := e.st.AppCreate(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, path := e.source(t, func(s *hookline.Source) {
+		s.Routes = []hookline.Route{
+			{ID: "pub", Type: hookline.RoutePublish, App: "internal", EventType: "github.push"},
+			{ID: "pub-other", Type: hookline.RoutePublish, App: "other", EventType: "github.push"},
+		}
+	})
+	body := `{"ref":"refs/heads/dev"}`
+	if code, _ := e.post(t, "POST", path, body, githubHeaders(body, "d-1")); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	// Finding the second route's app takes two seconds, after the first
+	// route's message was made: more than the second by which an ID may
+	// precede its creation time.
+	slow := inbound.New(inbound.Options{Store: slowApp{e.st, "other", 2 * time.Second}, PublicURL: "https://hooks.example.com"})
+	x := e.received(t, src)[0]
+	if err := slow.Replay(ctx, src, &x); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := e.st.MessageList(ctx, target.ID, store.MessageFilter{Page: store.Page{Limit: 10, Desc: true}})
+	if err != nil || len(all) != 2 {
+		t.Fatalf("%d messages in the app, want the first routing's and the replay's: %v", len(all), err)
+	}
+	replayed := all[0]
+	after := replayed.CreatedAt.Add(-time.Microsecond)
+	got, _, err := e.st.MessageList(ctx, target.ID, store.MessageFilter{Page: store.Page{Limit: 10, Desc: true}, Window: store.Window{After: &after}})
+	if err != nil || len(got) != 1 || got[0].ID != replayed.ID {
+		t.Errorf("messages after %v = %d (%v), want the replayed %s", after, len(got), err, replayed.ID)
+	}
+}
+
 func TestRoutes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)

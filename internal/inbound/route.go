@@ -242,11 +242,14 @@ func (s *Service) Replay(ctx context.Context, src *hookline.Source, x *hookline.
 	if !x.Verified {
 		return hookline.Invalid([]string{"path", "request_id"}, "the request failed verification; only verified requests are routed")
 	}
+	// The time is read before plan names the messages: a message's ID must
+	// be no earlier than its creation time, which lists filtered by time
+	// rely on (see hookline.IDFloor), and plan may take a while.
+	now := s.now()
 	rc, err := s.plan(ctx, src, x)
 	if err != nil {
 		return err
 	}
-	now := s.now()
 	for _, m := range rc.Messages {
 		m.Message.CreatedAt = now
 	}

@@ -445,8 +445,10 @@ func testMessageEventIDDedup(t *testing.T, s store.Store) {
 func testMessageList(t *testing.T, s store.Store) {
 	a := newApp(t, s, "a")
 	var msgs []*hookline.Message
+	var clock idClock // IDs of the times the messages were created, as the window filter expects
 	for i, et := range []string{"a.one", "b.two", "a.one", "c.three"} {
-		m := &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: et, Payload: json.RawMessage(`{"i":` + fmt.Sprint(i) + `}`), CreatedAt: t0.Add(time.Duration(i) * time.Minute)}
+		at := t0.Add(time.Duration(i) * time.Minute)
+		m := &hookline.Message{ID: clock.at(t, hookline.PrefixMessage, at), AppID: a.ID, EventType: et, Payload: json.RawMessage(`{"i":` + fmt.Sprint(i) + `}`), CreatedAt: at}
 		if i%2 == 1 {
 			m.Channels = []string{"eu"}
 		}

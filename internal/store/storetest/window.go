@@ -64,7 +64,9 @@ func checkWindows(t *testing.T, what string, times []time.Time, ids []string, li
 // testWindows checks that lists filtered by a window's start hold every
 // row created after it, when each row's ID was read as it would have been
 // as the row was made: at its creation time, just before it, or (for an
-// attempt, named when its result is written) later.
+// attempt, named when its result is written) later. The first rows are
+// written one at a time, the last ones in one write, so that a window
+// may start within the IDs of one write.
 func testWindows(t *testing.T, s store.Store) {
 	a := newApp(t, s, "a")
 	e := newEndpoint(t, s, a.ID, nil)
@@ -73,25 +75,39 @@ func testWindows(t *testing.T, s store.Store) {
 	var msgClock, attClock idClock
 	times := windowTimes()
 	var msgIDs, attIDs []string
-	for i, c := range times {
-		read := c
-		if i%2 == 1 {
-			read = c.Add(-idLead)
+	write := func(rows []int) {
+		t.Helper()
+		batch := make([]*store.MessageCreate, len(rows))
+		for j, i := range rows {
+			c, read := times[i], times[i]
+			if i%2 == 1 {
+				read = c.Add(-idLead)
+			}
+			batch[j] = &store.MessageCreate{Message: &hookline.Message{ID: msgClock.at(t, hookline.PrefixMessage, read), AppID: a.ID,
+				EventType: "x", Payload: json.RawMessage(`{}`), CreatedAt: c}}
+			msgIDs = append(msgIDs, batch[j].Message.ID)
 		}
-		m := &hookline.Message{ID: msgClock.at(t, hookline.PrefixMessage, read), AppID: a.ID, EventType: "x", Payload: json.RawMessage(`{}`), CreatedAt: c}
-		must(t, s.MessageCreate(ctx, []*store.MessageCreate{{Message: m}}))
-		msgIDs = append(msgIDs, m.ID)
-		tasks := claim(t, s, c, 10)
-		if len(tasks) != 1 {
-			t.Fatalf("%d deliveries due after publishing one, want 1", len(tasks))
+		must(t, s.MessageCreate(ctx, batch))
+		last := times[rows[len(rows)-1]]
+		tasks := claim(t, s, last, 10)
+		if len(tasks) != len(rows) {
+			t.Fatalf("%d deliveries due after publishing %d", len(tasks), len(rows))
 		}
-		d := tasks[0].Delivery
-		d.Status, d.Attempts, d.UpdatedAt = hookline.StatusSuccess, 1, c
-		att := &hookline.Attempt{ID: attClock.at(t, hookline.PrefixAttempt, c.Add(2*time.Second)), DeliveryID: d.ID, AppID: a.ID,
-			MessageID: m.ID, EndpointID: e.ID, URL: e.URL, Status: hookline.StatusSuccess, StatusCode: 200, CreatedAt: c}
-		must(t, s.DeliveryFinish(ctx, []store.Result{{Delivery: d, Attempt: att}}))
-		attIDs = append(attIDs, att.ID)
+		results := make([]store.Result, len(tasks))
+		for j, task := range tasks {
+			d, c := task.Delivery, times[rows[j]]
+			d.Status, d.Attempts, d.UpdatedAt = hookline.StatusSuccess, 1, last
+			att := &hookline.Attempt{ID: attClock.at(t, hookline.PrefixAttempt, last.Add(2*time.Second)), DeliveryID: d.ID, AppID: a.ID,
+				MessageID: d.MessageID, EndpointID: e.ID, URL: e.URL, Status: hookline.StatusSuccess, StatusCode: 200, CreatedAt: c}
+			results[j] = store.Result{Delivery: d, Attempt: att}
+			attIDs = append(attIDs, att.ID)
+		}
+		must(t, s.DeliveryFinish(ctx, results))
 	}
+	for i := range 4 {
+		write([]int{i})
+	}
+	write([]int{4, 5, 6, 7})
 	page := store.Page{Limit: 50, Desc: true}
 	checkWindows(t, "messages", times, msgIDs, func(w store.Window) ([]string, error) {
 		got, _, err := s.MessageList(ctx, a.ID, store.MessageFilter{Page: page, Window: w})
