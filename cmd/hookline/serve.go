@@ -146,6 +146,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Timeout:      cfg.RequestTimeout,
 			Lease:        cfg.Lease,
 			Workers:      cfg.Workers,
+			MaxHeldBytes: cfg.DeliveryMemory,
 			DisableAfter: cfg.DisableAfter,
 			Client:       client,
 			Logger:       log,

@@ -48,6 +48,9 @@ type Config struct {
 	DisableAfter time.Duration
 	// Workers is the most deliveries in flight at once.
 	Workers int
+	// DeliveryMemory bounds the payload bytes of the deliveries a node
+	// holds in memory, waiting or in flight, each message counted once.
+	DeliveryMemory int64
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
 	// Role is what this process does: "all" (the default), "api" (serve
@@ -81,6 +84,7 @@ func Default() Config {
 		RetrySchedule:   []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
 		DisableAfter:    5 * 24 * time.Hour,
 		Workers:         256,
+		DeliveryMemory:  64 << 20,
 		ShutdownTimeout: 30 * time.Second,
 		Role:            "all",
 		Lease:           2 * time.Minute,
@@ -145,6 +149,9 @@ func (c *Config) Validate() error {
 	if c.Workers < 1 {
 		errs = append(errs, errors.New("--workers: must be at least 1"))
 	}
+	if c.DeliveryMemory < 1<<20 {
+		errs = append(errs, fmt.Errorf("--delivery-memory %d: use at least 1048576 (1 MiB)", c.DeliveryMemory))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
@@ -169,6 +176,7 @@ var envNames = map[string]string{
 	"retry-schedule":         "HOOKLINE_RETRY_SCHEDULE",
 	"disable-after":          "HOOKLINE_DISABLE_AFTER",
 	"workers":                "HOOKLINE_WORKERS",
+	"delivery-memory":        "HOOKLINE_DELIVERY_MEMORY",
 	"shutdown-timeout":       "HOOKLINE_SHUTDOWN_TIMEOUT",
 	"role":                   "HOOKLINE_ROLE",
 	"node-id":                "HOOKLINE_NODE_ID",
@@ -195,6 +203,8 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 		help("retry-schedule", "comma-separated delay before each attempt; its length is the number of attempts"))
 	fs.DurationVar(&c.DisableAfter, "disable-after", c.DisableAfter, help("disable-after", "disable an endpoint that has failed this long without a success"))
 	fs.IntVar(&c.Workers, "workers", c.Workers, help("workers", "most deliveries in flight at once"))
+	fs.Int64Var(&c.DeliveryMemory, "delivery-memory", c.DeliveryMemory,
+		help("delivery-memory", "most bytes of message payloads the deliveries held in memory carry, waiting or in flight; beyond it they wait in the database"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, help("shutdown-timeout", "how long a graceful shutdown waits for in-flight work"))
 	fs.StringVar(&c.Role, "role", c.Role, help("role", "what this node does: all, api (serve the API and publish) or worker (deliver and do the upkeep)"))
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, help("node-id", "this node's name in logs and in its deliveries' User-Agent (default: generated)"))

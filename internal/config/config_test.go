@@ -22,6 +22,7 @@ func TestFlagsOverEnvOverDefaults(t *testing.T) {
 		"HOOKLINE_DB":                     "/tmp/from-env.db",
 		"HOOKLINE_ALLOW_PRIVATE_NETWORKS": "1",
 		"HOOKLINE_RETRY_SCHEDULE":         "0s,1s,2s",
+		"HOOKLINE_DELIVERY_MEMORY":        "134217728",
 		"HOOKLINE_ADMIN_TOKEN":            "a-token-of-some-length",
 	}
 	c := Default()
@@ -37,6 +38,7 @@ func TestFlagsOverEnvOverDefaults(t *testing.T) {
 	want.Addr, want.DB, want.AllowPrivateNetworks = "127.0.0.1:9000", "/tmp/from-flag.db", true
 	want.RetrySchedule = []time.Duration{0, time.Second, 2 * time.Second}
 	want.AdminToken = "a-token-of-some-length"
+	want.DeliveryMemory = 128 << 20
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
@@ -94,6 +96,7 @@ func TestValidate(t *testing.T) {
 		{"empty schedule", func(c *Config) { c.RetrySchedule = nil }, "--retry-schedule"},
 		{"negative delay", func(c *Config) { c.RetrySchedule = []time.Duration{-time.Second} }, "--retry-schedule"},
 		{"no workers", func(c *Config) { c.Workers = 0 }, "--workers"},
+		{"delivery memory under 1 MiB", func(c *Config) { c.DeliveryMemory = 1000 }, "--delivery-memory"},
 		{"log format", func(c *Config) { c.LogFormat = "xml" }, "--log-format"},
 	}
 	for _, tt := range tests {

@@ -107,6 +107,17 @@ type Options struct {
 	// publish batches committing at once may each take it. Default
 	// 8 × ClaimBatch.
 	MaxQueued int
+	// MaxHeldBytes bounds the payload bytes of the deliveries held in
+	// memory, waiting or being sent, each message counted once however
+	// many of its deliveries are held. Claims and the leases of publishes
+	// take only the room left below it, planned at the largest payload
+	// size of late, and at a 64th of the bound until payloads have been
+	// seen (the API's largest at the default bound), so that a claim rarely
+	// brings more than fits; deliveries a claim or a publish brings beyond
+	// it are handed back to the store, due at once. A single payload larger
+	// than the bound is still taken when nothing else is held. Default
+	// 64 MiB.
+	MaxHeldBytes int64
 	// PollInterval is how often the dispatcher looks for due deliveries
 	// when nothing woke it: deliveries published by another process, and
 	// retries written by another (this dispatcher claims its own retries
@@ -184,6 +195,9 @@ func (o Options) WithDefaults() Options {
 	if o.MaxQueued <= 0 {
 		o.MaxQueued = 8 * o.ClaimBatch
 	}
+	if o.MaxHeldBytes <= 0 {
+		o.MaxHeldBytes = 64 << 20
+	}
 	if o.EndpointQueueMax <= 0 {
 		o.EndpointQueueMax = min(8*o.EndpointQueue, o.MaxQueued)
 	}
@@ -227,6 +241,7 @@ type Stats struct {
 	Written   int64 // results written to the store
 	Expired   int64 // claimed deliveries left unsent because their lease ran short
 	Queued    int   // claimed deliveries waiting in memory now
+	HeldBytes int64 // payload bytes of the deliveries held now, waiting or being sent
 }
 
 // Dispatcher claims due deliveries, sends them and records the outcomes.
@@ -264,6 +279,11 @@ type Dispatcher struct {
 	ready            fifo[*endpointQueue]
 	// queued counts claimed tasks waiting in queues.
 	queued int
+	// payloads counts the payload bytes of the tasks queued or being sent.
+	payloads payloads
+	// giveBack collects deliveries taken beyond MaxHeldBytes, for the
+	// claimer to hand back to the store.
+	giveBack []string
 	// held maps the IDs of deliveries this dispatcher has claimed and not
 	// yet written back to the end of their lease, so that a delivery
 	// claimed again after its lease lapsed is not sent twice by this
@@ -314,6 +334,7 @@ func New(st Store, opts Options) *Dispatcher {
 		done:     make(chan struct{}),
 		queues:   make(map[string]*endpointQueue),
 		held:     make(map[string]time.Time),
+		payloads: payloads{est: opts.MaxHeldBytes / 64},
 	}
 	d.cond = sync.NewCond(&d.mu)
 	return d
@@ -383,7 +404,7 @@ func (d *Dispatcher) Wake() {
 // Stats returns the dispatcher's counters.
 func (d *Dispatcher) Stats() Stats {
 	d.mu.Lock()
-	queued := d.queued
+	queued, heldBytes := d.queued, d.payloads.bytes
 	d.mu.Unlock()
 	return Stats{
 		Claimed:   d.claimed.Load(),
@@ -393,6 +414,7 @@ func (d *Dispatcher) Stats() Stats {
 		Written:   d.written.Load(),
 		Expired:   d.expired.Load(),
 		Queued:    queued,
+		HeldBytes: heldBytes,
 	}
 }
 
@@ -457,7 +479,15 @@ func (d *Dispatcher) claimLoop() {
 		if !d.nextDue.After(d.opts.Now()) {
 			d.nextDue = time.Time{}
 		}
+		giveBack := d.giveBack
+		d.giveBack = nil
 		d.mu.Unlock()
+		if len(giveBack) > 0 {
+			if err := d.release(giveBack); err != nil {
+				d.log.Warn("hand back deliveries beyond the memory bound", "count", len(giveBack), "err", err,
+					"detail", "they are due again when their lease lapses")
+			}
+		}
 		limit, exclude := d.plan()
 		failed := false
 		if limit > 0 {
@@ -537,7 +567,7 @@ func (d *Dispatcher) Lease() *store.Lease {
 	if !d.started || d.closing {
 		return nil
 	}
-	limit := d.opts.MaxQueued - d.queued
+	limit := d.room()
 	if limit <= 0 {
 		return nil
 	}
@@ -557,7 +587,7 @@ func (d *Dispatcher) Lease() *store.Lease {
 // out, and publishes stop waiting until the claimed work drains.
 func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Duration) {
 	d.mu.Lock()
-	need = min(max(need, 1), max(1, d.opts.MaxQueued/4))
+	need = min(max(need, 1), max(1, d.capacity()/4))
 	if !d.started || d.closing || d.roomStuck || d.room() >= need {
 		d.mu.Unlock()
 		return
@@ -583,8 +613,17 @@ func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Durati
 	}
 }
 
-// room returns how many more deliveries memory has room for. d.mu is held.
-func (d *Dispatcher) room() int { return d.opts.MaxQueued - d.queued }
+// room returns how many more deliveries memory has room for, by count and
+// by payload bytes. d.mu is held.
+func (d *Dispatcher) room() int {
+	return min(d.opts.MaxQueued-d.queued, d.payloads.room(d.opts.MaxHeldBytes))
+}
+
+// capacity returns how many deliveries memory has room for when it holds
+// none. d.mu is held.
+func (d *Dispatcher) capacity() int {
+	return min(d.opts.MaxQueued, d.payloads.capacity(d.opts.MaxHeldBytes))
+}
 
 // Deliver takes tasks that a publish leased under a lease from Lease, as if
 // a claim had returned them.
@@ -600,8 +639,8 @@ func (d *Dispatcher) Deliver(tasks []store.Task, until time.Time) {
 func (d *Dispatcher) plan() (int, []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	full := min(d.opts.ClaimBatch, d.opts.MaxQueued)
-	limit := min(d.opts.ClaimBatch, d.opts.MaxQueued-d.queued)
+	full := min(d.opts.ClaimBatch, d.capacity())
+	limit := min(d.opts.ClaimBatch, d.room())
 	if limit < max(1, full/4) {
 		d.wantRoom = true
 		return 0, nil
@@ -651,6 +690,10 @@ func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 		if _, ok := d.held[id]; ok {
 			continue
 		}
+		if t.Endpoint != nil && !t.Endpoint.Disabled && t.Message != nil && !d.payloads.fits(t.Message, d.opts.MaxHeldBytes) {
+			d.giveBack = append(d.giveBack, id)
+			continue
+		}
 		d.held[id] = leaseUntil
 		if t.Endpoint == nil || t.Endpoint.Disabled || t.Message == nil {
 			if now.IsZero() {
@@ -670,6 +713,7 @@ func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 		}
 		q.setRateLimit(t.RateLimit)
 		q.tasks.push(*t)
+		d.payloads.hold(t.Message)
 		if q.tasks.len() >= d.queueCap(q) {
 			// Full: the next claim leaves the endpoint out, and the
 			// worker that drains it to half wakes the claimer.
@@ -678,7 +722,11 @@ func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 		d.queued++
 		d.markReady(q)
 	}
+	givingBack := len(d.giveBack) > 0
 	d.mu.Unlock()
+	if givingBack {
+		d.Wake()
+	}
 	for _, r := range skip {
 		d.results <- r
 	}
@@ -711,11 +759,11 @@ func (d *Dispatcher) workLoop() {
 			delete(d.held, t.Delivery.ID)
 			d.mu.Unlock()
 			d.expired.Add(1)
-			d.doneWith(q, neutral, false)
+			d.doneWith(q, t.Message, neutral, false)
 			continue
 		}
 		res, h, sent := d.send(w, &t)
-		d.doneWith(q, h, sent && res.Attempt != nil)
+		d.doneWith(q, t.Message, h, sent && res.Attempt != nil)
 		if !sent {
 			d.mu.Lock()
 			d.unsent = append(d.unsent, t.Delivery.ID)

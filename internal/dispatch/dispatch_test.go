@@ -267,6 +267,7 @@ func TestWithDefaults(t *testing.T) {
 		EndpointQueueMax: 1024,
 		ClaimBatch:       512,
 		MaxQueued:        4096,
+		MaxHeldBytes:     64 << 20,
 		PollInterval:     time.Second,
 		FlushBatch:       256,
 		FlushDelay:       10 * time.Millisecond,

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -196,31 +197,40 @@ func (d *Dispatcher) next() (store.Task, *endpointQueue, bool) {
 			q.full = false
 			d.Wake()
 		}
-		if d.wantRoom && d.opts.MaxQueued-d.queued >= max(1, min(d.opts.ClaimBatch, d.opts.MaxQueued)/2) {
-			d.wantRoom = false
-			d.Wake()
-		}
-		if d.roomFreed != nil && d.room() >= d.roomNeed {
-			close(d.roomFreed)
-			d.roomFreed = nil
-		}
-		if d.roomStuck && d.room() >= max(1, d.opts.MaxQueued/2) {
-			// Clearly draining again: publishes may wait again. Half, more
-			// than any publish waits for, so that room hovering around
-			// what publishes need does not stall them time after time.
-			d.roomStuck = false
-		}
+		d.noticeRoom()
 		d.markReady(q)
 		return t, q, true
 	}
 }
 
-// doneWith records that a worker has finished with one of q's tasks, with
-// what the attempt said of the endpoint; sent is false for a task left
-// unsent, which says nothing of the endpoint's pace.
-func (d *Dispatcher) doneWith(q *endpointQueue, h health, sent bool) {
+// noticeRoom wakes what waits for room in memory once there is enough: the
+// claimer for a worthwhile claim, a publish for its batch. The caller
+// holds mu.
+func (d *Dispatcher) noticeRoom() {
+	if d.wantRoom && d.room() >= max(1, min(d.opts.ClaimBatch, d.capacity())/2) {
+		d.wantRoom = false
+		d.Wake()
+	}
+	if d.roomFreed != nil && d.room() >= d.roomNeed {
+		close(d.roomFreed)
+		d.roomFreed = nil
+	}
+	if d.roomStuck && d.room() >= max(1, d.capacity()/2) {
+		// Clearly draining again: publishes may wait again. Half, more
+		// than any publish waits for, so that room hovering around what
+		// publishes need does not stall them time after time.
+		d.roomStuck = false
+	}
+}
+
+// doneWith records that a worker has finished with one of q's tasks, of
+// message m, with what the attempt said of the endpoint; sent is false for
+// a task left unsent, which says nothing of the endpoint's pace.
+func (d *Dispatcher) doneWith(q *endpointQueue, m *hookline.Message, h health, sent bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.payloads.drop(m)
+	d.noticeRoom()
 	q.active--
 	q.adjust(h, d.opts.PerEndpoint)
 	if sent {
@@ -261,8 +271,8 @@ func (d *Dispatcher) drain() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.drained = true
-	ids := d.unsent
-	d.unsent = nil
+	ids := append(d.unsent, d.giveBack...)
+	d.unsent, d.giveBack = nil, nil
 	for _, q := range d.queues {
 		for {
 			t, ok := q.tasks.pop()
@@ -271,6 +281,7 @@ func (d *Dispatcher) drain() []string {
 			}
 			ids = append(ids, t.Delivery.ID)
 			d.queued--
+			d.payloads.drop(t.Message)
 		}
 		if q.timer != nil && q.timer.Stop() {
 			d.timerWG.Done()
