@@ -691,6 +691,7 @@ func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 			continue
 		}
 		if t.Endpoint != nil && !t.Endpoint.Disabled && t.Message != nil && !d.payloads.fits(t.Message, d.opts.MaxHeldBytes) {
+			d.payloads.refuse(t.Message)
 			d.giveBack = append(d.giveBack, id)
 			continue
 		}

@@ -15,8 +15,9 @@ type payloads struct {
 	refs  map[*hookline.Message]int
 	bytes int64
 	// est is the payload size claims and leases plan with, per delivery:
-	// the largest of late, so that a claim planned with it rarely brings
-	// more than fits. It decays by a 64th with each message held.
+	// the largest of late, held or handed back, so that a claim planned
+	// with it rarely brings more than fits. It decays by a 64th with each
+	// message held.
 	est int64
 }
 
@@ -40,6 +41,13 @@ func (p *payloads) hold(m *hookline.Message) {
 	p.refs[m]++
 }
 
+// refuse records that a delivery of m did not fit: the next claims plan
+// with its size at least, so that they do not take it again, and hand it
+// back again, before that much room is free.
+func (p *payloads) refuse(m *hookline.Message) {
+	p.est = max(p.est, int64(len(m.Payload)))
+}
+
 // drop counts a delivery of m as no longer held.
 func (p *payloads) drop(m *hookline.Message) {
 	switch n := p.refs[m]; n {
@@ -59,11 +67,18 @@ func (p *payloads) room(limit int64) int {
 	if left <= 0 {
 		return 0
 	}
-	return int(min(left/max(p.est, 1), math.MaxInt32))
+	return int(min(left/p.per(limit), math.MaxInt32))
 }
 
 // capacity returns how many deliveries limit has room for when nothing is
 // held, each planned at est bytes; at least one.
 func (p *payloads) capacity(limit int64) int {
-	return int(max(1, min(limit/max(p.est, 1), math.MaxInt32)))
+	return int(max(1, min(limit/p.per(limit), math.MaxInt32)))
+}
+
+// per returns the bytes to plan each delivery at: est, but no more than
+// limit, so that a payload larger than the bound, which fits when nothing
+// else is held, leaves room for one delivery at a time and not for none.
+func (p *payloads) per(limit int64) int64 {
+	return min(max(p.est, 1), limit)
 }

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -79,30 +80,25 @@ func TestHeldBytesBound(t *testing.T) {
 	}
 
 	// The released deliveries are due again; room for them comes as the
-	// first ones are sent, and claims now plan with 1 KiB a delivery.
+	// first ones are sent, and claims now plan with 1 KiB a delivery: once
+	// half of the bound is free, the workers wake the claimer.
 	st.add(all[10:]...)
-	for range 4 {
+	for range 5 {
 		tokens <- struct{}{}
 	}
-	st.wait(t, "four sent", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 4 })
-	d.mu.Lock()
-	room := d.room()
-	d.mu.Unlock()
-	if room != 4 {
-		t.Errorf("room after four of ten sent = %d, want 4 (1 KiB each in the 4 KiB freed)", room)
-	}
-	d.Wake()
+	st.wait(t, "five sent", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 5 })
 	st.wait(t, "a claim planned by bytes", func() bool {
 		last := st.claims[len(st.claims)-1]
 		return last.Limit > 0 && last.Limit <= bound/size
 	})
-	for i := range 21 {
+	for i := range 20 {
 		select {
 		case tokens <- struct{}{}:
 		case <-time.After(5 * time.Second):
 			st.mu.Lock()
-			t.Fatalf("request %d of the last 21 never came: %+v, claims %+v, results %d", i, d.Stats(), st.claims, len(st.results))
+			claims, results := len(st.claims), len(st.results)
 			st.mu.Unlock()
+			t.Fatalf("request %d of the last 20 never came: %+v, %d claims, %d results", i, d.Stats(), claims, results)
 		}
 	}
 	st.wait(t, "all 25 sent", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 25 })
@@ -152,5 +148,78 @@ func TestHeldBytesCountMessagesOnce(t *testing.T) {
 	st.wait(t, "the fan-out sent", func() bool { return len(st.results) == 11 })
 	if s := d.Stats(); s.HeldBytes != 0 {
 		t.Errorf("held %d bytes with everything sent, want 0", s.HeldBytes)
+	}
+}
+
+// releasingStore makes the deliveries handed back due again, as the real
+// stores do.
+type releasingStore struct{ *fakeStore }
+
+func (s releasingStore) DeliveryRelease(ctx context.Context, ids []string) error {
+	s.mu.Lock()
+	for _, id := range ids {
+		t := s.all[id]
+		t.Delivery.Status = hookline.StatusPending
+		s.pending = append(s.pending, t)
+	}
+	s.mu.Unlock()
+	return s.fakeStore.DeliveryRelease(ctx, ids)
+}
+
+// TestHeldBytesAfterOversizedPayload checks that a payload larger than the
+// bound, sent alone, does not leave the dispatcher planning no room at all.
+func TestHeldBytesAfterOversizedPayload(t *testing.T) {
+	st := newFakeStore()
+	d := startDispatcher(t, st, Options{Client: answer(http.StatusOK), Workers: 1, PerEndpoint: 1,
+		MaxHeldBytes: 4096, PollInterval: time.Hour, Now: fixedNow})
+	d.Deliver(sizedTasks(newEndpoint("http://127.0.0.1:9/big"), 1, 8192), testNow.Add(time.Hour))
+	st.wait(t, "the large one sent", func() bool { return len(st.results) == 1 })
+	waitFor(t, "nothing held", func() bool { return d.Stats().HeldBytes == 0 })
+	st.add(sizedTasks(newEndpoint("http://127.0.0.1:9/small"), 5, 100)...)
+	d.Wake()
+	st.wait(t, "the small ones claimed and sent", func() bool { return len(st.results) == 6 })
+}
+
+// TestHeldBytesGiveBackWaitsForRoom checks that deliveries handed back for
+// lack of room are not claimed again, and handed back again, before room
+// for them frees up.
+func TestHeldBytesGiveBackWaitsForRoom(t *testing.T) {
+	block := make(chan struct{})
+	slow := newEndpoint("http://127.0.0.1:9/slow")
+	client := clientFunc(func(r *Request) (int, error) {
+		if r.URL == slow.URL {
+			<-block
+		}
+		return http.StatusOK, nil
+	})
+	fs := newFakeStore()
+	d := startDispatcher(t, releasingStore{fs}, Options{Client: client, Workers: 4, PerEndpoint: 1, ClaimBatch: 8,
+		MaxHeldBytes: 10 << 10, PollInterval: time.Hour, Now: fixedNow})
+	t.Cleanup(func() { close(block) }) // before the dispatcher stops
+
+	// 6 KiB held by a slow request, and small payloads since, so that the
+	// claims plan with little per delivery.
+	d.Deliver(sizedTasks(slow, 1, 6<<10), testNow.Add(time.Hour))
+	fast := newEndpoint("http://127.0.0.1:9/fast")
+	for range 40 {
+		d.Deliver(sizedTasks(fast, 1, 100), testNow.Add(time.Hour))
+	}
+	fs.wait(t, "the small ones sent", func() bool { return len(fs.results) == 40 })
+
+	// 5 KiB payloads do not fit beside the 6 KiB: the first claim hands
+	// back what it took, and no claim follows while the slow request holds
+	// its room.
+	fs.add(sizedTasks(newEndpoint("http://127.0.0.1:9/other"), 4, 5<<10)...)
+	fs.mu.Lock()
+	before := len(fs.claims)
+	fs.mu.Unlock()
+	d.Wake()
+	fs.wait(t, "a 5 KiB payload handed back", func() bool { return len(fs.released) >= 1 })
+	time.Sleep(100 * time.Millisecond)
+	fs.mu.Lock()
+	claims, released := len(fs.claims)-before, len(fs.released)
+	fs.mu.Unlock()
+	if claims > 2 || released > 4 {
+		t.Errorf("%d claims and %d deliveries handed back with no room freed, want 1 claim handing back what it took", claims, released)
 	}
 }

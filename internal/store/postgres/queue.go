@@ -388,9 +388,12 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 		// The deliveries stay claimed; their lease brings them back.
 		return nil, fmt.Errorf("claim deliveries: read messages and endpoints: %w", err)
 	}
+	// Each message has an allocation of its own: a task the dispatcher
+	// keeps must not keep the payloads of those it hands back.
 	msgByID := make(map[string]*hookline.Message, len(msgs))
 	for i := range msgs {
-		msgByID[msgs[i].ID] = &msgs[i]
+		m := msgs[i]
+		msgByID[m.ID] = &m
 	}
 	epByID := make(map[string]*endpointRate, len(eps))
 	for i := range eps {

@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -35,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FinishBatch", testFinishBatch},
 		{"ClaimLeaseExpiry", testClaimLeaseExpiry},
 		{"ClaimExclude", testClaimExclude},
+		{"ClaimMessagesApart", testClaimMessagesApart},
 		{"ClaimRateLimit", testClaimRateLimit},
 		{"MessageLease", testMessageLease},
 		{"Release", testRelease},
@@ -1202,4 +1205,30 @@ func testMessageLease(t *testing.T, s store.Store) {
 	if again := claim(t, s, until, 100); len(again) != len(leased) {
 		t.Errorf("after the lease lapsed claimed %d, want the %d leased ones", len(again), len(leased))
 	}
+}
+
+// testClaimMessagesApart checks that the tasks of one claim do not keep one
+// another's messages: the dispatcher keeps some of a claim's tasks and
+// hands the others back when their payloads do not fit in its memory, and
+// those it keeps must not hold the payloads of the others.
+func testClaimMessagesApart(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	newEndpoint(t, s, a.ID, nil)
+	for range 3 {
+		publish(t, s, a.ID, "x")
+	}
+	tasks := claim(t, s, t0.Add(time.Minute), 10)
+	if len(tasks) != 3 {
+		t.Fatalf("%d deliveries claimed, want 3", len(tasks))
+	}
+	others := []weak.Pointer[hookline.Message]{weak.Make(tasks[1].Message), weak.Make(tasks[2].Message)}
+	kept := tasks[0].Message
+	tasks = nil
+	runtime.GC()
+	for i, w := range others {
+		if w.Value() != nil {
+			t.Errorf("message of task %d still reachable from the one task kept", i+1)
+		}
+	}
+	runtime.KeepAlive(kept)
 }
