@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -108,6 +110,29 @@ func TestBodyTooLarge(t *testing.T) {
 	e.do("POST", "/api/v1/app", map[string]any{"name": strings.Repeat("x", 100)}).
 		wantError(http.StatusRequestEntityTooLarge, "payload_too_large")
 	e.do("POST", "/api/v1/app", map[string]any{"name": "small"}).want(http.StatusCreated)
+
+	// A body declared larger than the limit is refused before it is read,
+	// whatever it holds.
+	lying := httptest.NewRequest("POST", "/api/v1/app", strings.NewReader(`{"name": "small"}`))
+	lying.ContentLength = 1 << 40
+	lying.Header.Set("Authorization", "Bearer "+testToken)
+	lying.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, lying)
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body declared at 1 TiB: %d %s, want 413", rec.Code, rec.Body)
+	}
+
+	// A body of no declared length is cut off as it is read.
+	req := httptest.NewRequest("POST", "/api/v1/app", io.MultiReader(strings.NewReader(`{"name": "`+strings.Repeat("x", 100)+`"}`)))
+	req.ContentLength = -1
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/json")
+	rec = httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "payload_too_large") {
+		t.Errorf("a streamed body over the limit: %d %s, want 413 payload_too_large", rec.Code, rec.Body)
+	}
 }
 
 func TestBadQuery(t *testing.T) {

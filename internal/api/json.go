@@ -45,10 +45,12 @@ func decodeOptional(r *http.Request, v any) error {
 }
 
 // readBody reads the request body into buf, which it grows to the body's
-// declared length at once. What is decoded from the body is copied out of
-// it, so buf can serve the next request.
+// declared length at once (serve refused lengths over the limit), so that
+// a large body is read into one allocation of its size rather than into
+// ever larger ones. What is decoded from the body is copied out of it, so
+// buf can serve the next request.
 func readBody(r *http.Request, buf *bytes.Buffer) ([]byte, error) {
-	if n := r.ContentLength; n > 0 && n <= maxPooled {
+	if n := r.ContentLength; n > 0 {
 		buf.Grow(int(n) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(r.Body); err != nil {

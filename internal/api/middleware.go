@@ -32,6 +32,12 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		r.URL = &u
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	if r.ContentLength > s.maxBody {
+		// Declared too large: refused before a byte of it is read, and
+		// readBody may size its buffer by the declared length.
+		s.writeError(w, r, &http.MaxBytesError{Limit: s.maxBody})
+		return
+	}
 
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		// The mux answers 404 or 405 (with an Allow header); keep its
