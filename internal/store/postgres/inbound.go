@@ -279,13 +279,7 @@ func (s *Store) ReceivedGet(ctx context.Context, sourceID, id string) (*hookline
 // ReceivedList lists a source's received requests.
 func (s *Store) ReceivedList(ctx context.Context, sourceID string, f store.ReceivedFilter) ([]hookline.Received, bool, error) {
 	q := dialect.Query()
-	q.Add("source_id = ?", sourceID)
-	if f.VerifiedOnly {
-		q.Add("verified")
-	}
-	q.Window("created_at", f.Window)
-	q.Since("id", hookline.PrefixReceived, f.Window)
-	q.MessageConds("", f.EventTypes, "")
+	q.ReceivedListConds(sourceID, f)
 	out, done, err := sqlstore.List(ctx, s.pool.Query, &q, receivedCols, "received", "id", f.Page, func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list received requests: %w", err)

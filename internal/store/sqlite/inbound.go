@@ -237,26 +237,13 @@ func (s *Store) ReceivedGet(ctx context.Context, sourceID, id string) (*hookline
 
 // ReceivedList lists a source's received requests.
 func (s *Store) ReceivedList(ctx context.Context, sourceID string, f store.ReceivedFilter) ([]hookline.Received, bool, error) {
-	q := receivedQuery(sourceID, f)
+	q := dialect.Query()
+	q.ReceivedListConds(sourceID, f)
 	out, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, receivedCols, "received", "id", f.Page, func(r *sql.Rows) (hookline.Received, error) { return scanReceived(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list received requests: %w", err)
 	}
 	return out, done, nil
-}
-
-// receivedQuery returns the conditions of f on the received requests of
-// source sourceID.
-func receivedQuery(sourceID string, f store.ReceivedFilter) sqlstore.Query {
-	q := dialect.Query()
-	q.Add("source_id = ?", sourceID)
-	if f.VerifiedOnly {
-		q.Add("verified = 1")
-	}
-	q.Window("created_at", f.Window)
-	q.Since("id", hookline.PrefixReceived, f.Window)
-	q.MessageConds("", f.EventTypes, "")
-	return q
 }
 
 const runCols = `id, received_id, source_id, route_id, command, status, attempts, next_attempt, exit_code, output, error, updated_at`

@@ -146,7 +146,8 @@ func TestWindowListsStopAtTheirStart(t *testing.T) {
 				return q.SQL("a.id", endpointAttemptsFrom, "a.id", p)
 			}, "(endpoint_id=? AND kind=? AND hi>?"},
 			{"received", func() (string, []any) {
-				q := receivedQuery("src_x", store.ReceivedFilter{Page: p, Window: w})
+				q := dialect.Query()
+				q.ReceivedListConds("src_x", store.ReceivedFilter{Page: p, Window: w})
 				return q.SQL(receivedCols, "received", "id", p)
 			}, "(source_id=? AND id>?"},
 		} {

@@ -120,6 +120,18 @@ func (q *Query) MessageConds(prefix string, eventTypes []string, channel string)
 	}
 }
 
+// ReceivedListConds adds the conditions of f on the received requests of
+// source sourceID.
+func (q *Query) ReceivedListConds(sourceID string, f store.ReceivedFilter) {
+	q.Add("source_id = ?", sourceID)
+	if f.VerifiedOnly {
+		q.Add("verified = ?", true)
+	}
+	q.Window("created_at", f.Window)
+	q.Since("id", hookline.PrefixReceived, f.Window)
+	q.MessageConds("", f.EventTypes, "")
+}
+
 // MessageListConds adds the conditions of f on the messages of app appID.
 func (q *Query) MessageListConds(appID string, f store.MessageFilter) {
 	q.Add("app_id = ?", appID)
