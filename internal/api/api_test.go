@@ -111,26 +111,24 @@ func TestBodyTooLarge(t *testing.T) {
 		wantError(http.StatusRequestEntityTooLarge, "payload_too_large")
 	e.do("POST", "/api/v1/app", map[string]any{"name": "small"}).want(http.StatusCreated)
 
+	// post sends body as the request body, with the Content-Length given
+	// (-1 for none).
+	post := func(body string, length int64) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/api/v1/app", io.MultiReader(strings.NewReader(body)))
+		req.ContentLength = length
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		return rec
+	}
 	// A body declared larger than the limit is refused before it is read,
 	// whatever it holds.
-	lying := httptest.NewRequest("POST", "/api/v1/app", strings.NewReader(`{"name": "small"}`))
-	lying.ContentLength = 1 << 40
-	lying.Header.Set("Authorization", "Bearer "+testToken)
-	lying.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	e.h.ServeHTTP(rec, lying)
-	if rec.Code != http.StatusRequestEntityTooLarge {
+	if rec := post(`{"name": "small"}`, 1<<40); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("a body declared at 1 TiB: %d %s, want 413", rec.Code, rec.Body)
 	}
-
 	// A body of no declared length is cut off as it is read.
-	req := httptest.NewRequest("POST", "/api/v1/app", io.MultiReader(strings.NewReader(`{"name": "`+strings.Repeat("x", 100)+`"}`)))
-	req.ContentLength = -1
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	req.Header.Set("Content-Type", "application/json")
-	rec = httptest.NewRecorder()
-	e.h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "payload_too_large") {
+	if rec := post(`{"name": "`+strings.Repeat("x", 100)+`"}`, -1); rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "payload_too_large") {
 		t.Errorf("a streamed body over the limit: %d %s, want 413 payload_too_large", rec.Code, rec.Body)
 	}
 }

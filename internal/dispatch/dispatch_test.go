@@ -249,6 +249,17 @@ func (f clientFunc) Do(req *Request, resp *Response) error {
 
 func (clientFunc) Close() {}
 
+// tokenClient returns a Client whose every request takes a token from
+// tokens before it is answered with 200, so that a test decides when each
+// finishes.
+func tokenClient() (clientFunc, chan struct{}) {
+	tokens := make(chan struct{})
+	return func(*Request) (int, error) {
+		<-tokens
+		return http.StatusOK, nil
+	}, tokens
+}
+
 // answer is a clientFunc that answers every request with code.
 func answer(code int) clientFunc {
 	return func(*Request) (int, error) { return code, nil }

@@ -44,11 +44,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // the bytes are free again once the deliveries are done.
 func TestHeldBytesBound(t *testing.T) {
 	const size, bound = 1024, 10 * 1024
-	tokens := make(chan struct{})
-	client := clientFunc(func(*Request) (int, error) {
-		<-tokens
-		return http.StatusOK, nil
-	})
+	client, tokens := tokenClient()
 	ep := newEndpoint("http://127.0.0.1:9/hook")
 	all := sizedTasks(ep, 25, size)
 	st := newFakeStore(all...)
@@ -113,11 +109,7 @@ func TestHeldBytesBound(t *testing.T) {
 // to many endpoints hold its payload once, and that a payload larger than
 // the bound is still taken when nothing else is held.
 func TestHeldBytesCountMessagesOnce(t *testing.T) {
-	tokens := make(chan struct{})
-	client := clientFunc(func(*Request) (int, error) {
-		<-tokens
-		return http.StatusOK, nil
-	})
+	client, tokens := tokenClient()
 	st := newFakeStore()
 	d := startDispatcher(t, st, Options{Client: client, Workers: 1, PerEndpoint: 1, MaxHeldBytes: 4096, PollInterval: time.Hour, Now: fixedNow})
 	t.Cleanup(func() { close(tokens) }) // before the dispatcher stops

@@ -669,12 +669,7 @@ func TestLeaseRunsShort(t *testing.T) {
 // as soon as the workers free some, and that once a wait ran out with the
 // queues not draining, publishes stop waiting until they drain again.
 func TestWaitRoom(t *testing.T) {
-	// Each request takes a token to finish.
-	tokens := make(chan struct{})
-	client := clientFunc(func(*Request) (int, error) {
-		<-tokens
-		return http.StatusOK, nil
-	})
+	client, tokens := tokenClient()
 	st := newFakeStore()
 	d := startDispatcher(t, st, Options{Client: client, Workers: 1, PerEndpoint: 1, EndpointQueue: 8,
 		EndpointQueueMax: 8, MaxQueued: 8, PollInterval: time.Hour, Now: fixedNow})

@@ -82,10 +82,7 @@ func TestOpenReleasesClaimsOfTheDead(t *testing.T) {
 // finds its spans, attempts, deliveries and runs through indexes, not by
 // reading every app's or source's rows while every write waits.
 func TestDeletesReadOnlyTheirOwn(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
-	must(t, err)
-	defer s.Close()
+	s := emptyStore(t)
 	for _, q := range append(slices.Clone(appDeletes), sourceDeletes...) {
 		plan := explain(t, s, q, []any{"x"})
 		for line := range strings.Lines(plan) {
@@ -100,10 +97,7 @@ func TestDeletesReadOnlyTheirOwn(t *testing.T) {
 // deliveries walks the index of failed deliveries, not the endpoint's
 // history.
 func TestRecoverReadsOnlyFailures(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
-	must(t, err)
-	defer s.Close()
+	s := emptyStore(t)
 	plan := explain(t, s, recoverSQL+"t.app_id = ?6 AND t.created_at >= ?7)", []any{"ep_x", 1, 1, 0, 0, "app_x", 0})
 	if !strings.Contains(plan, "USING INDEX deliveries_failed (endpoint_id=? AND created_at>?)") || strings.Contains(plan, "SCAN") {
 		t.Errorf("recovery does not walk the failed deliveries of the endpoint in the window:\n%s", plan)
@@ -116,10 +110,7 @@ func TestRecoverReadsOnlyFailures(t *testing.T) {
 // every older row: a list whose filter matches fewer rows than a page
 // would otherwise read the whole history of its app, endpoint or source.
 func TestWindowListsStopAtTheirStart(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
-	must(t, err)
-	defer s.Close()
+	s := emptyStore(t)
 	after := time.Now().Add(-time.Minute)
 	w := store.Window{After: &after}
 	for _, p := range []store.Page{{Limit: 50, Desc: true}, {Limit: 50, Desc: true, Iterator: "msg_x"}, {Limit: 50}} {

@@ -20,12 +20,7 @@ import (
 // the spans outside, each span's range of the key's index inside, and no
 // sort of the endpoint's rows, whichever way a page goes.
 func TestSpanListsWalkInOrder(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := emptyStore(t)
 	status := hookline.StatusFail
 	for _, p := range []store.Page{
 		{Limit: 50}, {Limit: 50, Desc: true},
@@ -58,6 +53,17 @@ func TestSpanListsWalkInOrder(t *testing.T) {
 	}
 }
 
+// emptyStore opens a store on a new file, for tests of statement plans,
+// and closes it when the test ends.
+func emptyStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "hookline.db"))
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// explain returns the plan SQLite makes for query, a step a line.
 func explain(t *testing.T, s *Store, query string, args []any) string {
 	t.Helper()
 	rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
