@@ -1,11 +1,15 @@
 package hookline
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	fastjson "github.com/segmentio/encoding/json"
 )
 
 // PrefixSource and the other inbound ID prefixes.
@@ -110,12 +114,12 @@ type RouteFilter struct {
 
 // Matches reports whether a request with this event type and JSON view
 // passes the filter.
-func (f *RouteFilter) Matches(eventType string, view map[string]any) bool {
+func (f *RouteFilter) Matches(eventType string, view *Fields) bool {
 	if len(f.EventTypes) > 0 && !slices.Contains(f.EventTypes, eventType) {
 		return false
 	}
 	for path, want := range f.Match {
-		got, ok := Lookup(view, path)
+		got, ok := view.Lookup(path)
 		if !ok || got != want {
 			return false
 		}
@@ -123,28 +127,137 @@ func (f *RouteFilter) Matches(eventType string, view map[string]any) bool {
 	return true
 }
 
-// Lookup finds the value at a dot-separated path in a JSON view and
-// returns it as text: strings as they are, other values as JSON.
-func Lookup(view map[string]any, path string) (string, bool) {
-	var cur any = view
-	for _, key := range strings.Split(path, ".") {
-		obj, ok := cur.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		if cur, ok = obj[key]; !ok {
-			return "", false
-		}
+// Fields is a received request's JSON view as route filters, event type
+// detection and commands look into it. A path is found in the view's bytes
+// without decoding them into Go values, which would cost many times the
+// body: the top level is indexed once, by the offsets of its members, and
+// a deeper level is scanned when a path goes into it. A nil Fields, or one
+// over a view that is not a JSON object, has no fields.
+type Fields struct {
+	view json.RawMessage
+	// top holds, for each member of the top-level object in order, the
+	// offsets in view of its quoted name and of its value: four a member.
+	top     []uint32
+	indexed bool
+}
+
+// NewFields returns the fields of a JSON view.
+func NewFields(view json.RawMessage) *Fields {
+	return &Fields{view: bytes.TrimSpace(view)}
+}
+
+// Lookup finds the value at a dot-separated path and returns it as text:
+// strings as they are, null as "", other values as JSON.
+func (f *Fields) Lookup(path string) (string, bool) {
+	raw, ok := f.value(path)
+	if !ok {
+		return "", false
 	}
-	switch v := cur.(type) {
-	case string:
-		return v, true
-	case nil:
+	switch raw[0] {
+	case '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err == nil
+	case 'n':
 		return "", true
-	default:
-		b, err := json.Marshal(v)
-		return string(b), err == nil
 	}
+	// Other values read as encoding/json writes them back (numbers in
+	// their shortest form, object keys sorted), as filters compare them.
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", false
+	}
+	b, err := json.Marshal(v)
+	return string(b), err == nil
+}
+
+// String finds the string at a dot-separated path; false when there is
+// none or the value there is not a string.
+func (f *Fields) String(path string) (string, bool) {
+	raw, ok := f.value(path)
+	if !ok || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err == nil
+}
+
+// value returns the raw JSON at a path.
+func (f *Fields) value(path string) ([]byte, bool) {
+	if f == nil {
+		return nil, false
+	}
+	if !f.indexed {
+		f.indexed = true
+		f.top = members(f.view, "", f.top[:0])
+	}
+	key, rest, more := strings.Cut(path, ".")
+	var cur []byte
+	for i := len(f.top) - 4; i >= 0; i -= 4 { // the last of a name wins, as in encoding/json
+		if nameIs(f.view[f.top[i]:f.top[i+1]], key) {
+			cur = f.view[f.top[i+2]:f.top[i+3]]
+			break
+		}
+	}
+	for cur != nil && more {
+		key, rest, more = strings.Cut(rest, ".")
+		spans := members(cur, key, nil)
+		if len(spans) == 0 {
+			return nil, false
+		}
+		n := len(spans) - 4
+		cur = cur[spans[n+2]:spans[n+3]]
+	}
+	return cur, cur != nil
+}
+
+// members scans a JSON object's top level and appends to spans the
+// offsets of each member's quoted name and value, four a member; with a
+// name, only the members of that name. It appends nothing when obj is not
+// a valid object.
+func members(obj []byte, name string, spans []uint32) []uint32 {
+	if len(obj) == 0 || obj[0] != '{' || len(obj) > math.MaxUint32 {
+		return spans
+	}
+	orig := len(spans)
+	t := fastjson.NewTokenizer(obj)
+	defer t.Reset(nil) // returns the tokenizer's stack to its pool
+	pos := func() uint32 { return uint32(len(obj) - t.Remaining()) }
+	for t.Next() {
+		if t.Depth != 1 || !t.IsKey {
+			continue
+		}
+		keyStart, keyEnd := pos()-uint32(len(t.Value)), pos()
+		want := name == "" || nameIs(t.Value, name)
+		if !t.Next() || t.Delim != ':' || !t.Next() {
+			return spans[:orig]
+		}
+		valStart := pos() - uint32(len(t.Value))
+		if t.Delim == '{' || t.Delim == '[' {
+			for t.Next() && (t.Depth != 1 || (t.Delim != '}' && t.Delim != ']')) {
+			}
+		}
+		if want {
+			spans = append(spans, keyStart, keyEnd, valStart, pos())
+		}
+	}
+	if t.Err != nil {
+		return spans[:orig]
+	}
+	return spans
+}
+
+// nameIs reports whether a quoted JSON string is name.
+func nameIs(quoted []byte, name string) bool {
+	if len(quoted) < 2 {
+		return false
+	}
+	if raw := quoted[1 : len(quoted)-1]; bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw) == name
+	}
+	var s string
+	return json.Unmarshal(quoted, &s) == nil && s == name
 }
 
 // Validate checks the fields a caller sets, but not the verification

@@ -750,10 +750,7 @@ func holdFilter(src *hookline.Source) func(*hookline.Received) bool {
 		}
 	}
 	return func(x *hookline.Received) bool {
-		var view map[string]any
-		if len(x.View) > 0 && x.View[0] == '{' {
-			_ = json.Unmarshal(x.View, &view)
-		}
+		view := hookline.NewFields(x.View)
 		return slices.ContainsFunc(filters, func(f hookline.RouteFilter) bool { return f.Matches(x.EventType, view) })
 	}
 }

@@ -282,7 +282,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "the request could not be verified")
 		return
 	}
-	s.fillView(x, r.Header)
+	fields := s.fillView(x, r.Header)
 	x.DeliveryID = verify.DeliveryID(cfg, r.Header, body)
 
 	if src.Handshakes {
@@ -297,7 +297,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	rc, err := s.plan(ctx, src, x)
+	rc, err := s.plan(ctx, src, x, fields)
 	if err == nil {
 		err = s.st.ReceivedCreate(ctx, rc)
 	}
@@ -320,22 +320,14 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, resp.Body)
 }
 
-// fillView sets a request's JSON view and event type.
-func (s *Service) fillView(x *hookline.Received, h http.Header) {
+// fillView sets a request's JSON view and event type, and returns the
+// view's fields for the routes to look into: the view is decoded once per
+// request.
+func (s *Service) fillView(x *hookline.Received, h http.Header) *hookline.Fields {
 	x.View = View(h.Get("Content-Type"), x.Body)
-	x.EventType = EventType(h, viewObject(x.View))
-}
-
-// viewObject decodes a view that is a JSON object; nil otherwise.
-func viewObject(view json.RawMessage) map[string]any {
-	if len(view) == 0 || view[0] != '{' {
-		return nil
-	}
-	var m map[string]any
-	if err := json.Unmarshal(view, &m); err != nil {
-		return nil
-	}
-	return m
+	fields := hookline.NewFields(x.View)
+	x.EventType = EventType(h, fields)
+	return fields
 }
 
 // routed wakes what must act on a stored request: the delivery engine for

@@ -19,10 +19,9 @@ const defaultEventType = "inbound.request"
 
 // plan works out what a source's routes make of a request: the messages to
 // publish and the command runs to queue, stored with it in one
-// transaction.
-func (s *Service) plan(ctx context.Context, src *hookline.Source, x *hookline.Received) (*store.Receive, error) {
+// transaction. view holds the request's fields, as fillView decoded them.
+func (s *Service) plan(ctx context.Context, src *hookline.Source, x *hookline.Received, view *hookline.Fields) (*store.Receive, error) {
 	rc := &store.Receive{Received: x}
-	view := viewObject(x.View)
 	var forwardApp *hookline.App
 	for _, r := range src.Routes {
 		if !r.Filter.Matches(x.EventType, view) {
@@ -246,7 +245,7 @@ func (s *Service) Replay(ctx context.Context, src *hookline.Source, x *hookline.
 	// be no earlier than its creation time, which lists filtered by time
 	// rely on (see hookline.IDFloor), and plan may take a while.
 	now := s.now()
-	rc, err := s.plan(ctx, src, x)
+	rc, err := s.plan(ctx, src, x, hookline.NewFields(x.View))
 	if err != nil {
 		return err
 	}

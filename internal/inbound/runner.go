@@ -221,9 +221,9 @@ func (r *runner) execute(ctx context.Context, run *hookline.Run) {
 	cmd.Env = append(cmd.Environ(),
 		"HOOKLINE_SOURCE_ID="+x.SourceID, "HOOKLINE_REQUEST_ID="+x.ID, "HOOKLINE_EVENT_TYPE="+x.EventType,
 		"HOOKLINE_DELIVERY_ID="+x.DeliveryID, "HOOKLINE_RUN_ID="+run.ID)
-	view := viewObject(x.View)
+	view := hookline.NewFields(x.View)
 	for name, path := range c.Env {
-		if v, ok := hookline.Lookup(view, path); ok {
+		if v, ok := view.Lookup(path); ok {
 			cmd.Env = append(cmd.Env, name+"="+v)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/hookline/hookline"
 )
 
 // maxViewDepth bounds the nesting of an XML body turned into a view.
@@ -161,7 +163,7 @@ var eventTypeFields = []string{"type", "event.type", "event_type", "eventType", 
 
 // EventType finds the provider's name for the kind of event a request
 // carries, from its headers or its JSON view; "" when it names none.
-func EventType(h http.Header, view map[string]any) string {
+func EventType(h http.Header, view *hookline.Fields) string {
 	for _, name := range eventTypeHeaders {
 		if v := h.Get(name); v != "" {
 			return v
@@ -169,28 +171,15 @@ func EventType(h http.Header, view map[string]any) string {
 	}
 	// Slack's Events API wraps the event: {"type": "event_callback",
 	// "event": {"type": "app_mention"}}; the inner type is the useful one.
-	if outer, _ := view["type"].(string); outer == "event_callback" {
-		if inner, ok := lookupString(view, "event.type"); ok {
+	if outer, _ := view.String("type"); outer == "event_callback" {
+		if inner, ok := view.String("event.type"); ok {
 			return inner
 		}
 	}
 	for _, path := range eventTypeFields {
-		if v, ok := lookupString(view, path); ok && v != "" {
+		if v, ok := view.String(path); ok && v != "" {
 			return v
 		}
 	}
 	return ""
-}
-
-func lookupString(view map[string]any, path string) (string, bool) {
-	var cur any = view
-	for _, key := range strings.Split(path, ".") {
-		obj, ok := cur.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		cur = obj[key]
-	}
-	s, ok := cur.(string)
-	return s, ok
 }

@@ -1,10 +1,13 @@
 package inbound
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hookline/hookline"
 )
 
 func TestView(t *testing.T) {
@@ -44,19 +47,21 @@ func TestEventType(t *testing.T) {
 	tests := []struct {
 		name   string
 		header http.Header
-		view   map[string]any
+		view   string
 		want   string
 	}{
-		{"github header", http.Header{"X-Github-Event": {"push"}}, map[string]any{"type": "x"}, "push"},
-		{"shopify header", http.Header{"X-Shopify-Topic": {"orders/create"}}, nil, "orders/create"},
-		{"stripe body", nil, map[string]any{"type": "invoice.paid"}, "invoice.paid"},
-		{"slack event callback", nil, map[string]any{"type": "event_callback", "event": map[string]any{"type": "app_mention"}}, "app_mention"},
-		{"event_type field", nil, map[string]any{"event_type": "a.b"}, "a.b"},
-		{"none", nil, map[string]any{"n": 1.0}, ""},
+		{"github header", http.Header{"X-Github-Event": {"push"}}, `{"type": "x"}`, "push"},
+		{"shopify header", http.Header{"X-Shopify-Topic": {"orders/create"}}, "", "orders/create"},
+		{"stripe body", nil, `{"type": "invoice.paid"}`, "invoice.paid"},
+		{"slack event callback", nil, `{"type": "event_callback", "event": {"type": "app_mention"}}`, "app_mention"},
+		{"event_type field", nil, `{"event_type": "a.b"}`, "a.b"},
+		{"a number is no event type", nil, `{"type": 5, "event": "x.y"}`, "x.y"},
+		{"none", nil, `{"n": 1.0}`, ""},
+		{"an array", nil, `[{"type": "a"}]`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := EventType(tt.header, tt.view); got != tt.want {
+			if got := EventType(tt.header, hookline.NewFields(json.RawMessage(tt.view))); got != tt.want {
 				t.Errorf("EventType = %q, want %q", got, tt.want)
 			}
 		})
