@@ -21,6 +21,7 @@ import (
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/dispatch"
 	"github.com/hookline/hookline/internal/inbound"
+	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/spf13/cobra"
@@ -29,6 +30,11 @@ import (
 // tokenHashSetting names the setting that keeps the generated admin
 // token's SHA-256; the token itself is never stored.
 const tokenHashSetting = "admin_token_sha256"
+
+// requestMemoryWait is how long a request waits for room under
+// --request-memory before it is answered 503: long enough to ride out a
+// burst of large bodies, short enough that the client's retry comes soon.
+const requestMemoryWait = 2 * time.Second
 
 func serveCommand(getenv func(string) string) *cobra.Command {
 	cfg := config.Default()
@@ -187,7 +193,8 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		}
 		mux := http.NewServeMux()
 		if ist, ok := st.(inbound.Store); ok {
-			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log})
+			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log,
+				Bodies: inflight.New(cfg.RequestMemory, requestMemoryWait)})
 			mux.Handle("/in/", in.Handler())
 		}
 		commits = store.NewGroupCommit(st, 512, deliverer)
@@ -197,6 +204,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Inbound:      in,
 			TokenHash:    tokenHash,
 			MaxBodyBytes: cfg.MaxBodyBytes,
+			Bodies:       inflight.New(cfg.RequestMemory, requestMemoryWait),
 			Logger:       log,
 			Wake:         wake,
 		}))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/inbound"
+	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -54,6 +55,9 @@ type Options struct {
 	// Wake, when set, tells the dispatcher that deliveries are due now,
 	// such as after a resend, so it need not wait for its next poll.
 	Wake func()
+	// Bodies bounds the bytes of the request bodies being handled at once;
+	// nil bounds nothing.
+	Bodies *inflight.Limiter
 	// Inbound, when set, serves the inbound routes (/api/v1/source/...)
 	// over Store, which must then also be a store.InboundStore.
 	Inbound *inbound.Service
@@ -69,6 +73,7 @@ type server struct {
 	clock     func() time.Time
 	wake      func()
 	in        *inbound.Service
+	bodies    *inflight.Limiter
 	mux       *http.ServeMux
 	appIDs    *appIDCache
 }
@@ -84,6 +89,7 @@ func New(opts Options) http.Handler {
 		clock:     opts.Now,
 		wake:      opts.Wake,
 		in:        opts.Inbound,
+		bodies:    opts.Bodies,
 		mux:       http.NewServeMux(),
 		appIDs:    newAppIDCache(5*time.Second, 10000),
 	}

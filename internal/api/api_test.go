@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -131,6 +132,35 @@ func TestBodyTooLarge(t *testing.T) {
 	if rec := post(`{"name": "`+strings.Repeat("x", 100)+`"}`, -1); rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "payload_too_large") {
 		t.Errorf("a streamed body over the limit: %d %s, want 413 payload_too_large", rec.Code, rec.Body)
 	}
+}
+
+// TestBodiesInFlight shows that request bodies are bounded in bytes, not
+// in requests: with the bound taken, a request with a body is answered 503
+// with Retry-After before it is read and changes nothing, while one with
+// no body still passes.
+func TestBodiesInFlight(t *testing.T) {
+	t.Parallel()
+	bodies := inflight.New(1<<20, 20*time.Millisecond)
+	e := newEnv(t, newFakeStore(), func(o *Options) { o.Bodies = bodies })
+	hold, err := bodies.Acquire(context.Background(), 1<<20-8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/api/v1/app", map[string]any{"name": "acme", "uid": "acme"})
+	r.wantError(http.StatusServiceUnavailable, "overloaded")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("503 overloaded without Retry-After")
+	}
+	e.do("GET", "/api/v1/app/acme", nil).want(http.StatusNotFound)
+	e.do("GET", "/api/v1/app", nil).want(http.StatusOK)
+
+	hold()
+	e.do("POST", "/api/v1/app", map[string]any{"name": "acme", "uid": "acme"}).want(http.StatusCreated)
+	all, err := bodies.Acquire(context.Background(), 1<<20)
+	if err != nil {
+		t.Fatalf("a request kept its reservation: %v", err)
+	}
+	all()
 }
 
 func TestBadQuery(t *testing.T) {

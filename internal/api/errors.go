@@ -3,8 +3,10 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/inflight"
 )
 
 // apiError is an error with its own status, code and detail, for failures
@@ -17,6 +19,9 @@ type apiError struct {
 	// kind, when set, is the domain error kind this error is an instance
 	// of, so errors.Is still works on it.
 	kind error
+	// retryAfter, when positive, is sent as the Retry-After header, in
+	// seconds.
+	retryAfter int
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.detail }
@@ -76,10 +81,24 @@ func errorResponse(err error) (int, any) {
 // Logged errors carry no request body, so no payload or secret.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := errorResponse(err)
+	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
 	if status >= 500 && !errors.Is(err, errPanic) { // panics are logged with their stack
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)
+}
+
+// errOverloaded is the answer to a request refused because the server
+// holds as many request bytes as it may (inflight.ErrBusy): a 503 the
+// client retries.
+func errOverloaded(err error) error {
+	if !errors.Is(err, inflight.ErrBusy) {
+		return err
+	}
+	return &apiError{status: http.StatusServiceUnavailable, code: "overloaded",
+		detail: "the server is handling as many request bytes as it may at once; retry shortly", retryAfter: 1}
 }
 
 // notFound returns a 404 naming what was not found.

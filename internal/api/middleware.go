@@ -38,6 +38,19 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &http.MaxBytesError{Limit: s.maxBody})
 		return
 	}
+	if size := r.ContentLength; size != 0 {
+		// The body's bytes are reserved before a byte of it is read; one
+		// of no declared length may take up to the limit.
+		if size < 0 {
+			size = s.maxBody
+		}
+		release, err := s.bodies.Acquire(r.Context(), size)
+		if err != nil {
+			s.writeError(w, r, errOverloaded(err))
+			return
+		}
+		defer release()
+	}
 
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		// The mux answers 404 or 405 (with an Allow header); keep its

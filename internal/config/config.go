@@ -51,6 +51,10 @@ type Config struct {
 	// DeliveryMemory bounds the payload bytes of the deliveries a node
 	// holds in memory, waiting or in flight, each message counted once.
 	DeliveryMemory int64
+	// RequestMemory bounds the bytes of request bodies a node handles at
+	// once, for the receive URLs and for the API each; a request beyond it
+	// waits briefly, then is answered 503 with Retry-After.
+	RequestMemory int64
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
 	// Role is what this process does: "all" (the default), "api" (serve
@@ -85,6 +89,7 @@ func Default() Config {
 		DisableAfter:    5 * 24 * time.Hour,
 		Workers:         256,
 		DeliveryMemory:  64 << 20,
+		RequestMemory:   32 << 20,
 		ShutdownTimeout: 30 * time.Second,
 		Role:            "all",
 		Lease:           2 * time.Minute,
@@ -152,6 +157,9 @@ func (c *Config) Validate() error {
 	if c.DeliveryMemory < 1<<20 {
 		errs = append(errs, fmt.Errorf("--delivery-memory %d: use at least 1048576 (1 MiB)", c.DeliveryMemory))
 	}
+	if c.RequestMemory < 1<<20 {
+		errs = append(errs, fmt.Errorf("--request-memory %d: use at least 1048576 (1 MiB)", c.RequestMemory))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
@@ -177,6 +185,7 @@ var envNames = map[string]string{
 	"disable-after":          "HOOKLINE_DISABLE_AFTER",
 	"workers":                "HOOKLINE_WORKERS",
 	"delivery-memory":        "HOOKLINE_DELIVERY_MEMORY",
+	"request-memory":         "HOOKLINE_REQUEST_MEMORY",
 	"shutdown-timeout":       "HOOKLINE_SHUTDOWN_TIMEOUT",
 	"role":                   "HOOKLINE_ROLE",
 	"node-id":                "HOOKLINE_NODE_ID",
@@ -205,6 +214,8 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Workers, "workers", c.Workers, help("workers", "most deliveries in flight at once"))
 	fs.Int64Var(&c.DeliveryMemory, "delivery-memory", c.DeliveryMemory,
 		help("delivery-memory", "most bytes of message payloads the deliveries held in memory carry, waiting or in flight; beyond it they wait in the database"))
+	fs.Int64Var(&c.RequestMemory, "request-memory", c.RequestMemory,
+		help("request-memory", "most bytes of request bodies handled at once, for the receive URLs and for the API each; beyond it a request waits up to 2s, then gets 503 with Retry-After"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, help("shutdown-timeout", "how long a graceful shutdown waits for in-flight work"))
 	fs.StringVar(&c.Role, "role", c.Role, help("role", "what this node does: all, api (serve the API and publish) or worker (deliver and do the upkeep)"))
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, help("node-id", "this node's name in logs and in its deliveries' User-Agent (default: generated)"))

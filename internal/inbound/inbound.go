@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound/verify"
+	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	// hookline.IDFloor).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Bodies bounds the bytes of the request bodies being received at
+	// once; nil bounds nothing.
+	Bodies *inflight.Limiter
 }
 
 // Service receives, verifies, stores and routes inbound webhooks, and runs
@@ -58,6 +62,7 @@ type Service struct {
 	wake     func()
 	now      func() time.Time
 	log      *slog.Logger
+	bodies   *inflight.Limiter
 
 	// Counters of requests refused by verification, for inspection.
 	rejected atomic.Int64
@@ -77,6 +82,7 @@ func New(opts Options) *Service {
 		wake:     opts.Wake,
 		now:      opts.Now,
 		log:      opts.Logger,
+		bodies:   opts.Bodies,
 		waiters:  map[string]chan struct{}{},
 	}
 	if s.now == nil {
@@ -243,7 +249,26 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 {
 		limit = hookline.DefaultSourceMaxBody
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if r.ContentLength > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", fmt.Sprintf("the body is over this source's limit of %d bytes", limit))
+		return
+	}
+	// The body's bytes are reserved before they are read: a body of no
+	// declared length may take up to the limit.
+	size := r.ContentLength
+	if size < 0 {
+		size = limit
+	}
+	release, err := s.bodies.Acquire(ctx, size)
+	if err != nil {
+		// The sender retries a 503, as webhook senders do: nothing is
+		// lost, and memory stays bounded whatever is sent.
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "overloaded", "the server is receiving as many bytes as it may at once; retry shortly")
+		return
+	}
+	defer release()
+	body, err := readBody(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -318,6 +343,19 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = io.WriteString(w, resp.Body)
+}
+
+// readBody reads a body into one buffer of its declared length, or, with
+// none declared, as it comes.
+func readBody(body io.Reader, declared int64) ([]byte, error) {
+	if declared < 0 {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, declared)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }
 
 // fillView sets a request's JSON view and event type, and returns the

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound"
+	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
@@ -32,7 +33,7 @@ type env struct {
 	wakes int
 }
 
-func newEnv(t *testing.T, cmds map[string]inbound.Command) *env {
+func newEnv(t *testing.T, cmds map[string]inbound.Command, opts ...func(*inbound.Options)) *env {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"))
 	if err != nil {
@@ -40,7 +41,11 @@ func newEnv(t *testing.T, cmds map[string]inbound.Command) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{st: st}
-	e.svc = inbound.New(inbound.Options{Store: st, PublicURL: "https://hooks.example.com", Commands: cmds, Wake: func() { e.wakes++ }})
+	o := inbound.Options{Store: st, PublicURL: "https://hooks.example.com", Commands: cmds, Wake: func() { e.wakes++ }}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	e.svc = inbound.New(o)
 	mux := http.NewServeMux()
 	mux.Handle("/in/", e.svc.Handler())
 	e.srv = httptest.NewServer(mux)
@@ -469,4 +474,49 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReceiveBoundsBodiesInFlight shows that the bytes of bodies being
+// received are bounded: with the bound taken, a request is answered 503
+// with Retry-After before its body is read, and nothing is kept; with room
+// again, the same request is taken.
+func TestReceiveBoundsBodiesInFlight(t *testing.T) {
+	t.Parallel()
+	bodies := inflight.New(1<<20, 50*time.Millisecond)
+	e := newEnv(t, nil, func(o *inbound.Options) { o.Bodies = bodies })
+	src, path := e.source(t, func(s *hookline.Source) { s.Verification = json.RawMessage(`{"scheme":"none"}`) })
+
+	hold, err := bodies.Acquire(context.Background(), 1<<20-10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"type": "order.paid", "pad": "` + strings.Repeat("x", 100) + `"}`
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), `"overloaded"`) {
+		t.Fatalf("with the bound taken: %d %q (Retry-After %q), want 503 overloaded with Retry-After", resp.StatusCode, b, resp.Header.Get("Retry-After"))
+	}
+	if got := e.received(t, src); len(got) != 0 {
+		t.Fatalf("a refused request was kept: %d", len(got))
+	}
+
+	hold()
+	if status, b := e.post(t, http.MethodPost, path, body, map[string]string{"Content-Type": "application/json"}); status != http.StatusOK {
+		t.Fatalf("with room again: %d %s", status, b)
+	}
+	if got := e.received(t, src); len(got) != 1 || got[0].EventType != "order.paid" {
+		t.Fatalf("kept %+v", got)
+	}
+	// The bytes of a request are given back when it is answered.
+	all, err := bodies.Acquire(context.Background(), 1<<20)
+	if err != nil {
+		t.Fatalf("the request kept its reservation: %v", err)
+	}
+	all()
 }
