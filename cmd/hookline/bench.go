@@ -35,6 +35,10 @@ Scenarios (--scenario, repeatable, or all):
                 the drain
   flaky         receiver answers 10% of deliveries with 500
   payload-64k   64 KiB payloads
+  hostile       200 messages/s while hostile clients flood a receive URL with
+                1 MB bodies, publish payloads nested 500,000 deep and list
+                large items: peak memory, health-check latency and the
+                legitimate messages still accepted
 
 Figures on a shared or virtual machine vary by a fifth from run to run.
 To compare two builds, give the other one with --baseline: each scenario

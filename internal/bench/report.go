@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,18 @@ func (rep *Report) WriteTable(w io.Writer) error {
 				fmt.Fprintf(w, ", %.1f MiB while draining; killed and restarted on the backlog in %.0f ms", b.PeakRSSMiBDrain, b.RestartStartupMS)
 			}
 			fmt.Fprintf(w, ";\n  drained %d deliveries in %.1f s: %s/s\n", r.Delivered, b.DrainSeconds, num(b.DrainPerSec))
+		}
+	}
+	for _, r := range rep.Results {
+		if h := r.Hostile; h != nil {
+			rss := "-"
+			if r.Server != nil {
+				rss = strconv.FormatFloat(r.Server.PeakRSSMiB, 'f', 1, 64)
+			}
+			fmt.Fprintf(w, "\n%s: peak RSS %s MiB; health p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d probes, %d failed, %d over 1 s);\n",
+				r.name(), rss, h.Health.P50, h.Health.P99, h.Health.Max, h.Health.Count, h.HealthFailed, h.HealthSlow)
+			fmt.Fprintf(w, "  legitimate messages accepted %s/s, lost %d; hostile requests: %s\n",
+				num(r.AcceptedPerSec), r.Lost, hostileSummary(h.Requests))
 		}
 	}
 	var startups []string
@@ -115,4 +128,15 @@ func errorSummary(errs map[string]int64) string {
 		parts = append(parts, fmt.Sprintf("%s:%d", k, errs[k]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// hostileSummary lists the hostile requests by kind and answer, in a
+// stable order.
+func hostileSummary(counts map[string]int64) string {
+	keys := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
 }

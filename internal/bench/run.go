@@ -122,6 +122,7 @@ type Result struct {
 	WallSeconds float64 `json:"wall_seconds"`
 
 	Backlog *BacklogStats `json:"backlog,omitempty"`
+	Hostile *HostileStats `json:"hostile,omitempty"`
 
 	// Notes qualify the figures, such as server flags a --target server
 	// did not get.
@@ -396,6 +397,20 @@ func (r *runner) scenario(ctx context.Context, sc Scenario) (res Result) {
 		URL: api.publishURL(appID), Token: tg.token, PayloadSize: sc.PayloadSize, Concurrency: sc.Concurrency,
 		Rate: sc.Rate, Count: sc.Count, Duration: sc.Duration, Client: client, Accepted: accepted,
 	}
+	afterPublish := func() {}
+	if sc.Hostile {
+		hctx, stop := context.WithCancel(ctx)
+		defer stop()
+		wait, err := startHostile(hctx, api, run)
+		if err != nil {
+			return fail(err)
+		}
+		r.logf("%s: hostile clients started", sc.Name)
+		afterPublish = func() {
+			stop()
+			res.Hostile = wait()
+		}
+	}
 	began := time.Now()
 	if prof != nil {
 		var ready func() bool
@@ -409,7 +424,7 @@ func (r *runner) scenario(ctx context.Context, sc Scenario) (res Result) {
 	if sc.Backlog {
 		err = r.backlog(ctx, sc, &res, sink, load, &tg, dir, db, serveArgs, began, prof)
 	} else {
-		err = r.steady(ctx, sc, &res, sink, load, tg, began)
+		err = r.steady(ctx, sc, &res, sink, load, tg, began, afterPublish)
 		prof.wait()
 		prof.allocs(ctx)
 	}
@@ -482,10 +497,13 @@ func (r *runner) startServer(ctx context.Context, dir, db string, serveArgs []st
 	return StartServer(ctx, r.opts.Server, args, childEnv(token), filepath.Join(dir, name+".log"), 5*time.Minute)
 }
 
-// steady publishes with the receiver up, then waits for the deliveries.
-func (r *runner) steady(ctx context.Context, sc Scenario, res *Result, sink *Sink, load *Load, tg target, began time.Time) error {
+// steady publishes with the receiver up, calls afterPublish, then waits
+// for the deliveries.
+func (r *runner) steady(ctx context.Context, sc Scenario, res *Result, sink *Sink, load *Load, tg target, began time.Time,
+	afterPublish func()) error {
 	mon := startMonitor(tg.pid, began, "run")
 	lr := load.Run(ctx)
+	afterPublish()
 	r.publishResult(res, lr)
 	r.logf("%s: published %d, accepted %d in %.1fs; waiting for deliveries", sc.Name, lr.Sent, lr.Accepted, lr.Seconds())
 	err := r.waitDeliveries(ctx, sink.Tally(), load.Accepted, sc.Endpoints, tg)

@@ -29,6 +29,11 @@ type Scenario struct {
 	Backlog bool
 	// Ceiling measures plain Go HTTP with no hookline: the machine's limit.
 	Ceiling bool
+	// Hostile attacks the server while the load publishes: floods of
+	// large bodies to a receive URL, deeply nested payloads and lists of
+	// large items through the API, with the health check probed
+	// throughout. The load is the legitimate traffic that must still pass.
+	Hostile bool
 }
 
 // flakySchedule retries quickly, so that the flaky scenario ends in
@@ -63,6 +68,8 @@ func Scenarios() []Scenario {
 		{Name: "flaky", Description: "open loop at 1,000 messages/s, receiver answers 10% with 500, fast retry schedule",
 			Endpoints: 1, PayloadSize: 1024, Concurrency: 256, Rate: 1000, Duration: 10 * time.Second, FailRate: 0.1,
 			ServeArgs: []string{flakySchedule}},
+		{Name: "hostile", Description: "open loop at 200 messages/s, 1 endpoint, while hostile clients flood a receive URL with 1 MB bodies, publish payloads nested 500,000 deep and list large items; peak RSS and health latency are the figures",
+			Endpoints: 1, PayloadSize: 1024, Concurrency: 64, Rate: 200, Duration: 20 * time.Second, Hostile: true},
 		{Name: "payload-64k", Description: "closed loop with 64 KiB payloads, 1 endpoint",
 			Endpoints: 1, PayloadSize: 64 << 10, Concurrency: 32, Duration: 10 * time.Second},
 	}
