@@ -73,11 +73,13 @@ func Dialer(allowPrivate bool, timeout time.Duration) *net.Dialer {
 
 // Check returns an error wrapping ErrBlocked if hookline must not connect
 // to ip, or nil. Loopback, private (RFC 1918, IPv6 unique local),
-// carrier-grade NAT, link-local, unspecified, multicast, broadcast and
-// reserved addresses are refused, as are IPv6 addresses that embed such an
-// IPv4 address (IPv4-mapped, IPv4-compatible, NAT64). allowPrivate allows
-// all of these except cloud metadata services, which hold credentials and
-// are never a webhook endpoint.
+// carrier-grade NAT, link-local, unspecified, multicast, broadcast,
+// benchmarking, IETF protocol assignment and reserved addresses are
+// refused, as are IPv6 addresses that lead to such an IPv4 address
+// (IPv4-mapped, IPv4-compatible, NAT64, 6to4, and Teredo by its server or
+// its client) and the local-use NAT64 prefix. allowPrivate allows all of
+// these except cloud metadata services, which hold credentials and are
+// never a webhook endpoint.
 func Check(ip netip.Addr, allowPrivate bool) error {
 	reason, always := classify(ip)
 	if reason == "" || allowPrivate && !always {
@@ -100,10 +102,14 @@ type rule struct {
 var rules = []rule{
 	// Cloud metadata services. AWS, GCP, Azure, Oracle and DigitalOcean
 	// answer on 169.254.169.254; AWS also on fd00:ec2::254 and, for ECS
-	// task credentials, 169.254.170.2; Alibaba Cloud on 100.100.100.200.
+	// task credentials, 169.254.170.2; Alibaba Cloud on 100.100.100.200;
+	// Oracle Cloud Classic on 192.0.0.192; Azure's WireServer, which hands
+	// VM agents their certificates, on 168.63.129.16.
 	{netip.MustParsePrefix("169.254.169.254/32"), "cloud metadata service", true},
 	{netip.MustParsePrefix("169.254.170.2/32"), "cloud metadata service", true},
 	{netip.MustParsePrefix("100.100.100.200/32"), "cloud metadata service", true},
+	{netip.MustParsePrefix("192.0.0.192/32"), "cloud metadata service", true},
+	{netip.MustParsePrefix("168.63.129.16/32"), "cloud metadata service", true},
 	{netip.MustParsePrefix("fd00:ec2::254/128"), "cloud metadata service", true},
 
 	{netip.MustParsePrefix("0.0.0.0/32"), "unspecified address", false},
@@ -114,6 +120,8 @@ var rules = []rule{
 	{netip.MustParsePrefix("192.168.0.0/16"), "private address (RFC 1918)", false},
 	{netip.MustParsePrefix("100.64.0.0/10"), "carrier-grade NAT address (RFC 6598)", false},
 	{netip.MustParsePrefix("169.254.0.0/16"), "link-local address", false},
+	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignment (192.0.0.0/24)", false},
+	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking address (198.18.0.0/15)", false},
 	{netip.MustParsePrefix("224.0.0.0/4"), "multicast address", false},
 	{netip.MustParsePrefix("255.255.255.255/32"), "broadcast address", false},
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved address (240.0.0.0/4)", false},
@@ -126,11 +134,14 @@ var rules = []rule{
 	{netip.MustParsePrefix("ff00::/8"), "multicast address", false},
 }
 
-// Prefixes of IPv6 addresses that carry an IPv4 address in their last 32
-// bits, which is where a connection to them ends up.
+// Prefixes of IPv6 addresses that lead to an IPv4 address, which is where
+// a connection to them ends up.
 var (
-	compatible = netip.MustParsePrefix("::/96")        // IPv4-compatible, deprecated
-	nat64      = netip.MustParsePrefix("64:ff9b::/96") // NAT64 well-known prefix
+	compatible = netip.MustParsePrefix("::/96")          // IPv4-compatible, deprecated: the last 32 bits
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")   // NAT64 well-known prefix: the last 32 bits
+	localNAT64 = netip.MustParsePrefix("64:ff9b:1::/48") // NAT64 local-use prefix (RFC 8215)
+	sixToFour  = netip.MustParsePrefix("2002::/16")      // 6to4: bits 16-47
+	teredo     = netip.MustParsePrefix("2001::/32")      // Teredo: server and client, see classify
 )
 
 // classify returns why ip is refused, or "" if it is not, and whether it
@@ -150,21 +161,55 @@ func classify(ip netip.Addr) (reason string, always bool) {
 	if !ip.Is6() {
 		return "", false
 	}
-	var form string
+	b := ip.As16()
+	v4 := func(i int) netip.Addr { return netip.AddrFrom4([4]byte(b[i : i+4])) }
 	switch {
 	case ip.Is4In6():
-		form = "IPv4-mapped"
+		return classifyEmbedded("IPv4-mapped", v4(12))
 	case compatible.Contains(ip):
-		form = "IPv4-compatible"
+		return classifyEmbedded("IPv4-compatible", v4(12))
 	case nat64.Contains(ip):
-		form = "NAT64"
-	default:
-		return "", false
+		return classifyEmbedded("NAT64", v4(12))
+	case sixToFour.Contains(ip):
+		return classifyEmbedded("6to4", v4(2))
+	case teredo.Contains(ip):
+		// A Teredo address holds the relay server's IPv4 address in bits
+		// 32-63 and its client's public IPv4 address, inverted, in the
+		// last 32 bits. Packets go by way of either, depending on the
+		// relays on the path, so both must be allowed.
+		client := b
+		for i := 12; i < 16; i++ {
+			client[i] ^= 0xff
+		}
+		return classifyEmbedded("Teredo", v4(4), netip.AddrFrom4([4]byte(client[12:16])))
+	case localNAT64.Contains(ip):
+		// The local-use prefix translates into the operator's own
+		// network, and where the IPv4 address sits depends on the length
+		// of the prefix the network chose (RFC 6052, section 2.2), so the
+		// whole range is private. A metadata address at any of the places
+		// it could sit is refused even when private networks are allowed.
+		candidates := []netip.Addr{
+			netip.AddrFrom4([4]byte{b[6], b[7], b[9], b[10]}),  // /48
+			netip.AddrFrom4([4]byte{b[7], b[9], b[10], b[11]}), // /56
+			v4(9),  // /64
+			v4(12), // /96
+		}
+		if reason, always := classifyEmbedded("local-use NAT64", candidates...); always {
+			return reason, always
+		}
+		return "local-use NAT64 address (64:ff9b:1::/48)", false
 	}
-	b := ip.As16()
-	reason, always = classify(netip.AddrFrom4([4]byte(b[12:])))
-	if reason != "" {
-		reason += " (" + form + ")"
+	return "", false
+}
+
+// classifyEmbedded classifies the IPv4 addresses an IPv6 address of the
+// given form leads to, and returns the strictest refusal among them.
+func classifyEmbedded(form string, addrs ...netip.Addr) (reason string, always bool) {
+	for _, a := range addrs {
+		r, al := classify(a)
+		if r != "" && (reason == "" || al && !always) {
+			reason, always = r+" ("+form+")", al
+		}
 	}
 	return reason, always
 }

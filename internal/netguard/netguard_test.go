@@ -42,6 +42,16 @@ func TestCheck(t *testing.T) {
 		{addr: "223.255.255.255"},
 		{addr: "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
 		{addr: "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{addr: "191.255.255.255"},
+		{addr: "192.0.1.0"},
+		{addr: "198.17.255.255"},
+		{addr: "198.20.0.0"},
+		{addr: "168.63.129.15"},
+		{addr: "168.63.129.17"},
+		{addr: "64:ff9b:2::1"},
+		// 6to4 and Teredo addresses whose IPv4 addresses are public.
+		{addr: "2002:808:808::1"},
+		{addr: "2001:0:402:202::f7f7:f7f7"}, // server 4.2.2.2, client 8.8.8.8
 
 		{addr: "127.0.0.1", reason: "loopback address"},
 		{addr: "127.255.255.254", reason: "loopback address"},
@@ -70,11 +80,18 @@ func TestCheck(t *testing.T) {
 		{addr: "ff05::1%eth0", reason: "multicast address"},
 		{addr: "255.255.255.255", reason: "broadcast address"},
 		{addr: "240.0.0.1", reason: "reserved address (240.0.0.0/4)"},
+		{addr: "192.0.0.1", reason: "IETF protocol assignment (192.0.0.0/24)"},
+		{addr: "192.0.0.8", reason: "IETF protocol assignment (192.0.0.0/24)"},
+		{addr: "192.0.0.255", reason: "IETF protocol assignment (192.0.0.0/24)"},
+		{addr: "198.18.0.1", reason: "benchmarking address (198.18.0.0/15)"},
+		{addr: "198.19.255.255", reason: "benchmarking address (198.18.0.0/15)"},
 
 		{addr: "169.254.169.254", reason: "cloud metadata service", always: true},
 		{addr: "169.254.170.2", reason: "cloud metadata service", always: true},
 		{addr: "100.100.100.200", reason: "cloud metadata service", always: true},
 		{addr: "fd00:ec2::254", reason: "cloud metadata service", always: true},
+		{addr: "192.0.0.192", reason: "cloud metadata service", always: true},
+		{addr: "168.63.129.16", reason: "cloud metadata service", always: true},
 
 		// IPv6 forms that reach an IPv4 address.
 		{addr: "::ffff:127.0.0.1", reason: "loopback address (IPv4-mapped)"},
@@ -86,6 +103,27 @@ func TestCheck(t *testing.T) {
 		{addr: "::192.168.0.1", reason: "private address (RFC 1918) (IPv4-compatible)"},
 		{addr: "64:ff9b::127.0.0.1", reason: "loopback address (NAT64)"},
 		{addr: "64:ff9b::a9fe:a9fe", reason: "cloud metadata service (NAT64)", always: true},
+		{addr: "64:ff9b::c612:1", reason: "benchmarking address (198.18.0.0/15) (NAT64)"},
+		{addr: "2002:7f00:1::", reason: "loopback address (6to4)"},
+		{addr: "2002:c0a8:101::1", reason: "private address (RFC 1918) (6to4)"},
+		{addr: "2002:c000:c0::1", reason: "cloud metadata service (6to4)", always: true},
+		{addr: "2002:a9fe:a9fe:1:2:3:4:5", reason: "cloud metadata service (6to4)", always: true},
+		// Teredo: the server's address in bits 32-63, the client's
+		// inverted in the last 32.
+		{addr: "2001:0:7f00:1::f7f7:f7f7", reason: "loopback address (Teredo)"},            // server 127.0.0.1
+		{addr: "2001:0:402:202::f5ff:fffe", reason: "private address (RFC 1918) (Teredo)"}, // client 10.0.0.1
+		{addr: "2001:0:402:202::5601:5601", reason: "cloud metadata service (Teredo)", always: true},
+		{addr: "2001:0:a00:1::5601:5601", reason: "cloud metadata service (Teredo)", always: true}, // private server, metadata client
+		{addr: "2001:0:a9fe:a9fe::f7f7:f7f7", reason: "cloud metadata service (Teredo)", always: true},
+		{addr: "2001:0:402:202::", reason: "broadcast address (Teredo)"}, // client 255.255.255.255
+		// The local-use NAT64 prefix is private whatever it embeds, and a
+		// metadata address where any prefix length would put it is
+		// refused always.
+		{addr: "64:ff9b:1::1", reason: "local-use NAT64 address (64:ff9b:1::/48)"},
+		{addr: "64:ff9b:1::808:808", reason: "local-use NAT64 address (64:ff9b:1::/48)"},
+		{addr: "64:ff9b:1::a9fe:a9fe", reason: "cloud metadata service (local-use NAT64)", always: true},
+		{addr: "64:ff9b:1:a9fe:a9:fe00::", reason: "cloud metadata service (local-use NAT64)", always: true},
+		{addr: "64:ff9b:1::a9:fea9:fe00:0", reason: "cloud metadata service (local-use NAT64)", always: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {
