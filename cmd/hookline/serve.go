@@ -194,7 +194,8 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		mux := http.NewServeMux()
 		if ist, ok := st.(inbound.Store); ok {
 			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log,
-				Bodies: inflight.New(cfg.RequestMemory, requestMemoryWait)})
+				Bodies:               inflight.New(cfg.RequestMemory, requestMemoryWait),
+				AllowPrivateNetworks: cfg.AllowPrivateNetworks})
 			mux.Handle("/in/", in.Handler())
 		}
 		commits = store.NewGroupCommit(st, 512, deliverer)
@@ -207,6 +208,8 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Bodies:       inflight.New(cfg.RequestMemory, requestMemoryWait),
 			Logger:       log,
 			Wake:         wake,
+
+			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		}))
 		srv = &http.Server{
 			Handler:           mux,

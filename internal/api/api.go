@@ -61,6 +61,11 @@ type Options struct {
 	// Inbound, when set, serves the inbound routes (/api/v1/source/...)
 	// over Store, which must then also be a store.InboundStore.
 	Inbound *inbound.Service
+	// AllowPrivateNetworks says that deliveries may reach private and
+	// loopback addresses. Without it, an endpoint URL whose host is such
+	// an address, or localhost, is refused when it is set; with it, only
+	// the addresses the network guard refuses always are.
+	AllowPrivateNetworks bool
 }
 
 // server holds the dependencies shared by all handlers.
@@ -76,6 +81,8 @@ type server struct {
 	bodies    *inflight.Limiter
 	mux       *http.ServeMux
 	appIDs    *appIDCache
+	// allowPrivate is Options.AllowPrivateNetworks.
+	allowPrivate bool
 }
 
 // New returns the REST API as an http.Handler.
@@ -92,6 +99,8 @@ func New(opts Options) http.Handler {
 		bodies:    opts.Bodies,
 		mux:       http.NewServeMux(),
 		appIDs:    newAppIDCache(5*time.Second, 10000),
+
+		allowPrivate: opts.AllowPrivateNetworks,
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes

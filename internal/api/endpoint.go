@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/webhook"
 )
@@ -230,10 +231,18 @@ func (s *server) checkEventTypes(ctx context.Context, names []string) error {
 }
 
 // validateEndpoint runs the domain's checks and then the ones that need
-// the store.
-func (s *server) validateEndpoint(ctx context.Context, e *hookline.Endpoint, eventTypesChanged bool) error {
+// the server's settings or the store. A URL that the network guard would
+// refuse at every attempt is refused when it is set (prevURL is the one it
+// replaces), so that an endpoint made while private networks were allowed
+// can still be changed in other ways, such as disabled.
+func (s *server) validateEndpoint(ctx context.Context, e *hookline.Endpoint, prevURL string, eventTypesChanged bool) error {
 	if err := e.Validate(); err != nil {
 		return err
+	}
+	if e.URL != prevURL {
+		if err := netguard.CheckURL(e.URL, s.allowPrivate); err != nil {
+			return hookline.Invalid([]string{"body", "url"}, err.Error())
+		}
 	}
 	if eventTypesChanged {
 		return s.checkEventTypes(ctx, e.EventTypes)
@@ -300,7 +309,7 @@ func (s *server) endpointCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.validateEndpoint(r.Context(), e, true); err != nil {
+	if err := s.validateEndpoint(r.Context(), e, "", true); err != nil {
 		return err
 	}
 	if err := s.st.EndpointCreate(r.Context(), e); err != nil {
@@ -350,7 +359,7 @@ func (s *server) endpointUpdate(w http.ResponseWriter, r *http.Request) error {
 		if e.UID == "" && !hookline.IsID(hookline.PrefixEndpoint, id) {
 			e.UID = id
 		}
-		if err := s.validateEndpoint(r.Context(), e, true); err != nil {
+		if err := s.validateEndpoint(r.Context(), e, "", true); err != nil {
 			return err
 		}
 		if err := s.st.EndpointCreate(r.Context(), e); err != nil {
@@ -362,9 +371,10 @@ func (s *server) endpointUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	prevURL := e.URL
 	in.apply(e)
 	e.UpdatedAt = s.now()
-	if err := s.validateEndpoint(r.Context(), e, in.eventTypes() != nil); err != nil {
+	if err := s.validateEndpoint(r.Context(), e, prevURL, in.eventTypes() != nil); err != nil {
 		return err
 	}
 	if err := s.st.EndpointUpdate(r.Context(), e); err != nil {
@@ -383,9 +393,10 @@ func (s *server) endpointPatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	prevURL := e.URL
 	p.apply(e)
 	e.UpdatedAt = s.now()
-	if err := s.validateEndpoint(r.Context(), e, p.eventTypes().Set); err != nil {
+	if err := s.validateEndpoint(r.Context(), e, prevURL, p.eventTypes().Set); err != nil {
 		return err
 	}
 	if err := s.st.EndpointUpdate(r.Context(), e); err != nil {

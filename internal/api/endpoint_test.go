@@ -176,6 +176,63 @@ func TestEndpointValidation(t *testing.T) {
 	e.do("POST", "/api/v1/app/nope/endpoint", `{"url": "https://x.test"}`).wantError(http.StatusNotFound, "not_found")
 }
 
+// TestEndpointURLGuard checks that a URL the network guard refuses at
+// every attempt is refused when it is set, with a message that says what
+// to do, and that an endpoint keeping such a URL can still be changed.
+func TestEndpointURLGuard(t *testing.T) {
+	t.Parallel()
+	st := newFakeStore()
+	strict := newEnv(t, st)
+	open := newEnv(t, st, func(o *Options) { o.AllowPrivateNetworks = true })
+	strict.createApp("A", "a")
+	const base = "/api/v1/app/a/endpoint"
+
+	for _, tc := range []struct {
+		url    string
+		always bool // refused with private networks allowed too
+	}{
+		{url: "http://127.0.0.1:3000/hook"},
+		{url: "http://localhost:3000/hook"},
+		{url: "http://[::1]/hook"},
+		{url: "https://10.1.2.3/hook"},
+		{url: "http://[::ffff:192.168.1.1]/hook"},
+		{url: "http://198.18.0.1/hook"},
+		{url: "http://169.254.169.254/latest/meta-data/", always: true},
+		{url: "http://168.63.129.16/machine", always: true},
+		{url: "http://[fd00:ec2::254]/", always: true},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			body := map[string]any{"url": tc.url}
+			it := strict.in(t).do("POST", base, body).wantInvalid("body", "url")
+			if !strings.Contains(it.Msg, "--allow-private-networks") {
+				t.Errorf("message %q does not name --allow-private-networks", it.Msg)
+			}
+			strict.in(t).do("PUT", base+"/new-"+strings.NewReplacer(":", "", "/", "", ".", "", "[", "", "]", "").Replace(tc.url), body).
+				wantInvalid("body", "url")
+			if !tc.always {
+				open.in(t).do("POST", base, body).want(http.StatusCreated)
+				return
+			}
+			it = open.in(t).do("POST", base, body).wantInvalid("body", "url")
+			if !strings.Contains(it.Msg, "never connects to it, even with --allow-private-networks") {
+				t.Errorf("message %q does not say the address stays refused", it.Msg)
+			}
+		})
+	}
+
+	strict.do("POST", base, map[string]any{"url": "https://example.com/hook", "uid": "public"}).want(http.StatusCreated)
+	strict.do("PATCH", base+"/public", map[string]any{"url": "http://127.0.0.1/hook"}).wantInvalid("body", "url")
+	strict.do("PUT", base+"/public", map[string]any{"url": "http://localhost/hook"}).wantInvalid("body", "url")
+
+	// Made while private networks were allowed, an endpoint keeps its URL
+	// and can still be changed otherwise, but not moved to another
+	// private address.
+	open.do("POST", base, map[string]any{"url": "http://127.0.0.1:3000/hook", "uid": "local"}).want(http.StatusCreated)
+	strict.do("PATCH", base+"/local", map[string]any{"disabled": true}).want(http.StatusOK)
+	strict.do("PUT", base+"/local", map[string]any{"url": "http://127.0.0.1:3000/hook", "uid": "local", "description": "dev"}).want(http.StatusOK)
+	strict.do("PATCH", base+"/local", map[string]any{"url": "http://127.0.0.1:4000/hook"}).wantInvalid("body", "url")
+}
+
 func TestEndpointSecret(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -428,10 +428,11 @@ func (s *server) sourceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	before := src.Routes
 	if err := in.apply(src); err != nil {
 		return err
 	}
-	return s.saveSource(w, r, src)
+	return s.saveSource(w, r, src, before)
 }
 
 func (s *server) sourcePatch(w http.ResponseWriter, r *http.Request) error {
@@ -443,17 +444,18 @@ func (s *server) sourcePatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	before := src.Routes
 	if err := p.apply(src); err != nil {
 		return err
 	}
-	return s.saveSource(w, r, src)
+	return s.saveSource(w, r, src, before)
 }
 
-// saveSource validates and stores a changed source and brings its forward
-// endpoints in line with its routes.
-func (s *server) saveSource(w http.ResponseWriter, r *http.Request, src *hookline.Source) error {
+// saveSource validates and stores a source changed from one with the
+// routes before, and brings its forward endpoints in line with its routes.
+func (s *server) saveSource(w http.ResponseWriter, r *http.Request, src *hookline.Source, before []hookline.Route) error {
 	src.UpdatedAt = s.now()
-	if err := s.in.Validate(src); err != nil {
+	if err := s.in.ValidateChange(src, before); err != nil {
 		return err
 	}
 	if err := s.inbound().SourceUpdate(r.Context(), src); err != nil {

@@ -241,6 +241,51 @@ func TestSourceValidation(t *testing.T) {
 	e.do("GET", "/api/v1/source/"+src.ID+"/events", nil).wantError(http.StatusConflict, "conflict")
 }
 
+// TestSourceForwardGuard checks that a forward route the network guard
+// refuses at every forward is refused when it is set, and that a source
+// keeping one can still be changed.
+func TestSourceForwardGuard(t *testing.T) {
+	t.Parallel()
+	strict := newSrcEnv(t)
+	open := newEnv(t, strict.st, func(o *Options) {
+		o.Inbound = inbound.New(inbound.Options{Store: strict.st, PublicURL: strict.srv.URL, AllowPrivateNetworks: true,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	})
+	forward := func(url string) map[string]any {
+		return map[string]any{"name": "x", "routes": []map[string]any{{"type": "forward", "url": url}}}
+	}
+	for _, tc := range []struct {
+		url    string
+		always bool
+	}{
+		{url: "http://127.0.0.1:3000/hook"},
+		{url: "http://localhost:3000/hook"},
+		{url: "http://[fe80::1%25eth0]/hook"},
+		{url: "http://192.0.0.8/hook"},
+		{url: "http://169.254.169.254/latest/meta-data/", always: true},
+		{url: "http://192.0.0.192/", always: true},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			it := strict.in(t).do("POST", "/api/v1/source", forward(tc.url)).wantInvalid("body", "routes", "url")
+			if !strings.Contains(it.Msg, "--allow-private-networks") {
+				t.Errorf("message %q does not name --allow-private-networks", it.Msg)
+			}
+			if !tc.always {
+				open.in(t).do("POST", "/api/v1/source", forward(tc.url)).want(http.StatusCreated)
+				return
+			}
+			open.in(t).do("POST", "/api/v1/source", forward(tc.url)).wantInvalid("body", "routes", "url")
+		})
+	}
+
+	src := strict.createSource(map[string]any{"name": "x"})
+	strict.do("PATCH", "/api/v1/source/"+src.ID, forward("http://127.0.0.1/hook")).wantInvalid("body", "routes", "url")
+	var local sourceOut
+	open.do("POST", "/api/v1/source", forward("http://127.0.0.1:3000/hook")).want(http.StatusCreated).decode(&local)
+	strict.do("PATCH", "/api/v1/source/"+local.ID, map[string]any{"name": "renamed"}).want(http.StatusOK)
+	strict.do("PATCH", "/api/v1/source/"+local.ID, forward("http://127.0.0.1:4000/hook")).wantInvalid("body", "routes", "url")
+}
+
 func TestSourceRotate(t *testing.T) {
 	t.Parallel()
 	e := newSrcEnv(t)

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound/verify"
 	"github.com/hookline/hookline/internal/inflight"
+	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -51,6 +53,11 @@ type Options struct {
 	// Bodies bounds the bytes of the request bodies being received at
 	// once; nil bounds nothing.
 	Bodies *inflight.Limiter
+	// AllowPrivateNetworks says that deliveries may reach private and
+	// loopback addresses. Without it, a forward route whose URL has such
+	// an address, or localhost, as its host is refused; with it, only the
+	// addresses the network guard refuses always are.
+	AllowPrivateNetworks bool
 }
 
 // Service receives, verifies, stores and routes inbound webhooks, and runs
@@ -63,6 +70,8 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	bodies   *inflight.Limiter
+	// allowPrivate is Options.AllowPrivateNetworks.
+	allowPrivate bool
 
 	// Counters of requests refused by verification, for inspection.
 	rejected atomic.Int64
@@ -84,6 +93,8 @@ func New(opts Options) *Service {
 		log:      opts.Logger,
 		bodies:   opts.Bodies,
 		waiters:  map[string]chan struct{}{},
+
+		allowPrivate: opts.AllowPrivateNetworks,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -120,9 +131,18 @@ func (s *Service) URL(token string) string {
 func (s *Service) Rejected() int64 { return s.rejected.Load() }
 
 // Validate checks a source as a caller set it: the domain rules, its
-// verification config, and that its command routes name commands the
-// operator defined.
+// verification config, that its command routes name commands the
+// operator defined, and that the network guard would not refuse its
+// forward routes' URLs at every forward.
 func (s *Service) Validate(src *hookline.Source) error {
+	return s.ValidateChange(src, nil)
+}
+
+// ValidateChange is Validate for a source changed from one with the routes
+// before: a forward URL it had already is not checked against the network
+// guard again, so that a source made while private networks were allowed
+// can still be changed in other ways.
+func (s *Service) ValidateChange(src *hookline.Source, before []hookline.Route) error {
 	var fields []hookline.FieldError
 	if err := src.Validate(); err != nil {
 		var ve *hookline.ValidationError
@@ -143,12 +163,17 @@ func (s *Service) Validate(src *hookline.Source) error {
 		}
 	}
 	for _, r := range src.Routes {
-		if r.Type != hookline.RouteCommand {
-			continue
-		}
-		if _, ok := s.commands[r.Command]; !ok {
-			fields = append(fields, hookline.FieldError{Loc: []string{"body", "routes", "command"},
-				Msg: fmt.Sprintf("no command %q is defined in the server's config file", r.Command), Type: "value_error"})
+		switch r.Type {
+		case hookline.RouteCommand:
+			if _, ok := s.commands[r.Command]; !ok {
+				fields = append(fields, hookline.FieldError{Loc: []string{"body", "routes", "command"},
+					Msg: fmt.Sprintf("no command %q is defined in the server's config file", r.Command), Type: "value_error"})
+			}
+		case hookline.RouteForward:
+			had := slices.ContainsFunc(before, func(b hookline.Route) bool { return b.Type == hookline.RouteForward && b.URL == r.URL })
+			if err := netguard.CheckURL(r.URL, s.allowPrivate); err != nil && !had {
+				fields = append(fields, hookline.FieldError{Loc: []string{"body", "routes", "url"}, Msg: err.Error(), Type: "value_error"})
+			}
 		}
 	}
 	if len(fields) > 0 {

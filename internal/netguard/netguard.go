@@ -20,6 +20,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"net/url"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -39,10 +41,16 @@ type blockedError struct {
 	// always is set for destinations refused even with private networks
 	// allowed.
 	always bool
+	// url is set when the address was refused as the host of a URL, not
+	// at connect time.
+	url bool
 }
 
 func (e *blockedError) Error() string {
 	msg := "connection to " + e.addr + " refused: " + e.reason
+	if e.url {
+		msg = "host " + e.addr + " is refused: " + e.reason
+	}
 	if e.always {
 		return msg + "; hookline never connects to it, even with " + allowFlag
 	}
@@ -86,6 +94,36 @@ func Check(ip netip.Addr, allowPrivate bool) error {
 		return nil
 	}
 	return &blockedError{addr: ip.String(), reason: reason, always: always}
+}
+
+// CheckURL returns an error wrapping ErrBlocked if every connection to
+// rawURL would be refused, whatever names resolve to: its host is an IP
+// address Check refuses, or localhost, which names the loopback interface
+// (RFC 6761). Callers use it where a URL is set, so that one that can
+// never be reached is refused then, rather than at each request. It
+// returns nil for a URL it cannot parse, and does not resolve hostnames:
+// Control checks the address each one resolves to when it is dialed.
+func CheckURL(rawURL string, allowPrivate bool) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil
+	}
+	host := u.Hostname()
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if err := Check(ip, allowPrivate); err != nil {
+			var be *blockedError
+			if errors.As(err, &be) {
+				be.url = true
+			}
+			return err
+		}
+		return nil
+	}
+	name := strings.ToLower(strings.TrimSuffix(host, "."))
+	if !allowPrivate && (name == "localhost" || strings.HasSuffix(name, ".localhost")) {
+		return &blockedError{addr: host, reason: "localhost, a loopback address", url: true}
+	}
+	return nil
 }
 
 // rule names a range of addresses that is refused.

@@ -330,3 +330,50 @@ func TestDialerTimeout(t *testing.T) {
 		t.Errorf("Dialer = %+v, want a 3s timeout and a Control", d)
 	}
 }
+
+func TestCheckURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url     string
+		blocked bool // without private networks allowed
+		always  bool // with them allowed too
+		want    string
+	}{
+		{url: "https://example.com/hook"},
+		{url: "https://93.184.216.34/hook"},
+		{url: "http://[2606:2800:220:1::]:8080/hook"},
+		{url: "https://localhost.example.com/"},
+		{url: "not a url\x7f"},
+		{url: "http://127.0.0.1:8080/hook", blocked: true,
+			want: "host 127.0.0.1 is refused: loopback address; start hookline with --allow-private-networks to allow private destinations"},
+		{url: "http://10.1.2.3/", blocked: true},
+		{url: "http://[::1]/", blocked: true},
+		{url: "http://[fe80::1%25eth0]/", blocked: true},
+		{url: "http://[::ffff:192.168.0.1]/", blocked: true},
+		{url: "http://[2002:c0a8:101::1]/", blocked: true},
+		{url: "http://localhost:3000/hook", blocked: true,
+			want: "host localhost is refused: localhost, a loopback address; start hookline with --allow-private-networks to allow private destinations"},
+		{url: "http://LocalHost./", blocked: true},
+		{url: "http://api.localhost/", blocked: true},
+		{url: "http://169.254.169.254/latest/meta-data/", blocked: true, always: true,
+			want: "host 169.254.169.254 is refused: cloud metadata service; hookline never connects to it, even with --allow-private-networks"},
+		{url: "http://168.63.129.16/", blocked: true, always: true},
+		{url: "http://[fd00:ec2::254]/", blocked: true, always: true},
+		{url: "http://[64:ff9b::a9fe:a9fe]/", blocked: true, always: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			t.Parallel()
+			err := CheckURL(tt.url, false)
+			if tt.blocked != errors.Is(err, ErrBlocked) {
+				t.Errorf("CheckURL(%q, false) = %v, want blocked %v", tt.url, err, tt.blocked)
+			}
+			if tt.want != "" && (err == nil || err.Error() != tt.want) {
+				t.Errorf("CheckURL(%q, false) error:\n got %v\nwant %s", tt.url, err, tt.want)
+			}
+			if err := CheckURL(tt.url, true); tt.always != errors.Is(err, ErrBlocked) {
+				t.Errorf("CheckURL(%q, true) = %v, want blocked %v", tt.url, err, tt.always)
+			}
+		})
+	}
+}
