@@ -109,6 +109,14 @@ func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool)
 	case code >= 300 && code < 400:
 		d.failed.Add(1)
 		a.Error = redirectError(resp.Header.Get("Location"))
+		// An attempt that got a response shows its body, not its error;
+		// a redirect's body is mostly empty, so the response starts with
+		// where it pointed.
+		if a.Response == "" {
+			a.Response = a.Error
+		} else {
+			a.Response = a.Error + "\n\n" + a.Response
+		}
 	default:
 		d.failed.Add(1)
 		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {

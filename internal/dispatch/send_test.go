@@ -469,6 +469,54 @@ func TestOutcomes(t *testing.T) {
 	}
 }
 
+// TestRedirectResponse checks that a redirect's target shows in the
+// attempt's response, which is what the API shows of an attempt that got
+// an answer, with the body the receiver sent after it.
+func TestRedirectResponse(t *testing.T) {
+	tests := []struct {
+		name   string
+		handle func(w http.ResponseWriter, r *http.Request)
+		want   string
+	}{
+		{
+			name: "no body",
+			handle: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "https://new.example.com/hook?v=2", http.StatusPermanentRedirect)
+			},
+			want: "redirect to https://new.example.com/hook?v=2 not followed: set the endpoint URL to the final address",
+		},
+		{
+			name: "with a body",
+			handle: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Location", "/elsewhere")
+				w.WriteHeader(http.StatusFound)
+				io.WriteString(w, "<a href=\"/elsewhere\">Found</a>")
+			},
+			want: "redirect to /elsewhere not followed: set the endpoint URL to the final address\n\n<a href=\"/elsewhere\">Found</a>",
+		},
+		{
+			name:   "no location",
+			handle: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusMovedPermanently) },
+			want:   "redirect not followed: the response has no Location header",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, http.HandlerFunc(tt.handle))
+			st := newFakeStore(tasks(newEndpoint(srv.URL), 1)...)
+			startDispatcher(t, st, Options{Now: fixedNow, Jitter: -1})
+			a := st.waitResults(t, 1)[0].Attempt
+			if a == nil || a.Response != tt.want {
+				t.Fatalf("attempt %+v, want the response %q", a, tt.want)
+			}
+			if a.Status != hookline.StatusFail || a.StatusCode/100 != 3 {
+				t.Errorf("attempt status %v, code %d; want a failed 3xx", a.Status, a.StatusCode)
+			}
+		})
+	}
+}
+
 func TestGuardRefusalRecorded(t *testing.T) {
 	rec := &recorder{}
 	srv := newServer(t, rec)
