@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -173,7 +174,7 @@ func (c *HTTPClient) Do(req *Request, resp *Response) error {
 	fresp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(fresp)
 	if err := c.fc.DoDeadline(freq, fresp, req.Deadline); err != nil {
-		return err
+		return withReadCause(err, fresp)
 	}
 	resp.StatusCode = fresp.StatusCode()
 	resp.Header = responseHeader(&fresp.Header)
@@ -289,5 +290,58 @@ func (c *HTTPClient) dial(addr string, timeout time.Duration) (net.Conn, error) 
 	if err != nil {
 		return nil, errClosed
 	}
-	return cn, nil
+	return newConn(cn), nil
+}
+
+// conn is a connection of the client. It keeps the last error a read on
+// it returned, which fasthttp does not pass on when the connection ends
+// before the first byte of a response: fasthttp then reports a connection
+// the receiver reset as one it closed.
+type conn struct {
+	net.Conn
+	local   localAddr
+	readErr atomic.Pointer[error]
+}
+
+// localAddr is a connection's local address that leads back to the
+// connection. fasthttp keeps it with the response (Response.LocalAddr),
+// also over TLS, whose connection reports the one beneath, so that Do
+// finds the connection a failed request went out on last.
+type localAddr struct {
+	net.Addr
+	conn *conn
+}
+
+func newConn(nc net.Conn) *conn {
+	c := &conn{Conn: nc}
+	c.local = localAddr{Addr: nc.LocalAddr(), conn: c}
+	return c
+}
+
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.readErr.Store(&err)
+	}
+	return n, err
+}
+
+func (c *conn) LocalAddr() net.Addr { return &c.local }
+
+// withReadCause adds to err, when fasthttp says that the connection ended
+// before any byte of a response, the error the connection's last read
+// actually got, such as a reset.
+func withReadCause(err error, resp *fasthttp.Response) error {
+	if !errors.Is(err, fasthttp.ErrConnectionClosed) {
+		return err
+	}
+	la, ok := resp.LocalAddr().(*localAddr)
+	if !ok {
+		return err
+	}
+	cause := la.conn.readErr.Load()
+	if cause == nil || errors.Is(*cause, io.EOF) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, *cause)
 }

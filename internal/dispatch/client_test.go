@@ -259,7 +259,7 @@ func TestClientBodyCutOff(t *testing.T) {
 			if err == nil || resp.StatusCode != tc.code || string(resp.Body) != tc.body {
 				t.Fatalf("got %d %q, %v; want %d %q and an error", resp.StatusCode, resp.Body, err, tc.code, tc.body)
 			}
-			if got := requestError(err, 300*time.Millisecond) == "no response within 300ms"; got != tc.timeout {
+			if got := requestError(err, 300*time.Millisecond) == "timed out after 300ms waiting for a response"; got != tc.timeout {
 				t.Errorf("error %q: reported as a timeout = %v, want %v", err, got, tc.timeout)
 			}
 		})
@@ -284,4 +284,114 @@ func TestReadCapped(t *testing.T) {
 			t.Errorf("readCapped(%d bytes, %d) = %d bytes, %v, %v; want %d, %v", tt.size, tt.limit, len(b), truncated, err, tt.wantLen, tt.wantTruncated)
 		}
 	}
+}
+
+// TestNoResponseText checks what an attempt records when a receiver on a
+// real loopback listener gives no response: what happened, in the
+// receiver's terms, rather than the text Go or fasthttp has for the
+// developers of HTTP clients and servers.
+func TestNoResponseText(t *testing.T) {
+	t.Parallel()
+	partial := func(c *net.TCPConn) { io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-") }
+	tests := []struct {
+		name string
+		// end is what the receiver does once it has read the request;
+		// the connection is closed after it.
+		end  func(c *net.TCPConn, stop <-chan struct{})
+		want string
+	}{
+		{
+			name: "reset",
+			end:  func(c *net.TCPConn, _ <-chan struct{}) { c.SetLinger(0) },
+			want: "connection reset before a response",
+		},
+		{
+			name: "closed",
+			end:  func(*net.TCPConn, <-chan struct{}) {},
+			want: "connection closed before a response",
+		},
+		{
+			name: "reset in the status line",
+			end:  func(c *net.TCPConn, _ <-chan struct{}) { partial(c); c.SetLinger(0) },
+			want: "connection reset before a response",
+		},
+		{
+			name: "closed in the headers",
+			end:  func(c *net.TCPConn, _ <-chan struct{}) { partial(c) },
+			want: "connection closed before a response",
+		},
+		{
+			name: "no answer",
+			end:  func(_ *net.TCPConn, stop <-chan struct{}) { <-stop },
+			want: "timed out after 300ms waiting for a response",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			url := rawServer(t, tt.end)
+			c := NewClient(nil, time.Second)
+			t.Cleanup(c.Close)
+			var resp Response
+			err := c.Do(&Request{URL: url, Body: []byte(`{}`), Deadline: time.Now().Add(300 * time.Millisecond), MaxBody: 1 << 10}, &resp)
+			if err == nil || resp.StatusCode != 0 {
+				t.Fatalf("got %d, %v; want no response", resp.StatusCode, err)
+			}
+			if got := requestError(err, 300*time.Millisecond); got != tt.want {
+				t.Errorf("requestError(%q) = %q, want %q", err, got, tt.want)
+			}
+		})
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		c := NewClient(nil, time.Second)
+		t.Cleanup(c.Close)
+		var resp Response
+		err := c.Do(&Request{URL: closedURL(t), Body: []byte(`{}`), Deadline: time.Now().Add(time.Second), MaxBody: 1 << 10}, &resp)
+		if got, want := requestError(err, time.Second), "could not connect: connection refused"; got != want {
+			t.Errorf("requestError(%q) = %q, want %q", err, got, want)
+		}
+	})
+}
+
+// rawServer returns the URL of a listener on loopback that reads one
+// request on each connection, calls end, and closes the connection. stop
+// is closed when the test ends.
+func rawServer(t *testing.T, end func(c *net.TCPConn, stop <-chan struct{})) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				end(c.(*net.TCPConn), stop)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		ln.Close()
+		wg.Wait()
+	})
+	return "http://" + ln.Addr().String() + "/hook"
 }

@@ -2,14 +2,20 @@ package dispatch
 
 import (
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/encode"
+	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/webhook"
 )
@@ -221,14 +227,48 @@ func parseRetryAfter(v string, now time.Time, limit time.Duration) time.Duration
 	return min(max(wait, 0), limit)
 }
 
-// requestError describes a request that got no response. A timeout says
-// how long was waited.
+// requestError describes a request that got no response in the
+// receiver's terms: whether hookline could connect, what the receiver did
+// with the connection, or how long it waited. The texts of the Go and
+// fasthttp errors beneath are meant for the developers of HTTP clients
+// and servers, and fasthttp's even asks them to change their server.
 func requestError(err error, timeout time.Duration) string {
+	var (
+		op  *net.OpError
+		dns *net.DNSError
+		te  interface{ Timeout() bool }
+	)
+	dialing := errors.As(err, &op) && op.Op == "dial"
+	switch {
+	case errors.Is(err, netguard.ErrBlocked):
+		// Written for the operator already: it says what to change.
+		return err.Error()
+	case errors.As(err, &dns):
+		switch {
+		case dns.IsNotFound:
+			return "could not connect: no such host " + dns.Name
+		case dns.IsTimeout:
+			return "could not connect: timed out looking up " + dns.Name
+		}
+		return "could not connect: looking up " + dns.Name + ": " + dns.Err
 	// context.DeadlineExceeded, os.ErrDeadlineExceeded and fasthttp's
 	// timeouts all say so with Timeout.
-	var te interface{ Timeout() bool }
-	if errors.As(err, &te) && te.Timeout() {
-		return "no response within " + timeout.String()
+	case errors.As(err, &te) && te.Timeout():
+		if dialing {
+			return "could not connect: timed out"
+		}
+		return "timed out after " + timeout.String() + " waiting for a response"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "could not connect: connection refused"
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return "could not connect: host unreachable"
+	case errors.Is(err, syscall.ENETUNREACH):
+		return "could not connect: network unreachable"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset before a response"
+	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before a response"
 	}
 	return err.Error()
 }

@@ -371,14 +371,14 @@ func TestOutcomes(t *testing.T) {
 			setup: func(task *store.Task, t *testing.T) {
 				task.Endpoint.URL = closedURL(t)
 			},
-			want: outcome{Status: hookline.StatusPending, Attempts: 1, Next: 5 * time.Second, Error: "refused", NoRequest: true, AttemptFail: true},
+			want: outcome{Status: hookline.StatusPending, Attempts: 1, Next: 5 * time.Second, Error: "could not connect: connection refused", NoRequest: true, AttemptFail: true},
 		},
 		{
 			name: "timeout",
 			handle: func(w http.ResponseWriter, r *http.Request) {
 				<-r.Context().Done()
 			},
-			want: outcome{Status: hookline.StatusPending, Attempts: 1, Next: 5 * time.Second, Error: "no response within 200ms", AttemptFail: true},
+			want: outcome{Status: hookline.StatusPending, Attempts: 1, Next: 5 * time.Second, Error: "timed out after 200ms waiting for a response", AttemptFail: true},
 		},
 		{
 			name: "header that cannot be sent",
