@@ -148,8 +148,9 @@ type Options struct {
 	// Default time.Now. Rate limits and flush delays run on the runtime's
 	// clock and timers instead, which testing/synctest controls.
 	Now func() time.Time
-	// Logger receives operational events: store errors and endpoints
-	// disabled. Default: discard.
+	// Logger receives operational events: store errors, endpoints
+	// disabled, and failed attempts, at most one line per endpoint per
+	// minute, which counts the failures left out. Default: discard.
 	Logger *slog.Logger
 	// UserAgent is the User-Agent header of every request. Default
 	// "hookline".
@@ -251,6 +252,7 @@ type Dispatcher struct {
 	opts   Options
 	client Client
 	log    *slog.Logger
+	fails  *failLog
 
 	// wake holds a pending request to claim now, from Wake or from a
 	// worker that freed room a claim was short of.
@@ -327,6 +329,7 @@ func New(st Store, opts Options) *Dispatcher {
 		opts:     opts,
 		client:   opts.Client,
 		log:      opts.Logger,
+		fails:    newFailLog(opts.Logger, opts.Now),
 		wake:     make(chan struct{}, 1),
 		rearm:    make(chan struct{}, 1),
 		results:  make(chan store.Result, 2*opts.FlushBatch),
@@ -770,6 +773,9 @@ func (d *Dispatcher) workLoop() {
 			d.unsent = append(d.unsent, t.Delivery.ID)
 			d.mu.Unlock()
 			continue
+		}
+		if res.Attempt != nil && res.Attempt.Status == hookline.StatusFail {
+			d.fails.failed(d.ctx, &res)
 		}
 		d.results <- res
 	}
