@@ -205,7 +205,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, help("public-url", "base URL this server is reached at by users and senders; receive URLs start with it (default http://<addr>)"))
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, help("config", "JSON file with what only the operator defines, such as inbound commands"))
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", c.AllowPrivateNetworks,
-		help("allow-private-networks", "let deliveries reach loopback, private and link-local addresses (off: refused at connect time)"))
+		help("allow-private-networks", "let deliveries reach loopback, private and link-local addresses (off: refused as endpoint URLs and at connect time)"))
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, help("max-body-bytes", "largest API request body accepted, in bytes"))
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, help("request-timeout", "timeout of each delivery request"))
 	fs.DurationSliceVar(&c.RetrySchedule, "retry-schedule", c.RetrySchedule,
