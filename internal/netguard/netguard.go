@@ -211,10 +211,11 @@ func classify(ip netip.Addr) (reason string, always bool) {
 	case sixToFour.Contains(ip):
 		return classifyEmbedded("6to4", v4(2))
 	case teredo.Contains(ip):
-		// A Teredo address holds the relay server's IPv4 address in bits
-		// 32-63 and its client's public IPv4 address, inverted, in the
-		// last 32 bits. Packets go by way of either, depending on the
-		// relays on the path, so both must be allowed.
+		// A Teredo address holds its server's IPv4 address in bits 32-63
+		// and its client's public IPv4 address, inverted, in the last 32
+		// bits. Packets reach the client at that address, and the first
+		// ones go by way of the server, so the guard refuses the address
+		// when it would refuse either.
 		client := b
 		for i := 12; i < 16; i++ {
 			client[i] ^= 0xff
