@@ -1,13 +1,6 @@
 package hookline
 
-import (
-	"regexp"
-	"time"
-)
-
-// namePattern is the pattern Svix uses for uids, event type names, channels
-// and event IDs.
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9\-_.]+$`)
+import "time"
 
 // App is an application: one customer of the sender, owning endpoints and
 // the messages sent to them.
@@ -34,23 +27,8 @@ func (a *App) Validate() error {
 	return v.err()
 }
 
-func validUID(v *ValidationError, uid string) {
-	if uid == "" {
-		return
-	}
-	if len(uid) > 256 || !namePattern.MatchString(uid) {
-		v.add("uid", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
-	}
-}
-
 func validRate(v *ValidationError, field string, r *int) {
 	if r != nil && (*r < 1 || *r > 65535) {
 		v.add(field, "must be between 1 and 65535 per second")
 	}
-}
-
-// ValidName reports whether s can be an event type name, channel, uid or
-// event ID.
-func ValidName(s string) bool {
-	return s != "" && len(s) <= 256 && namePattern.MatchString(s)
 }

@@ -168,8 +168,8 @@ func validNames(v *ValidationError, field string, names []string, max int) {
 	}
 	seen := make(map[string]bool, len(names))
 	for _, n := range names {
-		if !ValidName(n) {
-			v.add(field, "items must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+		if msg := checkName(n, maxName); msg != "" {
+			v.add(field, "items "+msg)
 			return
 		}
 		if seen[n] {

@@ -22,11 +22,11 @@ type EventType struct {
 // Validate checks the fields a caller sets.
 func (e *EventType) Validate() error {
 	var v ValidationError
-	if !ValidName(e.Name) {
-		v.add("name", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+	if msg := checkName(e.Name, maxName); msg != "" {
+		v.add("name", msg)
 	}
-	if e.FeatureFlag != "" && !ValidName(e.FeatureFlag) {
-		v.add("featureFlag", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+	if msg := checkName(e.FeatureFlag, maxName); e.FeatureFlag != "" && msg != "" {
+		v.add("featureFlag", msg)
 	}
 	if len(e.Schemas) > 0 && (e.Schemas[0] != '{' || !json.Valid(e.Schemas)) {
 		v.add("schemas", "must be a JSON object")

@@ -31,11 +31,11 @@ type Message struct {
 // Validate checks the fields a caller sets.
 func (m *Message) Validate() error {
 	var v ValidationError
-	if !ValidName(m.EventType) {
-		v.add("eventType", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+	if msg := checkName(m.EventType, maxName); msg != "" {
+		v.add("eventType", msg)
 	}
-	if m.EventID != "" && !ValidName(m.EventID) {
-		v.add("eventId", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+	if msg := checkName(m.EventID, maxName); m.EventID != "" && msg != "" {
+		v.add("eventId", msg)
 	}
 	validNames(&v, "channels", m.Channels, 5)
 	// segmentio/encoding/json's Valid accepts exactly what encoding/json's

@@ -284,8 +284,8 @@ func (s *Source) Validate() error {
 	seen := map[string]bool{}
 	for i := range s.Routes {
 		r := &s.Routes[i]
-		if !ValidName(r.ID) || len(r.ID) > 128 {
-			v.add("routes.id", "must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+		if msg := checkName(r.ID, 128); msg != "" {
+			v.add("routes.id", msg)
 		}
 		if seen[r.ID] {
 			v.add("routes", "route IDs must be unique")
@@ -300,8 +300,8 @@ func (s *Source) Validate() error {
 			if r.App == "" {
 				v.add("routes.app", "a publish route needs the app to publish into")
 			}
-			if r.EventType != "" && !ValidName(r.EventType) {
-				v.add("routes.eventType", "must be 1 to 256 characters of a-z, A-Z, 0-9, '-', '_' or '.'")
+			if msg := checkName(r.EventType, maxName); r.EventType != "" && msg != "" {
+				v.add("routes.eventType", msg)
 			}
 		case RouteCommand:
 			if r.Command == "" {
