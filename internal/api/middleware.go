@@ -19,11 +19,16 @@ import (
 // it, so that one place (writeError) decides status and body.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// serve normalizes the request and routes it. Svix's SDKs send paths
-// without a trailing slash but people write them by hand with one, so a
-// trailing slash is ignored. Unknown paths and wrong methods get the same
-// JSON error bodies as every other failure.
+// serve normalizes the request and routes it. A path that does not name
+// one resource as it stands is refused, never redirected (checkPath).
+// Svix's SDKs send paths without a trailing slash but people write them by
+// hand with one, so a trailing slash is ignored. Unknown paths and wrong
+// methods get the same JSON error bodies as every other failure.
 func (s *server) serve(w http.ResponseWriter, r *http.Request) {
+	if err := checkPath(r.URL); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 		u := *r.URL
 		u.Path = strings.TrimRight(p, "/")
