@@ -214,3 +214,67 @@ func TestSvixSDK(t *testing.T) {
 		t.Errorf("deleted app: %v, want a 404", err)
 	}
 }
+
+// TestSvixSDKDotIDs drives the Svix SDK with an ID of "..", which it puts
+// in the path as it is and whose redirects it follows keeping the method.
+// Every call on such a path fails with the API's 400 and leaves the app
+// above it alone; creating a resource with such a name fails with a 422.
+func TestSvixSDKDotIDs(t *testing.T) {
+	t.Parallel()
+	sum := sha256.Sum256([]byte(testToken))
+	srv := httptest.NewServer(New(Options{Store: openSQLite(t), TokenHash: sum[:], Logger: slog.New(slog.DiscardHandler)}))
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noRetries := []time.Duration{}
+	client, err := svix.New(testToken, &svix.SvixOptions{ServerUrl: u, RetrySchedule: &noRetries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	wantStatus := func(what string, err error, status int) {
+		t.Helper()
+		var se *svix.Error
+		if !errors.As(err, &se) || se.Status() != status {
+			t.Errorf("%s: %v, want a %d", what, err, status)
+		}
+	}
+	app, err := client.Application.Create(ctx, models.ApplicationIn{Name: "Victim", Uid: new("victim")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Endpoint.Create(ctx, "victim", models.EndpointIn{Url: "https://example.com/hook", Uid: new("main")}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, id := range []string{"..", ".", "main/..", "%2e%2e"} {
+		_, err = client.Endpoint.Update(ctx, "victim", id, models.EndpointUpdate{Url: "https://evil.example/", Uid: new("stolen")})
+		wantStatus("Endpoint.Update "+id, err, http.StatusBadRequest)
+		_, err = client.Endpoint.Patch(ctx, "victim", id, models.EndpointPatch{Description: new("changed")})
+		wantStatus("Endpoint.Patch "+id, err, http.StatusBadRequest)
+		wantStatus("Endpoint.Delete "+id, client.Endpoint.Delete(ctx, "victim", id), http.StatusBadRequest)
+		_, err = client.Message.Get(ctx, "victim", id, nil)
+		wantStatus("Message.Get "+id, err, http.StatusBadRequest)
+		wantStatus("EventType.Delete "+id, client.EventType.Delete(ctx, id, nil), http.StatusBadRequest)
+	}
+	got, err := client.Application.Get(ctx, "victim")
+	if err != nil || got.Id != app.Id || got.Name != "Victim" {
+		t.Fatalf("after the calls on .., the app is %+v, %v", got, err)
+	}
+	ep, err := client.Endpoint.Get(ctx, "victim", "main")
+	if err != nil || ep.Url != "https://example.com/hook" || ep.Description != "" {
+		t.Fatalf("after the calls on .., the endpoint is %+v, %v", ep, err)
+	}
+
+	_, err = client.Application.Create(ctx, models.ApplicationIn{Name: "Dots", Uid: new("..")}, nil)
+	wantStatus("Application.Create uid ..", err, http.StatusUnprocessableEntity)
+	_, err = client.Endpoint.Create(ctx, "victim", models.EndpointIn{Url: "https://example.com/hook", Uid: new(".")}, nil)
+	wantStatus("Endpoint.Create uid .", err, http.StatusUnprocessableEntity)
+	_, err = client.Message.Create(ctx, "victim", models.MessageIn{EventType: "invoice.paid", EventId: new(".."),
+		Payload: map[string]any{"a": 1}}, nil)
+	wantStatus("Message.Create eventId ..", err, http.StatusUnprocessableEntity)
+	_, err = client.EventType.Create(ctx, models.EventTypeIn{Name: "..", Description: "dots"}, nil)
+	wantStatus("EventType.Create name ..", err, http.StatusUnprocessableEntity)
+}
