@@ -1,8 +1,10 @@
 package hookline
 
 import (
+	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // namePattern is the pattern Svix uses for uids, event type names, channels
@@ -44,4 +46,36 @@ func validUID(v *ValidationError, uid string) {
 	if msg := checkName(uid, maxName); msg != "" {
 		v.add("uid", msg)
 	}
+}
+
+// CheckPath returns what keeps an escaped URL path from naming one
+// resource as it stands, or "" when nothing does. Such a path starts with
+// "/" and has no empty segment (a doubled slash; one trailing slash is
+// allowed), no segment that is "." or ".." once unescaped, which URL
+// resolution, clients and routers remove together with the segment
+// before, and no escaped "/", which makes one segment that a reader of the
+// URL takes for two.
+func CheckPath(escaped string) string {
+	if !strings.HasPrefix(escaped, "/") {
+		return "it must start with /"
+	}
+	segs := strings.Split(escaped[1:], "/")
+	for i, seg := range segs {
+		if seg == "" {
+			if i == len(segs)-1 {
+				continue
+			}
+			return "it has an empty segment (a doubled slash)"
+		}
+		dec, err := url.PathUnescape(seg)
+		switch {
+		case err != nil:
+			return "a segment is not validly escaped"
+		case dec == "." || dec == "..":
+			return `a segment is "." or "..", which names no resource`
+		case strings.Contains(dec, "/"):
+			return `a segment holds an escaped "/"`
+		}
+	}
+	return ""
 }

@@ -105,3 +105,40 @@ func FuzzNameIsPathSegment(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		path string
+		ok   bool
+	}{
+		{"/", true},
+		{"/api/v1/app", true},
+		{"/api/v1/app/", true},
+		{"/api/v1/app/a.b/endpoint/...", true},
+		{"/api/v1/app/a%2Eb", true},
+		{"/in/tok/any/sub/path", true},
+		{"", false},
+		{"*", false},
+		{"api/v1/app", false},
+		{"//api/v1/app", false},
+		{"/api//v1", false},
+		{"/api/v1/app//", false},
+		{"/api/v1/app/victim/endpoint/..", false},
+		{"/api/v1/app/victim/endpoint/../", false},
+		{"/api/v1/app/victim/endpoint/.", false},
+		{"/api/v1/app/./victim", false},
+		{"/api/v1/app/victim/endpoint/%2e%2e", false},
+		{"/api/v1/app/victim/endpoint/%2E.", false},
+		{"/api/v1/app/victim/endpoint/.%2E", false},
+		{"/api/v1/app/victim/endpoint/%2e", false},
+		{"/api/v1/app/victim/endpoint/main%2F..", false},
+		{"/api/v1/app/victim/endpoint/main%2f", false},
+		{"/api/v1/app/victim%zz", false},
+	}
+	for _, tt := range tests {
+		if why := CheckPath(tt.path); (why == "") != tt.ok {
+			t.Errorf("CheckPath(%q) = %q, want ok %v", tt.path, why, tt.ok)
+		}
+	}
+}
