@@ -227,9 +227,18 @@ func (s *Service) arrived(sourceID string) {
 }
 
 // Handler returns the receive endpoint, to be mounted at /in/: it answers
-// POST (or the source's methods) to /in/<token>.
+// POST (or the source's methods) to /in/<token>. A path that does not name
+// one resource as it stands (hookline.CheckPath), such as
+// /in/<token>/../.., is refused, and its detail does not repeat the path,
+// which holds the token.
 func (s *Service) Handler() http.Handler {
-	return http.HandlerFunc(s.receive)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if why := hookline.CheckPath(r.URL.EscapedPath()); why != "" {
+			writeError(w, http.StatusBadRequest, "invalid_path", "the path is refused: "+why)
+			return
+		}
+		s.receive(w, r)
+	})
 }
 
 type errorBody struct {
