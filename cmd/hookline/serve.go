@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -191,15 +192,13 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		if publicURL == "" {
 			publicURL = "http://" + ln.Addr().String()
 		}
-		mux := http.NewServeMux()
 		if ist, ok := st.(inbound.Store); ok {
 			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log,
 				Bodies:               inflight.New(cfg.RequestMemory, requestMemoryWait),
 				AllowPrivateNetworks: cfg.AllowPrivateNetworks})
-			mux.Handle("/in/", in.Handler())
 		}
 		commits = store.NewGroupCommit(st, 512, deliverer)
-		mux.Handle("/", api.New(api.Options{
+		apiHandler := api.New(api.Options{
 			Store:        st,
 			Publisher:    commits,
 			Inbound:      in,
@@ -210,9 +209,9 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Wake:         wake,
 
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
-		}))
+		})
 		srv = &http.Server{
-			Handler:           mux,
+			Handler:           nodeHandler(apiHandler, in),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
 			WriteTimeout:      time.Minute,
@@ -337,6 +336,25 @@ func decodeTokenHash(stored string) ([]byte, error) {
 		return nil, fmt.Errorf("stored admin token hash is damaged; set HOOKLINE_ADMIN_TOKEN to choose a token")
 	}
 	return sum, nil
+}
+
+// nodeHandler serves the receive URLs (/in/...) with in, when there is
+// one, and every other path with the API. It is not an http.ServeMux,
+// which answers a path with "." or ".." segments or doubled slashes by
+// redirecting to its cleaned form, another resource, before either
+// handler could refuse it.
+func nodeHandler(apiHandler http.Handler, in *inbound.Service) http.Handler {
+	if in == nil {
+		return apiHandler
+	}
+	receive := in.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.EscapedPath(), "/in/") {
+			receive.ServeHTTP(w, r)
+			return
+		}
+		apiHandler.ServeHTTP(w, r)
+	})
 }
 
 // Sampling rates of the mutex and block profiles while the profiler is
