@@ -2,12 +2,17 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
 )
 
 // dotPaths each point, once cleaned as http.ServeMux cleans paths, at
@@ -177,4 +182,36 @@ func (e *srcEnv) snapshot() []byte {
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
+}
+
+// TestLegacyDotNames checks that an app and an endpoint stored with the
+// uids "." and ".." by an earlier version are listed, reached by their
+// IDs and can be given another uid there.
+func TestLegacyDotNames(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		a := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "..", Name: "Old", Metadata: map[string]string{},
+			CreatedAt: now, UpdatedAt: now}
+		ep := &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: a.ID, UID: ".", URL: "https://example.com/hook",
+			Version: 1, Format: hookline.FormatJSON, Secrets: []hookline.Secret{{Key: []byte("0123456789abcdef0123456789abcdef")}},
+			CreatedAt: now, UpdatedAt: now}
+		if err := st.AppCreate(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.EndpointCreate(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+		var apps struct{ Data []applicationOut }
+		e.do("GET", "/api/v1/app", nil).want(http.StatusOK).decode(&apps)
+		if len(apps.Data) != 1 || deref(apps.Data[0].UID) != ".." {
+			t.Fatalf("listed %+v", apps.Data)
+		}
+		e.do("GET", "/api/v1/app/"+a.ID+"/endpoint/"+ep.ID, nil).want(http.StatusOK)
+		e.do("PATCH", "/api/v1/app/"+a.ID+"/endpoint/"+ep.ID, map[string]any{"uid": "main"}).want(http.StatusOK)
+		e.do("PATCH", "/api/v1/app/"+a.ID, map[string]any{"uid": "old"}).want(http.StatusOK)
+		e.do("GET", "/api/v1/app/old/endpoint/main", nil).want(http.StatusOK)
+	})
 }
