@@ -92,11 +92,16 @@ func (s *server) eventType(r *http.Request) (*hookline.EventType, error) {
 	return e, lookup(err, "event type", name)
 }
 
+// eventTypeIterator accepts an event type name as an iterator, "." and
+// ".." included: earlier versions took them as names, and a list that
+// holds one must still page past it.
+func eventTypeIterator(s string) bool { return s == "." || s == ".." || hookline.ValidName(s) }
+
 // eventTypeList lists event types by name. Schemas are left out unless
 // with_content=true, and archived types unless include_archived=true.
 func (s *server) eventTypeList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
-	p := q.page(pageSpec{validIterator: hookline.ValidName, orderable: true})
+	p := q.page(pageSpec{validIterator: eventTypeIterator, orderable: true})
 	includeArchived := q.bool("include_archived", false)
 	withContent := q.bool("with_content", false)
 	if err := q.err(); err != nil {

@@ -186,7 +186,8 @@ func (e *srcEnv) snapshot() []byte {
 
 // TestLegacyDotNames checks that an app and an endpoint stored with the
 // uids "." and ".." by an earlier version are listed, reached by their
-// IDs and can be given another uid there.
+// IDs and can be given another uid there, and that the event type list
+// pages past an event type named "..".
 func TestLegacyDotNames(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, st store.Store) {
@@ -213,5 +214,30 @@ func TestLegacyDotNames(t *testing.T) {
 		e.do("PATCH", "/api/v1/app/"+a.ID+"/endpoint/"+ep.ID, map[string]any{"uid": "main"}).want(http.StatusOK)
 		e.do("PATCH", "/api/v1/app/"+a.ID, map[string]any{"uid": "old"}).want(http.StatusOK)
 		e.do("GET", "/api/v1/app/old/endpoint/main", nil).want(http.StatusOK)
+
+		for _, name := range []string{"..", "a"} {
+			if err := st.EventTypeCreate(ctx, &hookline.EventType{Name: name, CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var names []string
+		for it := ""; ; {
+			var page struct {
+				Data     []struct{ Name string }
+				Iterator *string
+				Done     bool
+			}
+			e.do("GET", "/api/v1/event-type?limit=1&iterator="+it, nil).want(http.StatusOK).decode(&page)
+			for _, et := range page.Data {
+				names = append(names, et.Name)
+			}
+			if page.Done || page.Iterator == nil || len(names) > 2 {
+				break
+			}
+			it = *page.Iterator
+		}
+		if strings.Join(names, " ") != ".. a" {
+			t.Errorf("paged through event types %q, want .. and a", names)
+		}
 	})
 }
