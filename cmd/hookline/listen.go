@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/inbound"
 )
 
 // Bounds of `hookline listen`.
@@ -251,7 +252,9 @@ func (l *listener) handle(ctx context.Context, id, data string) {
 	} else {
 		result = fmt.Sprintf("%d %s", status, http.StatusText(status))
 	}
-	fmt.Fprintf(l.out, "%s %s %s -> %s (%v)\n", start.Format("15:04:05"), x.Method, redactPath(x.Path), result, took)
+	// The server sends the path masked; an older one sent it in clear,
+	// and terminals are shared and recorded.
+	fmt.Fprintf(l.out, "%s %s %s -> %s (%v)\n", start.Format("15:04:05"), x.Method, inbound.MaskPath(x.Path), result, took)
 	l.lastID = x.ID
 	if l.lastID == "" {
 		l.lastID = id
@@ -305,18 +308,4 @@ func forwardHeaders(in map[string][]string) http.Header {
 		}
 	}
 	return h
-}
-
-// redactPath hides the token of a receive path (/in/<token>): it is the
-// source's only credential, and terminals are shared and recorded.
-func redactPath(p string) string {
-	rest, ok := strings.CutPrefix(p, "/in/")
-	if !ok {
-		return p
-	}
-	_, tail, found := strings.Cut(rest, "/")
-	if found {
-		return "/in/****/" + tail
-	}
-	return "/in/****"
 }

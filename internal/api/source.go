@@ -566,12 +566,15 @@ type runOut struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
+// receivedToWire shows a received request. Its path is stored masked
+// already; it is masked again for the requests that a node of an older
+// version stored while a cluster was being upgraded.
 func receivedToWire(x *hookline.Received) receivedOut {
 	out := receivedOut{
 		ID:          x.ID,
 		SourceID:    x.SourceID,
 		Method:      x.Method,
-		Path:        x.Path,
+		Path:        inbound.MaskPath(x.Path),
 		Query:       x.Query,
 		Headers:     x.Headers,
 		BodyBase64:  base64.StdEncoding.EncodeToString(x.Body),

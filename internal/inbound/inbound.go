@@ -127,6 +127,27 @@ func (s *Service) URL(token string) string {
 	return s.base + "/in/" + token
 }
 
+// maskedToken stands for the token in a receive path as hookline stores
+// and shows it.
+const maskedToken = "****"
+
+// MaskPath returns a receive path, /in/<token> and whatever follows it, with
+// the token replaced by maskedToken. The token is the source's credential,
+// of which hookline keeps only the hash: a received request is stored, shown
+// and streamed with its path masked. A path that is not a receive path is
+// returned as it is.
+func MaskPath(p string) string {
+	rest, ok := strings.CutPrefix(p, "/in/")
+	if !ok {
+		return p
+	}
+	_, tail, found := strings.Cut(rest, "/")
+	if found {
+		return "/in/" + maskedToken + "/" + tail
+	}
+	return "/in/" + maskedToken
+}
+
 // Rejected returns how many requests failed verification since start.
 func (s *Service) Rejected() int64 { return s.rejected.Load() }
 
@@ -317,7 +338,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		header.Del(h)
 	}
 	x := &hookline.Received{
-		ID: hookline.NewID(hookline.PrefixReceived), SourceID: src.ID, Method: r.Method, Path: r.URL.Path,
+		ID: hookline.NewID(hookline.PrefixReceived), SourceID: src.ID, Method: r.Method, Path: MaskPath(r.URL.Path),
 		Query: r.URL.RawQuery, Headers: header, Body: body, RemoteAddr: r.RemoteAddr, Verified: true, CreatedAt: now,
 	}
 	cfg, err := parseVerification(src.Verification)

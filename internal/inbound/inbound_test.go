@@ -520,3 +520,49 @@ func TestReceiveBoundsBodiesInFlight(t *testing.T) {
 	}
 	all()
 }
+
+func TestMaskPath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, in, want string }{
+		{"token", "/in/k3q7x2m9vd5wz8hc4tyfnb6ajr", "/in/****"},
+		{"token and more", "/in/k3q7x2m9vd5wz8hc4tyfnb6ajr/a/b", "/in/****/a/b"},
+		{"token and a slash", "/in/k3q7x2m9vd5wz8hc4tyfnb6ajr/", "/in/****/"},
+		{"masked already", "/in/****/a", "/in/****/a"},
+		{"not a receive path", "/hooks/k3q7", "/hooks/k3q7"},
+	} {
+		if got := inbound.MaskPath(tc.in); got != tc.want {
+			t.Errorf("%s: MaskPath(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestReceiveMasksToken checks that a received request is stored with the
+// receive URL's token masked in its path, whether verified or kept
+// rejected: hookline keeps only the token's hash.
+func TestReceiveMasksToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	src, path := e.source(t, func(s *hookline.Source) { s.KeepRejected = true })
+	token := strings.TrimPrefix(path, "/in/")
+	body := `{"ref":"main"}`
+	if code, _ := e.post(t, "POST", path+"?x=1", body, githubHeaders(body, "d-1")); code != http.StatusOK {
+		t.Fatalf("post: %d", code)
+	}
+	if code, _ := e.post(t, "POST", path+"/extra/part", body, githubHeaders(body, "d-2")); code != http.StatusOK {
+		t.Fatalf("post with more path: %d", code)
+	}
+	if code, _ := e.post(t, "POST", path, "forged", githubHeaders(body, "d-3")); code != http.StatusUnauthorized {
+		t.Fatalf("forged post: %d", code)
+	}
+	got := e.received(t, src)
+	var paths []string
+	for _, x := range got {
+		paths = append(paths, x.Path)
+		if b, _ := json.Marshal(x); strings.Contains(string(b), token) {
+			t.Errorf("stored request %s holds the token: %s", x.ID, b)
+		}
+	}
+	if want := []string{"/in/****", "/in/****/extra/part", "/in/****"}; !cmp.Equal(paths, want) {
+		t.Errorf("stored paths (newest first) = %q, want %q", paths, want)
+	}
+}
