@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/postgres"
@@ -498,4 +499,27 @@ func TestInboundText(t *testing.T) {
 	if len(runs) != 1 || runs[0].Output != "out\uFFFD\uFFFD" || runs[0].Error != "exit\uFFFD" {
 		t.Errorf("runs = %+v", runs)
 	}
+}
+
+// TestMigrationMasksReceivedPaths opens a schema in which an earlier
+// version stored received requests with their receive token in the path:
+// the migration masks the token.
+func TestMigrationMasksReceivedPaths(t *testing.T) {
+	t.Parallel()
+	u := pgtest.URL(t)
+	s, err := postgres.Open(ctx, u, postgres.Options{})
+	pgtest.Must(t, err)
+	_, sourceID := storetest.ClearTokenPaths(t, s)
+	// The schema is made to look as if the migration had not run yet.
+	conn, err := pgx.Connect(ctx, u)
+	pgtest.Must(t, err)
+	_, err = conn.Exec(ctx, `DELETE FROM schema_migrations WHERE version = 4`)
+	pgtest.Must(t, err)
+	pgtest.Must(t, conn.Close(ctx))
+	s.Close()
+
+	s, err = postgres.Open(ctx, u, postgres.Options{})
+	pgtest.Must(t, err)
+	defer s.Close()
+	storetest.WantMaskedPaths(t, s, sourceID)
 }

@@ -268,3 +268,40 @@ func testCursor(t *testing.T, s FullStore) {
 	}
 	wantKind(t, s.SourceCursorPut(ctx, "src_missing", a.ID), hookline.ErrNotFound)
 }
+
+// clearPathToken is the receive token in the paths that ClearTokenPaths
+// stores.
+const clearPathToken = "k3q7x2m9vd5wz8hc4tyfnb6ajr"
+
+// ClearTokenPaths stores received requests whose paths hold their receive
+// token in clear, as versions before the token was masked stored them, for
+// a test of the migration that masks them. It returns the token and the
+// requests' source ID, for WantMaskedPaths.
+func ClearTokenPaths(t *testing.T, s FullStore) (token, sourceID string) {
+	t.Helper()
+	src := newSource(t, s, "clear")
+	for i, p := range []string{"/in/" + clearPathToken, "/in/" + clearPathToken + "/more/parts", "/in/****"} {
+		x := newReceived(src, "", i != 1)
+		x.Path = p
+		must(t, s.ReceivedCreate(ctx, &store.Receive{Received: x}))
+	}
+	return clearPathToken, src.ID
+}
+
+// WantMaskedPaths checks that the requests ClearTokenPaths stored show
+// their paths masked, and nothing else of them changed.
+func WantMaskedPaths(t *testing.T, s FullStore, sourceID string) {
+	t.Helper()
+	list, _, err := s.ReceivedList(ctx, sourceID, store.ReceivedFilter{Page: store.Page{Limit: 10}})
+	must(t, err)
+	var paths []string
+	for _, x := range list {
+		paths = append(paths, x.Path)
+		if x.Query != "a=1" || string(x.Body) != `{"ref":"main"}` || x.EventType != "push" {
+			t.Errorf("request %s changed: %+v", x.ID, x)
+		}
+	}
+	if want := []string{"/in/****", "/in/****/more/parts", "/in/****"}; !cmp.Equal(paths, want) {
+		t.Errorf("paths = %q, want %q", paths, want)
+	}
+}
