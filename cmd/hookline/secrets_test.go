@@ -200,3 +200,60 @@ func firstStreamEvent(t *testing.T, base, sourceID string) string {
 	t.Fatalf("the stream ended without an event: %v", sc.Err())
 	return ""
 }
+
+// TestForwardDropsCredentials sends requests to sources that check basic
+// auth or an API key and forward to a receiver on loopback: the receiver
+// gets the sender's other headers, but not the credentials meant for
+// hookline. A source that checks nothing passes an Authorization header
+// on, since it was not meant for hookline.
+func TestForwardDropsCredentials(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, nil)
+	for _, tc := range []struct {
+		name         string
+		verification map[string]any
+		header       string // the credential's header
+		value        string
+		forwarded    bool
+	}{
+		{"basic", map[string]any{"scheme": "basic", "secrets": []string{"stripe:correct horse"}},
+			"Authorization", "Basic c3RyaXBlOmNvcnJlY3QgaG9yc2U=", false},
+		{"api-key", map[string]any{"scheme": "api-key", "secrets": []string{"key-0123456789abcdef"}},
+			"X-API-Key", "key-0123456789abcdef", false},
+		{"api-key in a named header", map[string]any{"scheme": "api-key", "header": "X-Hook-Key", "secrets": []string{"key-0123456789abcdef"}},
+			"X-Hook-Key", "key-0123456789abcdef", false},
+		{"none", nil, "Authorization", "Bearer the-receivers-own", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rc := newReceiver(t, nil)
+			src := map[string]any{"name": tc.name, "routes": []map[string]any{{"type": "forward", "url": rc.URL}}}
+			if tc.verification != nil {
+				src["verification"] = tc.verification
+			}
+			_, url := createSource(t, srv.URL, src)
+			req, err := http.NewRequest("POST", url, strings.NewReader(`{"n":1}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Sender", "kept")
+			req.Header.Set(tc.header, tc.value)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("post to the source: %d", resp.StatusCode)
+			}
+			got := rc.wait(t, 1)[0]
+			if got.Header.Get("X-Sender") != "kept" || string(got.Body) != `{"n":1}` {
+				t.Errorf("forward lost the request: %v %q", got.Header, got.Body)
+			}
+			if v := got.Header.Get(tc.header); (v == tc.value) != tc.forwarded {
+				t.Errorf("forward has %s %q, want it passed on only by a source that does not check it (here: %v)", tc.header, v, tc.forwarded)
+			}
+		})
+	}
+}
