@@ -65,6 +65,12 @@ func IDFloor(prefix string, t time.Time) string {
 	return prefix + k.String()
 }
 
+// FirstID returns the lowest well-formed ID with the given prefix, below
+// every ID that NewID returns: the cursor before the first row of a list.
+func FirstID(prefix string) string {
+	return prefix + ksuid.Nil.String()
+}
+
 // IsID reports whether s is a well-formed ID with the given prefix. Such a
 // string is looked up as an ID; anything else is looked up as a uid.
 func IsID(prefix, s string) bool {

@@ -100,3 +100,17 @@ func TestIDFloor(t *testing.T) {
 		t.Errorf("IDFloor(2200) = %q, want %q: no ID is that late", got, want)
 	}
 }
+
+func TestFirstID(t *testing.T) {
+	t.Parallel()
+	first := FirstID(PrefixReceived)
+	if !IsID(PrefixReceived, first) {
+		t.Fatalf("IsID(%q) = false", first)
+	}
+	if id := NewID(PrefixReceived); strings.Compare(first, id) >= 0 {
+		t.Errorf("FirstID %s is not below %s", first, id)
+	}
+	if low := IDFloor(PrefixReceived, time.Unix(ksuidEpoch+1, 0)); strings.Compare(first, low) > 0 {
+		t.Errorf("FirstID %s is above the lowest floor %s", first, low)
+	}
+}

@@ -898,8 +898,8 @@ func (s *server) sourceAck(w http.ResponseWriter, r *http.Request) error {
 
 // sourceStream sends a source's verified requests as Server-Sent Events
 // while the client stays connected: every request after the Last-Event-ID
-// header, else after the "after" parameter, else from now on. It is what
-// `hookline listen` reads.
+// header, else after the "after" parameter, else after the newest one
+// stored when the stream opens. It is what `hookline listen` reads.
 func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
 	after := r.Header.Get("Last-Event-ID")
 	name := "Last-Event-ID"
@@ -923,6 +923,7 @@ func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		after = hookline.FirstID(hookline.PrefixReceived)
 		if len(latest) > 0 {
 			after = latest[0].ID
 		}
@@ -938,8 +939,11 @@ func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: pass events on as they come
 	w.WriteHeader(http.StatusOK)
-	// The first bytes tell the client the stream is open.
-	if _, err := fmt.Fprint(w, ": stream of source "+src.ID+"\n\n"); err != nil {
+	// The first bytes tell the client the stream is open, and where it
+	// starts: as the ID of an event without data, which a client that
+	// reconnects sends back as Last-Event-ID, so that a request stored
+	// before the first event, while it was away, is not missed.
+	if _, err := fmt.Fprint(w, ": stream of source "+src.ID+"\nid: "+after+"\n\n"); err != nil {
 		return nil
 	}
 	if rc.Flush() != nil {
