@@ -53,10 +53,11 @@ listen connects to the server's stream of the source (an ID or uid) and
 re-sends each verified request it receives to --forward-to, with the same
 method, the original query string, headers and body byte for byte, so a
 receiver on your machine gets real provider webhooks without being reachable
-from the internet. It prints one line per request. When the connection drops
-it reconnects and resumes after the last request it handled, so none is
-missed or sent twice; --after starts after a given request ID instead of
-with the requests arriving from now on.
+from the internet. It prints "forwarding" once its stream is open, and from
+then on every request the source receives is re-sent, then one line per
+request. When the connection drops it reconnects and resumes after the last
+request it handled, so none is missed or sent twice; --after starts after a
+given request ID instead of after the newest one stored when listen starts.
 
 The API token is read from HOOKLINE_TOKEN (or HOOKLINE_ADMIN_TOKEN).`,
 		Example: `  HOOKLINE_TOKEN=... hookline listen github --forward-to http://localhost:3000/hooks`,
@@ -107,10 +108,14 @@ type listener struct {
 	api     *apiClient
 	source  string
 	forward *url.URL
-	// lastID is the last request handled: the stream resumes after it.
+	// lastID is the last request handled, or the starting point the
+	// server announced: the stream resumes after it.
 	lastID        string
 	out, errOut   io.Writer
 	stream, local *http.Client
+	// opened is set when the first stream has opened: from then on no
+	// request the source receives is missed.
+	opened bool
 }
 
 // fatalError ends listen instead of reconnecting: a wrong token or source
@@ -119,9 +124,11 @@ type fatalError struct{ err error }
 
 func (e *fatalError) Error() string { return e.err.Error() }
 
-// run streams until ctx ends, reconnecting with a bounded backoff.
+// run streams until ctx ends, reconnecting with a bounded backoff. It
+// prints "forwarding" once the server has opened the first stream, which
+// fixes where the stream starts: a request sent after that line is
+// forwarded, even if it arrives before the first event is read.
 func (l *listener) run(ctx context.Context) error {
-	fmt.Fprintf(l.out, "forwarding %s to %s\n", l.source, l.forward)
 	backoff := listenMinBackoff
 	for {
 		connected, err := l.connect(ctx)
@@ -189,8 +196,19 @@ func (l *listener) connect(ctx context.Context) (connected bool, err error) {
 		idle.Reset(listenIdle)
 		line := sc.Text()
 		if line == "" { // the end of an event
-			if event == "request" && len(data) > 0 {
+			switch {
+			case event == "request" && len(data) > 0:
 				l.handle(ctx, id, strings.Join(data, "\n"))
+			case event == "" && len(data) == 0 && id != "":
+				// The stream's starting point, sent first: a reconnection
+				// before the first request resumes there.
+				l.lastID = id
+			}
+			if !l.opened {
+				// The server fixed the starting point before its first
+				// bytes, which end here.
+				l.opened = true
+				fmt.Fprintf(l.out, "forwarding %s to %s\n", l.source, l.forward)
 			}
 			id, event, data = "", "", nil
 			continue

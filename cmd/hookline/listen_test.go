@@ -264,3 +264,168 @@ func TestSourceCLI(t *testing.T) {
 		t.Errorf("create with an unknown scheme: %v", err)
 	}
 }
+
+// holdingProxy stands between listen and the server as a slow network
+// does: it holds each stream's request to the server back until the test
+// lets it through (or a bound passes). With cutFirst it ends the first
+// stream after its opening lines, before any request event, as a dropped
+// connection would. It records each stream's Last-Event-ID.
+type holdingProxy struct {
+	*httptest.Server
+	streams  atomic.Int32
+	cut      chan struct{} // closed when the first stream was cut
+	mu       sync.Mutex
+	release  map[int32]chan struct{} // by stream number, from 1
+	resumeAt []string
+}
+
+func newHoldingProxy(t *testing.T, upstream string, hold time.Duration, cutFirst bool) *holdingProxy {
+	p := &holdingProxy{cut: make(chan struct{}), release: map[int32]chan struct{}{}}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := p.streams.Add(1)
+		p.mu.Lock()
+		p.resumeAt = append(p.resumeAt, r.Header.Get("Last-Event-ID"))
+		p.mu.Unlock()
+		t := time.NewTimer(hold)
+		defer t.Stop()
+		select {
+		case <-p.releaseCh(n):
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+		req, err := http.NewRequestWithContext(r.Context(), r.Method, upstream+r.URL.RequestURI(), nil)
+		if err != nil {
+			panic(err)
+		}
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		br := bufio.NewReader(resp.Body)
+		for {
+			line, err := br.ReadString('\n')
+			if _, werr := io.WriteString(w, line); werr != nil || err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			if n == 1 && cutFirst && line == "\n" {
+				close(p.cut)
+				return
+			}
+		}
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// releaseCh returns the channel that lets stream n through when closed.
+func (p *holdingProxy) releaseCh(n int32) chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ch, ok := p.release[n]
+	if !ok {
+		ch = make(chan struct{})
+		p.release[n] = ch
+	}
+	return ch
+}
+
+// runListen runs `hookline listen` until the test ends and returns its
+// standard output.
+func runListen(t *testing.T, server, source, forwardTo string) *lockedBuffer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Main(ctx, []string{"listen", source, "--forward-to", forwardTo, "--server", server},
+			stdout, io.Discard, func(k string) string { return map[string]string{"HOOKLINE_TOKEN": testToken}[k] })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("listen returned %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("listen did not stop when its context ended")
+		}
+	})
+	return stdout
+}
+
+// TestListenMissesNothing sends a request as soon as listen prints that it
+// is forwarding, while the network delays its stream; and another while
+// listen is reconnecting, before its stream has carried any request. Both
+// must reach the local receiver.
+func TestListenMissesNothing(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		before   bool // a request is stored before listen starts
+		cutFirst bool
+	}{
+		{"first stream delayed", false, false},
+		{"first stream delayed after a request", true, false},
+		{"reconnected before any request", true, true},
+		{"reconnected before any request, on a new source", false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, nil)
+			_, url := createSource(t, srv.URL, map[string]any{"name": "dev", "uid": "dev"})
+			if tc.before {
+				if code := postTo(t, url, `{"n":0}`); code != http.StatusOK {
+					t.Fatalf("post: %d", code)
+				}
+			}
+			local := newReceiver(t, nil)
+			proxy := newHoldingProxy(t, srv.URL, 500*time.Millisecond, tc.cutFirst)
+			stdout := runListen(t, proxy.URL, "dev", local.URL)
+			eventually(t, func() string {
+				if !strings.Contains(stdout.String(), "forwarding dev to ") {
+					return "listen did not print that it is forwarding"
+				}
+				return ""
+			})
+			if tc.cutFirst {
+				select {
+				case <-proxy.cut:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the first stream was not cut")
+				}
+			}
+			if code := postTo(t, url, `{"n":1}`); code != http.StatusOK {
+				t.Fatalf("post: %d", code)
+			}
+			// The stream that is to carry the request reaches the server
+			// only once the request is stored.
+			carrier := int32(1)
+			if tc.cutFirst {
+				carrier = 2
+			}
+			close(proxy.releaseCh(carrier))
+			select {
+			case <-local.notify:
+			case <-time.After(10 * time.Second):
+				proxy.mu.Lock()
+				defer proxy.mu.Unlock()
+				t.Fatalf("the request sent after %q never reached the local receiver; streams resumed at %q", "forwarding", proxy.resumeAt)
+			}
+			got := local.wait(t, 1)
+			if len(got) != 1 || string(got[0].Body) != `{"n":1}` {
+				t.Errorf("local receiver got %d requests, the first %q", len(got), got[0].Body)
+			}
+		})
+	}
+}
