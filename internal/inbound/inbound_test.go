@@ -394,9 +394,9 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func TestCommandRoute(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
+	out, envOut := filepath.Join(dir, "out"), filepath.Join(dir, "env")
 	script := filepath.Join(dir, "deploy.sh")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\ncat > "+out+"\necho \"$REF $HOOKLINE_EVENT_TYPE\" >> "+out+"\necho ran\n"), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ncat > "+out+"\necho \"$REF $HOOKLINE_EVENT_TYPE\" >> "+out+"\nenv > "+envOut+"\necho ran\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	fail := filepath.Join(dir, "fail.sh")
@@ -445,6 +445,14 @@ func TestCommandRoute(t *testing.T) {
 	}
 	if want := body + "refs/heads/main push\n"; string(got) != want {
 		t.Errorf("the command saw %q, want %q", got, want)
+	}
+	// The receive token is the source's credential, not the command's.
+	env, err := os.ReadFile(envOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token := strings.TrimPrefix(path, "/in/"); strings.Contains(string(env), token) {
+		t.Errorf("the command's environment holds the receive token:\n%s", env)
 	}
 }
 
