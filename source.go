@@ -328,11 +328,14 @@ func (s *Source) Holds() bool {
 	return slices.ContainsFunc(s.Routes, func(r Route) bool { return r.Type == RouteHold })
 }
 
-// Received is one request a source received, kept exactly as it came.
+// Received is one request a source received, kept exactly as it came but
+// for the receive URL's token, which is the source's credential.
 type Received struct {
-	ID         string
-	SourceID   string
-	Method     string
+	ID       string
+	SourceID string
+	Method   string
+	// Path is the request's path with the token masked: /in/**** and
+	// whatever followed the token.
 	Path       string
 	Query      string
 	Headers    map[string][]string

@@ -53,8 +53,8 @@ listen connects to the server's stream of the source (an ID or uid) and
 re-sends each verified request it receives to --forward-to, with the same
 method, the original query string, headers and body byte for byte, so a
 receiver on your machine gets real provider webhooks without being reachable
-from the internet. It prints "forwarding" once its stream is open, and from
-then on every request the source receives is re-sent, then one line per
+from the internet. It prints "forwarding" once its stream is open (every
+request the source receives from then on is re-sent), then one line per
 request. When the connection drops it reconnects and resumes after the last
 request it handled, so none is missed or sent twice; --after starts after a
 given request ID instead of after the newest one stored when listen starts.
@@ -78,7 +78,7 @@ The API token is read from HOOKLINE_TOKEN (or HOOKLINE_ADMIN_TOKEN).`,
 	}
 	cf.bind(cmd, getenv)
 	cmd.Flags().StringVar(&forwardTo, "forward-to", "", "local URL to re-send each request to (required)")
-	cmd.Flags().StringVar(&after, "after", "", "start after this request ID (in_...) instead of with new requests")
+	cmd.Flags().StringVar(&after, "after", "", "start after this request ID (in_...) instead of after the newest one stored")
 	_ = cmd.MarkFlagRequired("forward-to")
 	return cmd
 }
