@@ -17,6 +17,14 @@ var (
 	// ErrInvalid means the input failed validation. Errors of this kind are
 	// usually *ValidationError values, which say which fields were wrong.
 	ErrInvalid = errors.New("invalid input")
+	// ErrStorageFull means the store refused a write for want of space,
+	// such as a full disk: nothing of the write was kept, and the same
+	// write may succeed once space is freed.
+	ErrStorageFull = errors.New("storage full")
+	// ErrUnavailable means the store could not be reached or does not take
+	// work now, such as a database server that is down or restarting: the
+	// operation may succeed if tried again later.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // FieldError describes one invalid field.

@@ -160,7 +160,10 @@ type IdempotentResponse struct {
 
 // Store is hookline's durable state. Each method is one transaction.
 // Lookups of a missing resource return hookline.ErrNotFound; writes that
-// collide with an existing uid or name return hookline.ErrConflict.
+// collide with an existing uid or name return hookline.ErrConflict. A write
+// refused for want of space returns an error of kind hookline.ErrStorageFull,
+// and any call made while the database cannot be reached one of kind
+// hookline.ErrUnavailable, so that callers can tell these from a bug.
 type Store interface {
 	AppCreate(ctx context.Context, a *hookline.App) error
 	// AppGet finds an app by ID or uid.
@@ -287,6 +290,19 @@ type Maintainer interface {
 	// IdempotencyExpire deletes up to limit idempotency keys whose replay
 	// window has passed at now, and returns how many.
 	IdempotencyExpire(ctx context.Context, now time.Time, limit int) (int, error)
+}
+
+// Checker is a store that can say whether it can take work now, for a
+// readiness probe. Both adapters implement it.
+type Checker interface {
+	// Ping reaches the database with a cheap query that writes nothing and
+	// does not wait for writes in progress. Its errors are of the kinds
+	// hookline.ErrUnavailable or hookline.ErrStorageFull where they apply.
+	Ping(ctx context.Context) error
+	// WriteFault returns the last write refused for want of space (an error
+	// of kind hookline.ErrStorageFull) and when it was refused, unless a
+	// write has succeeded since; a zero time and nil if there is none.
+	WriteFault() (time.Time, error)
 }
 
 // Node is a hookline process that takes part in a cluster.

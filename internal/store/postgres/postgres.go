@@ -52,7 +52,7 @@ type Options struct {
 // Store is a store.Store on PostgreSQL. It is safe for concurrent use, by
 // any number of processes on the same database.
 type Store struct {
-	pool   *pgxpool.Pool
+	pool   *pool
 	schema string
 	log    *slog.Logger
 
@@ -99,10 +99,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	pp, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", redact(err, dsn))
 	}
+	s.pool = &pool{Pool: pp, writes: &sqlstore.Writes{}}
 	var schema *string
 	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		s.pool.Close()
@@ -224,10 +225,10 @@ func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		err = pgx.BeginFunc(ctx, s.pool, fn)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
-			return err
+			return s.pool.writes.Record(fault(err))
 		}
 	}
-	return err
+	return fault(err)
 }
 
 // notify announces new due work to every node listening on this schema. In

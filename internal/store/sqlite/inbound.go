@@ -61,7 +61,7 @@ func sourceArgs(s *hookline.Source) []any {
 
 // SourceCreate stores a new source.
 func (s *Store) SourceCreate(ctx context.Context, src *hookline.Source) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sources (`+sourceCols+`) VALUES (`+placeholders(15)+`)`, sourceArgs(src)...)
+	_, err := s.exec(ctx, `INSERT INTO sources (`+sourceCols+`) VALUES (`+placeholders(15)+`)`, sourceArgs(src)...)
 	if isUnique(err) {
 		return fmt.Errorf("create source: a source with uid %q exists: %w", src.UID, hookline.ErrConflict)
 	}
@@ -101,7 +101,7 @@ func (s *Store) SourceList(ctx context.Context, p store.Page) ([]hookline.Source
 // SourceUpdate stores every field of a source.
 func (s *Store) SourceUpdate(ctx context.Context, src *hookline.Source) error {
 	args := sourceArgs(src)
-	res, err := s.w.ExecContext(ctx, `UPDATE sources SET uid = ?, name = ?, token_hash = ?, prev_token_hash = ?, prev_token_expires = ?,
+	res, err := s.exec(ctx, `UPDATE sources SET uid = ?, name = ?, token_hash = ?, prev_token_hash = ?, prev_token_expires = ?,
 		methods = ?, max_body_bytes = ?, verification = ?, response = ?, keep_rejected = ?, handshakes = ?, routes = ?, updated_at = ?
 		WHERE id = ?`, append(append(args[1:13:13], args[14]), src.ID)...)
 	if isUnique(err) {
@@ -281,7 +281,7 @@ func (s *Store) RunClaim(ctx context.Context, c store.RunClaim) ([]hookline.Run,
 
 // RunFinish stores a run's outcome.
 func (s *Store) RunFinish(ctx context.Context, run *hookline.Run) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE runs SET status = ?, attempts = ?, next_attempt = ?, exit_code = ?, output = ?, error = ?, updated_at = ? WHERE id = ?`,
+	res, err := s.exec(ctx, `UPDATE runs SET status = ?, attempts = ?, next_attempt = ?, exit_code = ?, output = ?, error = ?, updated_at = ? WHERE id = ?`,
 		run.Status, run.Attempts, microPtr(&run.NextAttempt), run.ExitCode, run.Output, run.Error, micro(run.UpdatedAt), run.ID)
 	if err != nil {
 		return fmt.Errorf("finish run: %w", err)
@@ -315,7 +315,7 @@ const cursorUpdate = `UPDATE sources SET ack_cursor = CASE WHEN ack_cursor < ?2 
 // SourceCursorPut moves a source's acknowledgement cursor forward to an
 // ID; it never moves back.
 func (s *Store) SourceCursorPut(ctx context.Context, sourceID, receivedID string) error {
-	res, err := s.w.ExecContext(ctx, cursorUpdate, sourceID, receivedID)
+	res, err := s.exec(ctx, cursorUpdate, sourceID, receivedID)
 	if err != nil {
 		return fmt.Errorf("acknowledge: %w", err)
 	}

@@ -79,7 +79,7 @@ func (s *Store) MessageCreateUnflushed(ctx context.Context, batch []*store.Messa
 }
 
 // Flush puts every transaction committed so far on disk (see walSync).
-func (s *Store) Flush() error { return s.wal.sync() }
+func (s *Store) Flush() error { return s.wrote(s.wal.sync()) }
 
 const (
 	insertMessageSQL  = `INSERT INTO messages (` + messageCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -465,7 +465,7 @@ func (s *Store) DeliveryRelease(ctx context.Context, ids []string) error {
 		return nil
 	}
 	// Due at time zero: before any claim's "now", whatever clock it uses.
-	_, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = ?, next_attempt = 0 WHERE status = ? AND id IN (SELECT value FROM json_each(?))`,
+	_, err := s.exec(ctx, `UPDATE deliveries SET status = ?, next_attempt = 0 WHERE status = ? AND id IN (SELECT value FROM json_each(?))`,
 		hookline.StatusPending, hookline.StatusSending, idList(ids))
 	if err != nil {
 		return fmt.Errorf("release deliveries: %w", err)
@@ -518,7 +518,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, appID, endpointID string, w
 	q.Window("t.created_at", w)
 	// The conditions' parameters follow the numbered ones.
 	args := append([]any{endpointID, hookline.StatusPending, hookline.TriggerManual, micro(now), micro(now)}, q.Args()...)
-	res, err := s.w.ExecContext(ctx, recoverSQL+q.Where()+`)`, args...)
+	res, err := s.exec(ctx, recoverSQL+q.Where()+`)`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("recover deliveries: %w", err)
 	}

@@ -36,7 +36,7 @@ func scanApp(r interface{ Scan(...any) error }) (hookline.App, error) {
 
 // AppCreate stores a new app.
 func (s *Store) AppCreate(ctx context.Context, a *hookline.App) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, nullString(a.UID), a.Name, sqlstore.NullInt(a.RateLimit), jsonText(a.Metadata), micro(a.CreatedAt), micro(a.UpdatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("create app: an app with uid %q exists: %w", a.UID, hookline.ErrConflict)
@@ -69,7 +69,7 @@ func (s *Store) AppList(ctx context.Context, p store.Page) ([]hookline.App, bool
 
 // AppUpdate stores the mutable fields of an app.
 func (s *Store) AppUpdate(ctx context.Context, a *hookline.App) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE apps SET uid = ?, name = ?, rate_limit = ?, metadata = ?, updated_at = ? WHERE id = ?`,
+	res, err := s.exec(ctx, `UPDATE apps SET uid = ?, name = ?, rate_limit = ?, metadata = ?, updated_at = ? WHERE id = ?`,
 		nullString(a.UID), a.Name, sqlstore.NullInt(a.RateLimit), jsonText(a.Metadata), micro(a.UpdatedAt), a.ID)
 	if isUnique(err) {
 		return fmt.Errorf("update app: an app with uid %q exists: %w", a.UID, hookline.ErrConflict)
@@ -153,7 +153,7 @@ func schemasText(b []byte) any {
 
 // EventTypeCreate stores a new event type.
 func (s *Store) EventTypeCreate(ctx context.Context, e *hookline.EventType) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO event_types (`+eventTypeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO event_types (`+eventTypeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Name, e.Description, e.Archived, e.Deprecated, e.FeatureFlag, schemasText(e.Schemas), micro(e.CreatedAt), micro(e.UpdatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("create event type: %q exists: %w", e.Name, hookline.ErrConflict)
@@ -185,7 +185,7 @@ func (s *Store) EventTypeList(ctx context.Context, p store.Page, includeArchived
 
 // EventTypeUpdate stores the mutable fields of an event type.
 func (s *Store) EventTypeUpdate(ctx context.Context, e *hookline.EventType) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE event_types SET description = ?, archived = ?, deprecated = ?, feature_flag = ?, schemas = ?, updated_at = ? WHERE name = ?`,
+	res, err := s.exec(ctx, `UPDATE event_types SET description = ?, archived = ?, deprecated = ?, feature_flag = ?, schemas = ?, updated_at = ? WHERE name = ?`,
 		e.Description, e.Archived, e.Deprecated, e.FeatureFlag, schemasText(e.Schemas), micro(e.UpdatedAt), e.Name)
 	if err != nil {
 		return fmt.Errorf("update event type: %w", err)
@@ -195,7 +195,7 @@ func (s *Store) EventTypeUpdate(ctx context.Context, e *hookline.EventType) erro
 
 // EventTypeDelete deletes an event type for good.
 func (s *Store) EventTypeDelete(ctx context.Context, name string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM event_types WHERE name = ?`, name)
+	res, err := s.exec(ctx, `DELETE FROM event_types WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("delete event type: %w", err)
 	}
@@ -239,7 +239,7 @@ func endpointArgs(e *hookline.Endpoint) []any {
 
 // EndpointCreate stores a new endpoint.
 func (s *Store) EndpointCreate(ctx context.Context, e *hookline.Endpoint) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO endpoints (`+endpointCols+`) VALUES (`+placeholders(18)+`)`, endpointArgs(e)...)
+	_, err := s.exec(ctx, `INSERT INTO endpoints (`+endpointCols+`) VALUES (`+placeholders(18)+`)`, endpointArgs(e)...)
 	if isUnique(err) {
 		return fmt.Errorf("create endpoint: an endpoint with uid %q exists: %w", e.UID, hookline.ErrConflict)
 	}
@@ -270,7 +270,7 @@ func (s *Store) EndpointList(ctx context.Context, appID string, p store.Page) ([
 func (s *Store) EndpointUpdate(ctx context.Context, e *hookline.Endpoint) error {
 	args := endpointArgs(e)
 	// Every column but id, app_id and created_at, then the key.
-	res, err := s.w.ExecContext(ctx, `UPDATE endpoints SET uid = ?, url = ?, description = ?, version = ?, disabled = ?,
+	res, err := s.exec(ctx, `UPDATE endpoints SET uid = ?, url = ?, description = ?, version = ?, disabled = ?,
 		disabled_reason = ?, rate_limit = ?, event_types = ?, channels = ?, metadata = ?, headers = ?, format = ?,
 		secrets = ?, failing_since = ?, updated_at = ? WHERE id = ? AND app_id = ?`,
 		append(append(args[2:16:16], args[17]), e.ID, e.AppID)...)
@@ -327,9 +327,9 @@ func (s *Store) IdempotencyBegin(ctx context.Context, key string, now time.Time)
 func (s *Store) IdempotencyEnd(ctx context.Context, key string, resp *store.IdempotentResponse) error {
 	var err error
 	if resp == nil {
-		_, err = s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE key = ? AND status = 0`, key)
+		_, err = s.exec(ctx, `DELETE FROM idempotency WHERE key = ? AND status = 0`, key)
 	} else {
-		_, err = s.w.ExecContext(ctx, `UPDATE idempotency SET status = ?, body = ? WHERE key = ?`, resp.Status, resp.Body, key)
+		_, err = s.exec(ctx, `UPDATE idempotency SET status = ?, body = ? WHERE key = ?`, resp.Status, resp.Body, key)
 	}
 	if err != nil {
 		return fmt.Errorf("end idempotent request: %w", err)
@@ -365,7 +365,7 @@ func (s *Store) SettingInit(ctx context.Context, key, value string) (string, err
 
 // SettingPut sets a server setting.
 func (s *Store) SettingPut(ctx context.Context, key, value string) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	_, err := s.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	if err != nil {
 		return fmt.Errorf("put setting: %w", err)
 	}

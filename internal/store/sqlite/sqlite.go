@@ -55,6 +55,9 @@ type Store struct {
 
 	// tops spares span writes their lookups (see spans.go).
 	tops spanTops
+
+	// writes keeps the last write refused for want of space (see fault.go).
+	writes sqlstore.Writes
 }
 
 // stmtCache holds statements prepared on one *sql.DB, which prepares them
@@ -293,17 +296,17 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return s.wrote(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		s.tops.settle(tx, false)
-		return err
+		return s.wrote(err)
 	}
 	err = tx.Commit()
 	s.tops.settle(tx, err == nil)
 	s.committed()
-	return err
+	return s.wrote(err)
 }
 
 // durableTx runs fn in a write transaction and returns once its commit is
@@ -315,7 +318,7 @@ func (s *Store) durableTx(ctx context.Context, fn func(ctx context.Context, tx *
 	if err := s.lazyTx(ctx, fn); err != nil {
 		return err
 	}
-	return s.wal.sync()
+	return s.wrote(s.wal.sync())
 }
 
 // committed tells the background checkpointer that the log has grown.
@@ -340,7 +343,7 @@ func (s *Store) committed() {
 // a cancelable context would cost each statement a goroutine that watches
 // it (in database/sql and in the driver) for nothing.
 func (s *Store) lazyTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return s.comb.do(ctx, fn)
+	return s.wrote(s.comb.do(ctx, fn))
 }
 
 // micro converts a time to the stored form, Unix microseconds.

@@ -91,3 +91,24 @@ func TestMigrationMasksReceivedPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestFull runs the conformance test of a full store, with SQLite's page
+// limit standing in for a full disk.
+func TestFull(t *testing.T) {
+	t.Parallel()
+	storetest.RunFull(t, open, func(t *testing.T, st store.Store) func() {
+		s := st.(*sqlite.Store)
+		n, err := s.LimitPages(context.Background(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LimitPages(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if _, err := s.LimitPages(context.Background(), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -60,7 +60,7 @@ func (s *Store) RetentionPrune(ctx context.Context, before time.Time, limit int)
 
 // IdempotencyExpire deletes idempotency keys past their replay window.
 func (s *Store) IdempotencyExpire(ctx context.Context, now time.Time, limit int) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE key IN (
+	res, err := s.exec(ctx, `DELETE FROM idempotency WHERE key IN (
 		SELECT key FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)`, micro(now.Add(-sqlstore.IdempotencyTTL)), max(limit, 1))
 	if err != nil {
 		return 0, fmt.Errorf("expire idempotency keys: %w", err)
