@@ -65,6 +65,12 @@ func errorResponse(err error) (int, any) {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, errorBody{Code: "payload_too_large",
 			Detail: "Request payload is too large."}
+	case errors.Is(err, hookline.ErrStorageFull):
+		return http.StatusInsufficientStorage, errorBody{Code: "insufficient_storage",
+			Detail: "The server has no room to store this; nothing was stored. Retry once space is freed."}
+	case errors.Is(err, hookline.ErrUnavailable):
+		return http.StatusServiceUnavailable, errorBody{Code: "store_unavailable",
+			Detail: "The database cannot be reached; nothing was stored. Retry later."}
 	case errors.Is(err, hookline.ErrNotFound):
 		return http.StatusNotFound, errorBody{Code: "not_found", Detail: "Entity not found"}
 	case errors.Is(err, hookline.ErrConflict):
@@ -76,15 +82,28 @@ func errorResponse(err error) (int, any) {
 	return http.StatusInternalServerError, errorBody{Code: "internal_error", Detail: "Internal Server Error"}
 }
 
+// retryAfter is the Retry-After of a 503 for an unreachable database, in
+// seconds: about what a server takes to restart or a pool to reconnect.
+const retryAfter = "5"
+
 // writeError answers with err's status and body. Only unexpected errors
-// are logged: the others are the client's, and the client is told.
-// Logged errors carry no request body, so no payload or secret.
+// and the store's faults are logged: the others are the client's, and the
+// client is told. Logged errors carry no request body, so no payload or
+// secret.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := errorResponse(err)
 	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
-	if status >= 500 && !errors.Is(err, errPanic) { // panics are logged with their stack
+	switch {
+	case errors.Is(err, inflight.ErrBusy):
+		// The client is told to retry; a flood must not flood the log too.
+	case errors.Is(err, hookline.ErrStorageFull) || errors.Is(err, hookline.ErrUnavailable):
+		s.log.Error("store refused the request", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+	case status >= 500 && !errors.Is(err, errPanic): // panics are logged with their stack
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)
@@ -98,7 +117,7 @@ func errOverloaded(err error) error {
 		return err
 	}
 	return &apiError{status: http.StatusServiceUnavailable, code: "overloaded",
-		detail: "the server is handling as many request bytes as it may at once; retry shortly", retryAfter: 1}
+		detail: "the server is handling as many request bytes as it may at once; retry shortly", retryAfter: 1, kind: err}
 }
 
 // notFound returns a 404 naming what was not found.

@@ -288,7 +288,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log.Error("find source", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the request was not stored; retry later")
+		writeStoreError(w, err)
 		return
 	}
 	if !src.Accepts(r.Method) {
@@ -383,7 +383,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log.Error("store inbound request", "source_id", src.ID, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the request was not stored; retry later")
+		writeStoreError(w, err)
 		return
 	}
 	if !rc.Duplicate {
