@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hookline/hookline/internal/health"
 	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/store"
@@ -66,6 +67,9 @@ type Options struct {
 	// an address, or localhost, is refused when it is set; with it, only
 	// the addresses the network guard refuses always are.
 	AllowPrivateNetworks bool
+	// Health answers the readiness probe (/api/v1/health). When nil, it
+	// checks Store alone, if Store is a store.Checker.
+	Health *health.Checker
 }
 
 // server holds the dependencies shared by all handlers.
@@ -79,6 +83,7 @@ type server struct {
 	wake      func()
 	in        *inbound.Service
 	bodies    *inflight.Limiter
+	health    *health.Checker
 	mux       *http.ServeMux
 	appIDs    *appIDCache
 	// allowPrivate is Options.AllowPrivateNetworks.
@@ -97,6 +102,7 @@ func New(opts Options) http.Handler {
 		wake:      opts.Wake,
 		in:        opts.Inbound,
 		bodies:    opts.Bodies,
+		health:    opts.Health,
 		mux:       http.NewServeMux(),
 		appIDs:    newAppIDCache(5*time.Second, 10000),
 
@@ -111,6 +117,13 @@ func New(opts Options) http.Handler {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	if s.health == nil {
+		ho := health.Options{Logger: s.log}
+		if ck, ok := s.st.(store.Checker); ok {
+			ho.Store = ck
+		}
+		s.health = health.New(ho)
+	}
 	s.routes()
 	return s.recoverPanics(http.HandlerFunc(s.serve))
 }
@@ -118,9 +131,10 @@ func New(opts Options) http.Handler {
 // routes registers every endpoint. Patterns have no trailing slash; serve
 // strips one from the request path before routing.
 func (s *server) routes() {
-	health := s.adapt(s.health)
-	s.mux.Handle("GET /api/v1/health", health) // GET patterns match HEAD too
-	s.mux.Handle("GET /api/v1/health/ping", health)
+	// The probes need no token, as Svix's health check does not.
+	s.mux.HandleFunc("GET /api/v1/health", s.health.ServeReady) // GET patterns match HEAD too
+	s.mux.HandleFunc("GET /api/v1/health/ping", s.health.ServeReady)
+	s.mux.HandleFunc("GET /api/v1/health/live", health.ServeLive)
 
 	s.route("GET /api/v1/app", s.appList)
 	s.route("POST /api/v1/app", s.appCreate)
@@ -169,12 +183,6 @@ func (s *server) routes() {
 // idempotency-key header.
 func (s *server) route(pattern string, h handlerFunc) {
 	s.mux.Handle(pattern, s.authenticate(s.idempotent(s.adapt(h))))
-}
-
-// health answers the liveness probe; it needs no token, as Svix's does not.
-func (s *server) health(w http.ResponseWriter, r *http.Request) error {
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 // now returns the current time in UTC at the store's precision

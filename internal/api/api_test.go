@@ -24,6 +24,8 @@ func TestHealth(t *testing.T) {
 		{"HEAD", "/api/v1/health"},
 		{"GET", "/api/v1/health/"},
 		{"GET", "/api/v1/health/ping"},
+		{"GET", "/api/v1/health/live"},
+		{"HEAD", "/api/v1/health/live"},
 	} {
 		if r := e.doAuth("", tc.method, tc.path, nil); r.Status != http.StatusNoContent || len(r.Body) != 0 {
 			t.Errorf("%s %s without a token: %d %q, want 204 and no body", tc.method, tc.path, r.Status, r.Body)

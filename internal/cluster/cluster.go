@@ -88,7 +88,10 @@ type Heartbeat struct {
 	st      store.Cluster
 	opts    HeartbeatOptions
 	workers atomic.Int64
-	r       runner
+	// beat is the time of the last beat that succeeded, in Unix
+	// nanoseconds; 0 before the first.
+	beat atomic.Int64
+	r    runner
 }
 
 // NewHeartbeat returns a Heartbeat on st; it counts one worker until its
@@ -115,14 +118,29 @@ func NewHeartbeat(st store.Cluster, opts HeartbeatOptions) *Heartbeat {
 // least 1.
 func (h *Heartbeat) Workers() int { return int(max(1, h.workers.Load())) }
 
+// LastBeat returns when the last beat that succeeded was made; the zero
+// time before the first.
+func (h *Heartbeat) LastBeat() time.Time {
+	if ns := h.beat.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// TTL returns how long the other nodes wait for a beat of this node before
+// they count it gone.
+func (h *Heartbeat) TTL() time.Duration { return h.opts.TTL }
+
 // Beat records one heartbeat now. Start beats by itself; Beat is for the
 // first beat, before the node starts work, so that it counts its peers
 // from the start.
 func (h *Heartbeat) Beat(ctx context.Context) error {
-	n, err := h.st.NodeBeat(ctx, h.opts.Node, h.opts.Now(), h.opts.TTL)
+	now := h.opts.Now()
+	n, err := h.st.NodeBeat(ctx, h.opts.Node, now, h.opts.TTL)
 	if err != nil {
 		return err
 	}
+	h.beat.Store(now.UnixNano())
 	if prev := h.workers.Swap(int64(n)); prev != int64(n) {
 		h.opts.Logger.Info("worker nodes", "count", n, "node_id", h.opts.Node.ID)
 	}

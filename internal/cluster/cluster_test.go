@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -121,13 +122,14 @@ type fakeCluster struct {
 	count  int
 	beats  int
 	leaves []string
+	err    error
 }
 
 func (f *fakeCluster) NodeBeat(ctx context.Context, n store.Node, now time.Time, ttl time.Duration) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.beats++
-	return f.count, nil
+	return f.count, f.err
 }
 
 func (f *fakeCluster) NodeLeave(ctx context.Context, id string) error {
@@ -230,3 +232,30 @@ func TestShareDeliveries(t *testing.T) {
 }
 
 func ptr(n int) *int { return &n }
+
+func TestLastBeat(t *testing.T) {
+	f := &fakeCluster{count: 1}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	h := NewHeartbeat(f, HeartbeatOptions{Node: store.Node{ID: "n1"}, Now: func() time.Time { return now }})
+	if !h.LastBeat().IsZero() {
+		t.Errorf("LastBeat before a beat = %v, want zero", h.LastBeat())
+	}
+	if err := h.Beat(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !h.LastBeat().Equal(now) {
+		t.Errorf("LastBeat = %v, want %v", h.LastBeat(), now)
+	}
+	first := now
+	now = now.Add(time.Minute)
+	f.err = errors.New("connection refused")
+	if err := h.Beat(context.Background()); err == nil {
+		t.Fatal("a failed beat returned nil")
+	}
+	if !h.LastBeat().Equal(first) {
+		t.Errorf("LastBeat after a failed beat = %v, want the last that succeeded, %v", h.LastBeat(), first)
+	}
+	if h.TTL() != 20*time.Second {
+		t.Errorf("TTL = %v, want 4 x the default interval", h.TTL())
+	}
+}

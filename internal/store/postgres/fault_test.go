@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/health"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/postgres"
 	"github.com/hookline/hookline/internal/store/postgres/pgtest"
@@ -137,6 +139,9 @@ func TestUnavailable(t *testing.T) {
 			_, err := s.SourceByToken(ctx, []byte("x"), time.Now())
 			return err
 		},
+	}
+	if r := health.New(health.Options{Store: s}).Ready(ctx); !slices.Equal(r.Failing, []string{health.CheckStore}) {
+		t.Errorf("readiness with the server gone: %+v, want the store failing", r)
 	}
 	for name, call := range checks {
 		if err := call(); !errors.Is(err, hookline.ErrUnavailable) {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/health"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -58,8 +60,11 @@ func RunFull(t *testing.T, open func(t *testing.T) store.Store, fill func(t *tes
 	if at, err := ck.WriteFault(); !errors.Is(err, hookline.ErrStorageFull) || at.IsZero() {
 		t.Errorf("WriteFault() after a refusal = %v, %v; want the refusal", at, err)
 	}
-	// Reads go on while writes are refused.
+	// Reads go on while writes are refused, but the node is not ready.
 	must(t, ck.Ping(ctx))
+	if r := health.New(health.Options{Store: ck}).Ready(ctx); !slices.Equal(r.Failing, []string{health.CheckWrites}) {
+		t.Errorf("readiness after a refusal: %+v, want writes failing", r)
+	}
 
 	undo()
 	m.Err, m.Deliveries, m.Tasks = nil, nil, nil
@@ -75,5 +80,8 @@ func RunFull(t *testing.T, open func(t *testing.T) store.Store, fill func(t *tes
 	}
 	if at, err := ck.WriteFault(); err != nil || !at.IsZero() {
 		t.Errorf("WriteFault() after a write succeeded = %v, %v; want none", at, err)
+	}
+	if r := health.New(health.Options{Store: ck}).Ready(ctx); !r.Ready() {
+		t.Errorf("readiness after a write succeeded: %+v, want ready", r)
 	}
 }
