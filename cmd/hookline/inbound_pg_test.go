@@ -86,7 +86,7 @@ func TestInboundRoles(t *testing.T) {
 	exited := make(chan error, 1)
 	env := map[string]string{"HOOKLINE_ADMIN_TOKEN": testToken}
 	go func() {
-		exited <- Main(ctx, []string{"serve", "--db", pg, "--role", "worker", "--node-id", "w1", "--allow-private-networks", "--config", config("worker")},
+		exited <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", pg, "--role", "worker", "--node-id", "w1", "--allow-private-networks", "--config", config("worker")},
 			out, out, func(k string) string { return env[k] })
 	}()
 	t.Cleanup(func() {

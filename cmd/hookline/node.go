@@ -13,6 +13,7 @@ import (
 	"github.com/hookline/hookline/internal/cluster"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/dispatch"
+	"github.com/hookline/hookline/internal/health"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/postgres"
 	"github.com/hookline/hookline/internal/store/sqlite"
@@ -94,6 +95,19 @@ func joinCluster(ctx context.Context, cfg config.Config, st store.Store, log *sl
 		q = cluster.ShareRateLimits(st, n.hb.Workers)
 	}
 	return n, q, nil
+}
+
+// health returns the node's readiness check: its store, and on a shared
+// database its heartbeat.
+func (n *node) health(st store.Store, log *slog.Logger) *health.Checker {
+	opts := health.Options{Logger: log}
+	if ck, ok := st.(store.Checker); ok {
+		opts.Store = ck
+	}
+	if n.hb != nil {
+		opts.Heartbeat, opts.HeartbeatTTL = n.hb.LastBeat, n.hb.TTL()
+	}
+	return health.New(opts)
 }
 
 // deliverer is what publishes hand their deliveries to: d, with rate limits

@@ -25,7 +25,7 @@ func TestRoles(t *testing.T) {
 	exited := make(chan error, 1)
 	env := map[string]string{"HOOKLINE_ADMIN_TOKEN": testToken}
 	go func() {
-		exited <- Main(ctx, []string{"serve", "--db", pg, "--role", "worker", "--node-id", "w1", "--allow-private-networks"}, out, out, func(k string) string { return env[k] })
+		exited <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", pg, "--role", "worker", "--node-id", "w1", "--allow-private-networks"}, out, out, func(k string) string { return env[k] })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -39,6 +39,23 @@ func TestRoles(t *testing.T) {
 			t.Fatalf("the worker did not start:\n%s", out.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+
+	// The worker serves the health probes, and nothing else, on its --addr.
+	health := waitListening(t, out, nil)
+	for path, want := range map[string]int{
+		"/api/v1/health":      http.StatusNoContent,
+		"/api/v1/health/live": http.StatusNoContent,
+		"/api/v1/app":         http.StatusNotFound,
+	} {
+		resp, err := http.Get(health + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("worker GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 
 	api := startServer(t, nil, "--db", pg, "--role", "api", "--node-id", "a1")

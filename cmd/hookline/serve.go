@@ -53,7 +53,12 @@ deliveries under a lease, wakes the others when it publishes, and one of
 them, elected through the database, does the upkeep. --role api or --role
 worker splits the API from delivery: inbound receive URLs go with the API,
 command runs with delivery. Give every node the same HOOKLINE_ADMIN_TOKEN
-and --config.`,
+and --config.
+
+Every node answers health probes on its --addr, a worker only those:
+GET /api/v1/health is readiness (204, or 503 with a JSON body naming what
+fails: the database, a write refused for want of space, the heartbeat) and
+GET /api/v1/health/live is liveness (204 while the process serves).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.LoadEnv(cmd.Flags(), getenv); err != nil {
@@ -166,6 +171,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	hc := n.health(st, log)
 	var (
 		srv     *http.Server
 		ln      net.Listener
@@ -207,26 +213,28 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Bodies:       inflight.New(cfg.RequestMemory, requestMemoryWait),
 			Logger:       log,
 			Wake:         wake,
+			Health:       hc,
 
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
-		srv = &http.Server{
-			Handler:           nodeHandler(apiHandler, in),
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       time.Minute,
-			WriteTimeout:      time.Minute,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		srv = httpServer(nodeHandler(apiHandler, in), log)
+	} else {
+		// A worker serves no API, but answers the health probes on its
+		// own address, so that it can be probed as any node is.
+		ln, err = net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w (a worker answers health probes there; give each worker on a host its own --addr)", cfg.Addr, err)
 		}
-	} else if ist, ok := st.(inbound.Store); ok {
-		// A worker serves no receive URLs, but runs the command runs that
-		// api nodes queue.
-		in = inbound.New(inbound.Options{Store: ist, PublicURL: cfg.PublicURL, Commands: file.Commands, Wake: wake, Logger: log})
+		srv = httpServer(hc.Routes(), log)
+		if ist, ok := st.(inbound.Store); ok {
+			// A worker serves no receive URLs, but runs the command runs
+			// that api nodes queue.
+			in = inbound.New(inbound.Options{Store: ist, PublicURL: cfg.PublicURL, Commands: file.Commands, Wake: wake, Logger: log})
+		}
 	}
 	abort := func() {
-		if ln != nil {
-			ln.Close()
+		ln.Close()
+		if commits != nil {
 			commits.Stop()
 		}
 	}
@@ -257,13 +265,13 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		defer stopDebug()
 	}
 	serveErr := make(chan error, 1)
-	if srv != nil {
-		go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(ln) }()
+	if cfg.Role != "worker" {
 		log.Info("hookline listening", "addr", ln.Addr().String(), "db", describeDB(cfg.DB), "role", cfg.Role, "startup_ms", time.Since(start).Milliseconds())
 		fmt.Fprintf(stdout, "hookline %s listening on http://%s (node %s)\n", version, ln.Addr(), cfg.NodeID)
 	} else {
-		log.Info("hookline worker running", "db", describeDB(cfg.DB), "role", cfg.Role, "startup_ms", time.Since(start).Milliseconds())
-		fmt.Fprintf(stdout, "hookline %s worker running (node %s)\n", version, cfg.NodeID)
+		log.Info("hookline worker running", "addr", ln.Addr().String(), "db", describeDB(cfg.DB), "role", cfg.Role, "startup_ms", time.Since(start).Milliseconds())
+		fmt.Fprintf(stdout, "hookline %s worker running, health probes listening on http://%s (node %s)\n", version, ln.Addr(), cfg.NodeID)
 	}
 
 	select {
@@ -275,10 +283,10 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if srv != nil {
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			errs = append(errs, fmt.Errorf("stop http server: %w", err))
-		}
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		errs = append(errs, fmt.Errorf("stop http server: %w", err))
+	}
+	if commits != nil {
 		commits.Stop()
 	}
 	if in != nil {
@@ -295,6 +303,20 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// httpServer returns the server of a node's listener, with the timeouts
+// and limits that bound what one client can hold.
+func httpServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // adminTokenHash returns the SHA-256 of the API's admin token: of the

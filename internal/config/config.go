@@ -16,7 +16,8 @@ import (
 
 // Config is the configuration of `hookline serve`.
 type Config struct {
-	// Addr is the address the API listens on.
+	// Addr is the address the API listens on; a worker serves only the
+	// health probes there.
 	Addr string
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) there, on
 	// a listener of its own that should stay on loopback.
@@ -199,7 +200,7 @@ var envNames = map[string]string{
 // each flag's environment variable named in its help.
 func (c *Config) Bind(fs *pflag.FlagSet) {
 	help := func(name, text string) string { return text + " (env " + envNames[name] + ")" }
-	fs.StringVar(&c.Addr, "addr", c.Addr, help("addr", "address to listen on, host:port"))
+	fs.StringVar(&c.Addr, "addr", c.Addr, help("addr", "address to listen on, host:port; a --role worker node serves only the health probes (/api/v1/health, /api/v1/health/live) there"))
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, help("debug-addr", "serve Go's profiler at /debug/pprof/ on this host:port, with the mutex and block profiles on (keep it on loopback); off when empty"))
 	fs.StringVar(&c.DB, "db", c.DB, help("db", "SQLite database file, created if missing, or a postgres:// URL for a database several nodes share"))
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, help("public-url", "base URL this server is reached at by users and senders; receive URLs start with it (default http://<addr>)"))
