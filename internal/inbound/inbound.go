@@ -300,6 +300,10 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "this source accepts "+strings.Join(methods, ", "))
 		return
 	}
+	if what := unstorable(r); what != "" {
+		writeError(w, http.StatusBadRequest, "bad_request", what+" holds a NUL or bytes that are not UTF-8, which cannot be stored as sent")
+		return
+	}
 	limit := src.MaxBodyBytes
 	if limit <= 0 {
 		limit = hookline.DefaultSourceMaxBody

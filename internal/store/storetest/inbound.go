@@ -29,6 +29,7 @@ func RunInbound(t *testing.T, open func(t *testing.T) FullStore) {
 		{"Runs", testRuns},
 		{"Cursor", testCursor},
 		{"ReceivedWindows", testReceivedWindows},
+		{"ReceivedBytes", testReceivedBytes},
 	}
 	runEach(t, open, tests)
 }

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MessageFanOut", testMessageFanOut},
 		{"MessageEventIDDedup", testMessageEventIDDedup},
 		{"MessageList", testMessageList},
+		{"PayloadBytes", testPayloadBytes},
 		{"ClaimFinish", testClaimFinish},
 		{"FinishBatch", testFinishBatch},
 		{"ClaimLeaseExpiry", testClaimLeaseExpiry},
