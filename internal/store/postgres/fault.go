@@ -27,7 +27,16 @@ var _ store.Checker = (*Store)(nil)
 // read-only standby (after a failover) into hookline.ErrUnavailable.
 // Other errors pass unchanged.
 func fault(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil {
+		return nil
+	}
+	// A connection that cannot be made, for whatever reason (its timeout
+	// included), is a server that cannot be reached.
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return sqlstore.Fault(hookline.ErrUnavailable, err)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	var pe *pgconn.PgError
@@ -45,11 +54,8 @@ func fault(err error) error {
 		}
 		return err
 	}
-	var (
-		ce *pgconn.ConnectError
-		ne net.Error
-	)
-	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		pgconn.SafeToRetry(err) {
 		// SafeToRetry: the query was not sent, as on a closed connection.
 		return sqlstore.Fault(hookline.ErrUnavailable, err)
@@ -93,12 +99,35 @@ type faultRows struct{ pgx.Rows }
 
 func (r faultRows) Err() error { return fault(r.Rows.Err()) }
 
-// Ping asks the server for nothing, through the pool.
+// Ping asks the server for nothing on a connection of its own, so that a
+// pool busy with requests does not make the server look unreachable. The
+// connection is made on first use and again after it fails.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
+	s.pingMu.Lock()
+	defer s.pingMu.Unlock()
+	if s.pingConn == nil {
+		conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+		if err != nil {
+			return fmt.Errorf("ping postgres: %w", fault(err))
+		}
+		s.pingConn = conn
+	}
+	if err := s.pingConn.Ping(ctx); err != nil {
+		s.closePing()
 		return fmt.Errorf("ping postgres: %w", fault(err))
 	}
 	return nil
+}
+
+// closePing closes the ping's connection; the caller holds pingMu.
+func (s *Store) closePing() {
+	if s.pingConn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.pingConn.Close(ctx)
+	s.pingConn = nil
 }
 
 // WriteFault returns the last write refused for want of space, unless a

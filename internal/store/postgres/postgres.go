@@ -61,6 +61,10 @@ type Store struct {
 	leaderMu sync.Mutex
 	leader   *pgx.Conn
 	leading  bool
+
+	// pingConn is the health check's connection (see Ping).
+	pingMu   sync.Mutex
+	pingConn *pgx.Conn
 }
 
 var (
@@ -157,6 +161,9 @@ func (s *Store) Close() error {
 		s.leader, s.leading = nil, false
 	}
 	s.leaderMu.Unlock()
+	s.pingMu.Lock()
+	s.closePing()
+	s.pingMu.Unlock()
 	s.pool.Close()
 	return nil
 }

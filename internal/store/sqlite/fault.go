@@ -44,11 +44,11 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return res, s.wrote(err)
 }
 
-// Ping reads the database through the readers, which never wait for the
-// writer.
+// Ping reads the database on a connection of its own, which waits neither
+// for the writer (readers never do, in WAL mode) nor for the readers.
 func (s *Store) Ping(ctx context.Context) error {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+	if err := s.ping.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		return fmt.Errorf("ping sqlite: %w", fault(err))
 	}
 	return nil

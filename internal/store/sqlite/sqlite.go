@@ -58,6 +58,9 @@ type Store struct {
 
 	// writes keeps the last write refused for want of space (see fault.go).
 	writes sqlstore.Writes
+	// ping is the health check's one reader, apart from the readers' pool
+	// so that a burst of reads does not hold it up.
+	ping *sql.DB
 }
 
 // stmtCache holds statements prepared on one *sql.DB, which prepares them
@@ -201,6 +204,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.r.SetMaxOpenConns(n)
 	s.r.SetMaxIdleConns(n)
 	s.r.SetConnMaxIdleTime(0)
+	s.ping, err = sql.Open("sqlite", base+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.ping.SetMaxOpenConns(1)
+	s.ping.SetMaxIdleConns(1)
+	s.ping.SetConnMaxIdleTime(0)
 	ck, err := sql.Open("sqlite", base+pragmas)
 	if err != nil {
 		s.Close()
@@ -242,6 +253,9 @@ func (s *Store) Close() error {
 	s.wstmts.close()
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
+	}
+	if s.ping != nil {
+		errs = append(errs, s.ping.Close())
 	}
 	if s.w != nil {
 		if _, err := s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
