@@ -127,7 +127,8 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // What runs depends on the role: the API, the inbound receive URLs and the
 // group commit on api and all nodes; the dispatcher, the command runner,
 // the listener for other nodes' publishes and the upkeep on worker and all
-// nodes.
+// nodes. Every node answers the health probes on its address; a worker
+// serves nothing else there.
 func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
 	start := time.Now()
 	if err := checkRole(cfg); err != nil {
