@@ -28,7 +28,11 @@ func (e *EventType) Validate() error {
 	if msg := checkName(e.FeatureFlag, maxName); e.FeatureFlag != "" && msg != "" {
 		v.add("featureFlag", msg)
 	}
-	if len(e.Schemas) > 0 && (e.Schemas[0] != '{' || !json.Valid(e.Schemas)) {
+	switch {
+	case len(e.Schemas) == 0:
+	case JSONDeeper(e.Schemas, MaxPayloadDepth):
+		v.add("schemas", deepJSON)
+	case e.Schemas[0] != '{' || !json.Valid(e.Schemas):
 		v.add("schemas", "must be a JSON object")
 	}
 	return v.err()
