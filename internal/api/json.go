@@ -87,9 +87,18 @@ func putBuf(b *bytes.Buffer) {
 // encoding/json does at a fraction of the CPU (a publish's body is mostly
 // its payload, scanned by every pass). A body it rejects is decoded again
 // by encoding/json, whose errors the API describes.
+//
+// segmentio/encoding/json has no nesting limit and recurses once per
+// level, so a body nested deeper than encoding/json allows is refused
+// before it is given one: a few KiB of brackets would otherwise take
+// megabytes of stack.
 func unmarshal(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalidJSON("request body is empty; want a JSON object")
+	}
+	if hookline.JSONDeeper(body, hookline.JSONMaxDepth) {
+		return hookline.Invalid([]string{"body"},
+			"JSON nests arrays and objects more than "+strconv.Itoa(hookline.JSONMaxDepth)+" levels deep")
 	}
 	if fastjson.Unmarshal(body, v) == nil {
 		return nil

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -41,4 +42,18 @@ func FuzzUnmarshalAgrees(f *testing.F) {
 			t.Fatalf("body %q: decoded differently from encoding/json (-want +got):\n%s", body, diff)
 		}
 	})
+}
+
+// BenchmarkUnmarshalMessage measures the decoding of a publish's body with
+// a 1 KiB payload, as `hookline bench` sends, which every publish makes.
+func BenchmarkUnmarshalMessage(b *testing.B) {
+	body := []byte(`{"eventType":"bench.event","payload":{"seq":1,"sent":1764250000000000000,"pad":"` +
+		strings.Repeat("x", 1000) + `"}}`)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		var in messageIn
+		if err := unmarshal(body, &in); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -267,6 +268,43 @@ func TestPublishAfterAppChanges(t *testing.T) {
 		e.do("GET", "/api/v1/app/"+third.ID+"/msg", nil).want(http.StatusOK).decode(&list)
 		if len(list.Data) != 1 {
 			t.Errorf("after the uid moved, its app holds %d messages, want 1", len(list.Data))
+		}
+	})
+}
+
+// TestMessageDepth checks that JSON nested deeper than encoding/json
+// allows is refused with a 422 saying so, and that what is accepted is
+// shown back in answers that encoding/json decodes.
+func TestMessageDepth(t *testing.T) {
+	nested := func(depth int) string { // an object depth levels deep
+		return `{"a":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`
+	}
+	publish := func(payload string) string { return `{"eventType":"deep","payload":` + payload + `}` }
+	eachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+		e.createApp("Acme", "acme")
+
+		it := e.do("POST", "/api/v1/app/acme/msg", publish(nested(500000))).wantInvalid("body")
+		if !strings.Contains(it.Msg, "10000 levels") {
+			t.Errorf("refusal says %q, want the limit", it.Msg)
+		}
+		e.do("POST", "/api/v1/app/acme/msg", publish(nested(hookline.MaxPayloadDepth+1))).wantInvalid("body", "payload")
+		e.do("POST", "/api/v1/event-type", `{"name":"deep","description":"d","schemas":`+nested(hookline.MaxPayloadDepth+1)+`}`).
+			wantInvalid("body", "schemas")
+
+		// The deepest payload and schemas accepted come back in lists
+		// that encoding/json, and so the SDKs, decode.
+		e.do("POST", "/api/v1/app/acme/msg", publish(nested(hookline.MaxPayloadDepth))).want(http.StatusAccepted)
+		e.do("POST", "/api/v1/event-type", `{"name":"deep","description":"d","schemas":`+nested(hookline.MaxPayloadDepth)+`}`).
+			want(http.StatusCreated)
+		for _, path := range []string{"/api/v1/app/acme/msg", "/api/v1/event-type"} {
+			var page struct {
+				Data []map[string]any `json:"data"`
+			}
+			e.do("GET", path, nil).want(http.StatusOK).decode(&page)
+			if len(page.Data) != 1 {
+				t.Errorf("GET %s: %d items, want 1", path, len(page.Data))
+			}
 		}
 	})
 }
