@@ -593,7 +593,9 @@ func receivedToWire(x *hookline.Received) receivedOut {
 		body := string(x.Body)
 		out.Body = &body
 	}
-	if len(out.View) == 0 {
+	// A view is the body as JSON when encoding/json accepts it, which
+	// allows more nesting than an answer holding it may have.
+	if len(out.View) == 0 || hookline.JSONDeeper(out.View, hookline.MaxPayloadDepth) {
 		out.View = json.RawMessage("null")
 	}
 	return out

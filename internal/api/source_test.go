@@ -586,3 +586,28 @@ func TestSourceStream(t *testing.T) {
 		t.Errorf("bad Last-Event-ID answered %d, want 422", r.StatusCode)
 	}
 }
+
+// TestReceivedViewDepth checks that a received request's view, which
+// encoding/json accepts up to 10000 levels, is shown only when an answer
+// holding it stays decodable.
+func TestReceivedViewDepth(t *testing.T) {
+	array := func(depth int) string { return strings.Repeat("[", depth) + strings.Repeat("]", depth) }
+	for _, tc := range []struct {
+		depth int
+		shown bool
+	}{{hookline.MaxPayloadDepth, true}, {hookline.JSONMaxDepth, false}} {
+		x := &hookline.Received{ID: hookline.NewID(hookline.PrefixReceived), View: json.RawMessage(array(tc.depth))}
+		out := receivedToWire(x)
+		if shown := string(out.View) != "null"; shown != tc.shown {
+			t.Errorf("view of depth %d shown: %v, want %v", tc.depth, shown, tc.shown)
+		}
+		page, err := newList([]receivedOut{out}, true, func(o *receivedOut) string { return o.ID }).appendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(page, &v); err != nil {
+			t.Errorf("view of depth %d: a page holding it does not decode: %v", tc.depth, err)
+		}
+	}
+}

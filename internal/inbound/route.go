@@ -118,14 +118,22 @@ func publishEventType(r hookline.Route, x *hookline.Received) string {
 
 // publishPayload is the message payload of a published request: its JSON
 // view when that is an object, else the view or the raw body wrapped in
-// one, since message payloads are JSON objects.
+// one, since message payloads are JSON objects. A view that, so wrapped,
+// would nest deeper than a payload may is left out: the body goes as text.
 func publishPayload(x *hookline.Received) json.RawMessage {
-	if len(x.View) > 0 && x.View[0] == '{' {
-		return x.View
+	view := x.View
+	if len(view) > 0 && view[0] == '{' {
+		if !hookline.JSONDeeper(view, hookline.MaxPayloadDepth) {
+			return view
+		}
+		view = nil
+	}
+	if hookline.JSONDeeper(view, hookline.MaxPayloadDepth-1) {
+		view = nil
 	}
 	var wrapped any
-	if len(x.View) > 0 {
-		wrapped = map[string]json.RawMessage{"data": x.View}
+	if len(view) > 0 {
+		wrapped = map[string]json.RawMessage{"data": view}
 	} else {
 		wrapped = map[string]string{"body": string(x.Body)}
 	}
