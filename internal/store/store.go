@@ -18,6 +18,14 @@ import (
 // MaxLimit is the largest page a list returns.
 const MaxLimit = 250
 
+// MaxPageBytes is how many bytes of bodies, payloads and responses one
+// page of a list that holds them (messages, attempts, received requests)
+// carries at most, unless Page.MaxBytes says otherwise. A page ends before
+// the item that would take it past the cap, so it may hold fewer items
+// than its limit, but it always holds one: the cap bounds what one list
+// call loads, however large the stored bodies.
+const MaxPageBytes = 8 << 20
+
 // Page selects one page of a list ordered by ID. IDs sort by creation time,
 // so ID order is creation order.
 type Page struct {
@@ -31,6 +39,10 @@ type Page struct {
 	Prev bool
 	// Desc lists newest first.
 	Desc bool
+	// MaxBytes caps the bytes of bodies, payloads and responses on the
+	// page, for the lists that hold them; 0 means MaxPageBytes. A page cut
+	// short by it is not done.
+	MaxBytes int64
 }
 
 // Window restricts a list to items created in a time range.

@@ -280,6 +280,7 @@ func (s *Store) ReceivedGet(ctx context.Context, sourceID, id string) (*hookline
 func (s *Store) ReceivedList(ctx context.Context, sourceID string, f store.ReceivedFilter) ([]hookline.Received, bool, error) {
 	q := dialect.Query()
 	q.ReceivedListConds(sourceID, f)
+	q.Weigh(`octet_length(body) + coalesce(octet_length(view), 0) + coalesce(pg_column_size(headers), 0)`)
 	out, done, err := sqlstore.List(ctx, s.pool.Query, &q, receivedCols, "received", "id", f.Page, func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list received requests: %w", err)

@@ -294,6 +294,7 @@ func (s *Store) MessageGet(ctx context.Context, appID, idOrEventID string) (*hoo
 func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFilter) ([]hookline.Message, bool, error) {
 	q := dialect.Query()
 	q.MessageListConds(appID, f)
+	q.Weigh(`octet_length(payload) + coalesce(pg_column_size(headers), 0)`)
 	msgs, done, err := sqlstore.List(ctx, s.pool.Query, &q, messageCols, "messages", "id", f.Page, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list messages: %w", err)
@@ -627,6 +628,7 @@ func scanAttempt(r scanner) (hookline.Attempt, error) {
 func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
 	q := dialect.Query()
 	q.AttemptConds(appID, f)
+	q.Weigh(`octet_length(a.response) + coalesce(pg_column_size(a.response_headers), 0)`)
 	atts, done, err := sqlstore.List(ctx, s.pool.Query, &q, attemptCols, "attempts a", "a.id", f.Page, func(r pgx.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list attempts: %w", err)
@@ -668,6 +670,7 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID string, f store.EndpointMessageFilter) ([]store.MessageStatus, bool, error) {
 	q := dialect.Query()
 	q.EndpointMessageConds(appID, endpointID, f)
+	q.Weigh(`octet_length(m.payload) + coalesce(pg_column_size(m.headers), 0)`)
 	out, done, err := sqlstore.List(ctx, s.pool.Query, &q, sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols, "deliveries d JOIN messages m ON m.id = d.msg_id", "m.id", f.Page, func(r pgx.Rows) (store.MessageStatus, error) {
 		var (
 			ms   store.MessageStatus

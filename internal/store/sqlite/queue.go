@@ -208,6 +208,7 @@ func (s *Store) MessageGet(ctx context.Context, appID, idOrEventID string) (*hoo
 func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFilter) ([]hookline.Message, bool, error) {
 	q := dialect.Query()
 	q.MessageListConds(appID, f)
+	q.Weigh(`octet_length(payload) + coalesce(octet_length(headers), 0)`)
 	msgs, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, messageCols, "messages", "id", f.Page, func(r *sql.Rows) (hookline.Message, error) { return scanMessage(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list messages: %w", err)
@@ -557,6 +558,7 @@ func scanAttempt(r interface{ Scan(...any) error }) (hookline.Attempt, error) {
 func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
 	q := dialect.Query()
 	q.AttemptConds(appID, f)
+	q.Weigh(`octet_length(a.response) + coalesce(octet_length(a.response_headers), 0)`)
 	from := "attempts a"
 	if f.EndpointID != "" && f.MessageID == "" {
 		throughSpans(&q, spanAttempts, f.EndpointID, "a.id", f.Page)
@@ -604,6 +606,7 @@ func (s *Store) MessageEndpointList(ctx context.Context, appID, msgID string, p 
 func (s *Store) EndpointMessageList(ctx context.Context, appID, endpointID string, f store.EndpointMessageFilter) ([]store.MessageStatus, bool, error) {
 	q := dialect.Query()
 	q.EndpointMessageConds(appID, endpointID, f)
+	q.Weigh(`octet_length(m.payload) + coalesce(octet_length(m.headers), 0)`)
 	throughSpans(&q, spanDeliveries, endpointID, "d.msg_id", f.Page)
 	out, done, err := sqlstore.List(ctx, s.r.QueryContext, &q, sqlstore.Prefixed("m.", messageCols)+", "+deliveryCols,
 		endpointMessagesFrom, "d.msg_id", f.Page, func(r *sql.Rows) (store.MessageStatus, error) {

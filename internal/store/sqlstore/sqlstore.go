@@ -8,6 +8,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,7 @@ type Query struct {
 	args  []any
 	first string // ordered by before the ID column; see OrderFirst
 	floor string // the least ID the list can hold; see Since
+	size  string // the SQL expression of a row's weight; see Weigh
 }
 
 // Query starts a query in dialect d.
@@ -180,6 +182,20 @@ func (q *Query) AttemptConds(appID string, f store.AttemptFilter) {
 		mq.MessageConds("m.", f.EventTypes, f.Channel)
 		q.Add("EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND "+mq.Where()+")", mq.args...)
 	}
+}
+
+// Weigh has List cap the bytes of a page (store.Page.MaxBytes): size is
+// the SQL expression of a row's weight in bytes, the lengths of its
+// bodies or payloads, which the database tells without reading them.
+func (q *Query) Weigh(size string) { q.size = size }
+
+// clone returns a copy of q that conditions can be added to without
+// changing q.
+func (q *Query) clone() Query {
+	c := *q
+	c.where = slices.Clone(q.where)
+	c.args = slices.Clone(q.args)
+	return c
 }
 
 // OrderFirst has the list ordered by col before its ID column, in the
@@ -313,9 +329,17 @@ func NullInt(p *int) any {
 // of idcol, with query (a method value such as (*sql.DB).QueryContext or
 // (*pgxpool.Pool).Query), and scans page p of its rows with scan. It
 // reports whether the list is done.
+//
+// A query that Weigh was called on is run in two steps: the IDs and
+// weights of the page's rows first, then the rows that fit the page's
+// byte cap, bounded by their IDs. Rows past the cap are never read, and a
+// page cut short by it is not done.
 func List[R Rows, T any](ctx context.Context, query func(context.Context, string, ...any) (R, error), q *Query,
 	cols, from, idcol string, p store.Page, scan func(R) (T, error),
 ) ([]T, bool, error) {
+	if q.size != "" {
+		return listWeighed(ctx, query, q, cols, from, idcol, p, scan)
+	}
 	sql, args := q.SQL(cols, from, idcol, p)
 	rows, err := query(ctx, sql, args...)
 	items, err := Collect(rows, err, scan)
@@ -324,4 +348,67 @@ func List[R Rows, T any](ctx context.Context, query func(context.Context, string
 	}
 	items, done := FinishPage(items, p)
 	return items, done, nil
+}
+
+// weight is a row's ID and its weight in bytes.
+type weight struct {
+	id   string
+	size int64
+}
+
+// listWeighed is List for a query with a weight: see List.
+func listWeighed[R Rows, T any](ctx context.Context, query func(context.Context, string, ...any) (R, error), q *Query,
+	cols, from, idcol string, p store.Page, scan func(R) (T, error),
+) ([]T, bool, error) {
+	wq := q.clone()
+	sql, args := wq.SQL(idcol+", coalesce("+q.size+", 0)", from, idcol, p)
+	rows, err := query(ctx, sql, args...)
+	ws, err := Collect(rows, err, func(r R) (weight, error) {
+		var w weight
+		return w, r.Scan(&w.id, &w.size)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(ws) == 0 {
+		return nil, true, nil
+	}
+	n, whole := fit(ws, Limit(p), p.MaxBytes)
+	// The rows are those between the first and the last that fit: rows
+	// stored since, or grown since, cannot take the page past its cap.
+	first, last := ws[0].id, ws[n-1].id
+	if p.Desc != p.Prev {
+		first, last = last, first
+	}
+	q.Add(idcol+" >= ?", first)
+	q.Add(idcol+" <= ?", last)
+	pn := p
+	pn.Limit = n
+	sql, args = q.SQL(cols, from, idcol, pn)
+	rows, err = query(ctx, sql, args...)
+	items, err := Collect(rows, err, scan)
+	if err != nil {
+		return nil, false, err
+	}
+	items, _ = FinishPage(items, pn)
+	return items, whole && len(ws) <= Limit(p), nil
+}
+
+// fit returns how many of the rows ws, in list order, go on a page of
+// limit rows whose weights add up to at most maxBytes (0 for
+// store.MaxPageBytes), the first row always; and whether every row up to
+// the limit fit.
+func fit(ws []weight, limit int, maxBytes int64) (int, bool) {
+	if maxBytes <= 0 {
+		maxBytes = store.MaxPageBytes
+	}
+	want := min(len(ws), limit)
+	var sum int64
+	for i := range want {
+		sum += ws[i].size
+		if i > 0 && sum > maxBytes {
+			return i, false
+		}
+	}
+	return want, true
 }

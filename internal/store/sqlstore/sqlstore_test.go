@@ -144,3 +144,36 @@ func TestRebind(t *testing.T) {
 		t.Errorf("numbered: got %s, want %s", got, want)
 	}
 }
+
+func TestFit(t *testing.T) {
+	ws := func(sizes ...int64) []weight {
+		out := make([]weight, len(sizes))
+		for i, n := range sizes {
+			out[i] = weight{id: string(rune('a' + i)), size: n}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		ws       []weight
+		limit    int
+		maxBytes int64
+		n        int
+		whole    bool
+	}{
+		{"all fit", ws(1, 2, 3), 3, 10, 3, true},
+		{"limit first", ws(1, 2, 3, 4), 3, 100, 3, true},
+		{"cut by bytes", ws(4, 4, 4), 3, 10, 2, false},
+		{"exactly the cap", ws(5, 5, 1), 3, 10, 2, false},
+		{"first alone over the cap", ws(50, 1), 2, 10, 1, false},
+		{"default cap", ws(store.MaxPageBytes, 1), 2, 0, 1, false},
+		{"empty", nil, 3, 10, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, whole := fit(tc.ws, tc.limit, tc.maxBytes)
+			if n != tc.n || whole != tc.whole {
+				t.Fatalf("fit = %d, %v; want %d, %v", n, whole, tc.n, tc.whole)
+			}
+		})
+	}
+}

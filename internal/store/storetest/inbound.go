@@ -30,6 +30,7 @@ func RunInbound(t *testing.T, open func(t *testing.T) FullStore) {
 		{"Cursor", testCursor},
 		{"ReceivedWindows", testReceivedWindows},
 		{"ReceivedBytes", testReceivedBytes},
+		{"ReceivedPageBytes", testReceivedPageBytes},
 	}
 	runEach(t, open, tests)
 }

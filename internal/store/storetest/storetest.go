@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RetentionPrune", testRetentionPrune},
 		{"IdempotencyExpire", testIdempotencyExpire},
 		{"ClaimConcurrent", testClaimConcurrent},
+		{"PageBytes", testPageBytes},
 	}
 	runEach(t, open, tests)
 	t.Run("Copy", func(t *testing.T) { testCopy(t, open) })
