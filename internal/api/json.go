@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -196,16 +197,37 @@ type appender interface {
 	appendJSON(b []byte) ([]byte, error)
 }
 
+// marshaler is a wire type built from a stored item only when it is
+// encoded, so that a page holds the stored items and one item's wire form
+// at a time rather than a second copy of every body.
+type marshaler interface {
+	marshalJSON() ([]byte, error)
+}
+
+// marshal returns the JSON of v.
+func marshal(v any) ([]byte, error) {
+	if m, ok := v.(marshaler); ok {
+		return m.marshalJSON()
+	}
+	return json.Marshal(v)
+}
+
 // appendValue appends the JSON of v.
 func appendValue(b []byte, v any) ([]byte, error) {
 	if a, ok := v.(appender); ok {
 		return a.appendJSON(b)
 	}
-	enc, err := json.Marshal(v)
+	enc, err := marshal(v)
 	if err != nil {
 		return b, err
 	}
 	return append(b, enc...), nil
+}
+
+// encoder is a wire type, a page of a list, that writes its JSON to the
+// response as it goes: see listOut.encode.
+type encoder interface {
+	encode(w io.Writer, b []byte) ([]byte, error)
 }
 
 // appendWithPayload appends the JSON object of v, whose payload field is
@@ -235,6 +257,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 			outPool.Put(out)
 		}
 	}()
+	if e, ok := v.(encoder); ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		// Wire types always marshal, and a write fails only when the
+		// client has gone: either way the answer just ends, and a client
+		// cannot mistake what it got for a whole page.
+		rest, err := e.encode(w, (*out)[:0])
+		*out = rest
+		if err == nil {
+			w.Write(rest)
+		}
+		return
+	}
 	body, err := appendValue((*out)[:0], v)
 	*out = body
 	if err != nil {

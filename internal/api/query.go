@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -217,17 +218,60 @@ func newList[T any](items []T, done bool, id func(*T) string) listOut[T] {
 	return l
 }
 
-// appendJSON writes the page item by item, so items that write their own
-// JSON (messages, with their raw payloads) keep doing so.
+// appendJSON appends the JSON of the page.
 func (l listOut[T]) appendJSON(b []byte) ([]byte, error) {
+	return l.encode(nil, b)
+}
+
+// flushAt is how much of a page's JSON is gathered before it is written
+// out: a page of large items is sent item by item, and never held whole.
+const flushAt = 32 << 10
+
+// encode appends the JSON of the page to b item by item, so that items
+// that write their own JSON (messages, with their raw payloads) keep doing
+// so. With w not nil, it writes b to w whenever it holds flushAt bytes,
+// and an item that encodes larger goes to w without being copied into b;
+// it returns what is left in b to write.
+func (l listOut[T]) encode(w io.Writer, b []byte) ([]byte, error) {
+	flush := func() error {
+		if w == nil || len(b) == 0 {
+			return nil
+		}
+		_, err := w.Write(b)
+		b = b[:0]
+		return err
+	}
 	b = append(b, `{"data":[`...)
 	for i := range l.Data {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		var err error
-		if b, err = appendValue(b, l.Data[i]); err != nil {
-			return b, err
+		var v any = l.Data[i]
+		if a, ok := v.(appender); ok {
+			var err error
+			if b, err = a.appendJSON(b); err != nil {
+				return b, err
+			}
+		} else {
+			enc, err := marshal(v)
+			if err != nil {
+				return b, err
+			}
+			if w != nil && len(enc) >= flushAt {
+				if err := flush(); err != nil {
+					return b, err
+				}
+				if _, err := w.Write(enc); err != nil {
+					return b, err
+				}
+			} else {
+				b = append(b, enc...)
+			}
+		}
+		if w != nil && len(b) >= flushAt {
+			if err := flush(); err != nil {
+				return b, err
+			}
 		}
 	}
 	b = append(b, `],"iterator":`...)
