@@ -601,6 +601,84 @@ func receivedToWire(x *hookline.Received) receivedOut {
 	return out
 }
 
+// receivedItem is a received request in a list or a stream. It writes
+// its own JSON, as the page is written: a request's body goes out twice
+// (as text and base64), each appended to the answer straight from the
+// stored bytes rather than built as strings first.
+type receivedItem struct{ x *hookline.Received }
+
+// receivedHead is a receivedOut without its body and view, which
+// receivedItem appends after it: these fields, shallower than the
+// embedded ones of the same names and always empty, leave them out.
+type receivedHead struct {
+	receivedOut
+	Body       *string         `json:"body,omitempty"`
+	BodyBase64 string          `json:"bodyBase64,omitempty"`
+	View       json.RawMessage `json:"view,omitempty"`
+}
+
+func (r receivedItem) appendJSON(b []byte) ([]byte, error) {
+	x := *r.x
+	x.Body, x.View = nil, nil
+	enc, err := json.Marshal(receivedHead{receivedOut: receivedToWire(&x)})
+	if err != nil {
+		return b, err
+	}
+	b = append(b, enc[:len(enc)-1]...)
+	b = append(b, `,"body":`...)
+	if utf8.Valid(r.x.Body) {
+		b = appendString(b, r.x.Body)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"bodyBase64":"`...)
+	b = base64.StdEncoding.AppendEncode(b, r.x.Body)
+	b = append(b, `","view":`...)
+	b = append(b, receivedToWire(&hookline.Received{View: r.x.View}).View...)
+	return append(b, '}'), nil
+}
+
+// appendString appends s, valid UTF-8, as a JSON string.
+func appendString(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i, c := range s {
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func receivedItems(reqs []hookline.Received) []receivedItem {
+	out := make([]receivedItem, len(reqs))
+	for i := range reqs {
+		out[i] = receivedItem{&reqs[i]}
+	}
+	return out
+}
+
+// receivedWeight is what a request weighs against a page's byte cap.
+func receivedWeight(x *hookline.Received) int64 {
+	return int64(len(x.Body) + len(x.View))
+}
+
 func runStatusText(st hookline.RunStatus) string {
 	switch st {
 	case hookline.RunPending:
@@ -634,10 +712,14 @@ type scanned struct {
 }
 
 // scanReceived lists a source's requests through f, keeping those keep
-// accepts, until f.Limit are kept, the list ends, or maxFilterScan pages
+// accepts, until f.Limit are kept, those kept reach the store's byte cap
+// of a page (store.MaxPageBytes), the list ends, or maxFilterScan pages
 // were read. keep nil keeps all, in one store call.
 func (s *server) scanReceived(ctx context.Context, sourceID string, f store.ReceivedFilter, keep func(*hookline.Received) bool) (scanned, error) {
-	var out scanned
+	var (
+		out   scanned
+		bytes int64
+	)
 	for range maxFilterScan {
 		page, done, err := s.inbound().ReceivedList(ctx, sourceID, f)
 		if err != nil {
@@ -647,9 +729,14 @@ func (s *server) scanReceived(ctx context.Context, sourceID string, f store.Rece
 			if len(out.reqs) == f.Limit {
 				return out, nil
 			}
+			kept := keep == nil || keep(&page[i])
+			if kept && len(out.reqs) > 0 && bytes+receivedWeight(&page[i]) > store.MaxPageBytes {
+				return out, nil // the next page starts at this request
+			}
 			out.last = page[i].ID
-			if keep == nil || keep(&page[i]) {
+			if kept {
 				out.reqs = append(out.reqs, page[i])
+				bytes += receivedWeight(&page[i])
 			}
 		}
 		out.done = done
@@ -689,11 +776,7 @@ func (s *server) receivedList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]receivedOut, len(page.reqs))
-	for i := range page.reqs {
-		out[i] = receivedToWire(&page.reqs[i])
-	}
-	l := newList(out, page.done, func(o *receivedOut) string { return o.ID })
+	l := newList(receivedItems(page.reqs), page.done, func(o *receivedItem) string { return o.x.ID })
 	if page.last != "" && !p.Prev {
 		// Continue after the last request read, even one filtered out, so
 		// the next page does not read it again.
@@ -840,11 +923,7 @@ func (s *server) sourceEvents(w http.ResponseWriter, r *http.Request) error {
 		// another node wakes no one here.
 		waitChange(ctx, changed, min(left, streamPoll))
 	}
-	out := make([]receivedOut, len(page.reqs))
-	for i := range page.reqs {
-		out[i] = receivedToWire(&page.reqs[i])
-	}
-	l := listOut[receivedOut]{Data: out, Done: page.done}
+	l := listOut[receivedItem]{Data: receivedItems(page.reqs), Done: page.done}
 	if f.Iterator != "" {
 		l.Iterator = &f.Iterator
 	}
@@ -954,6 +1033,7 @@ func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
 
 	lastWrite := time.Now()
 	f := store.ReceivedFilter{Page: store.Page{Limit: 50, Iterator: after}, VerifiedOnly: true}
+	var data []byte // one event at a time, the buffer reused
 	for ctx.Err() == nil {
 		changed := s.in.Changes(src.ID)
 		reqs, _, err := s.inbound().ReceivedList(ctx, src.ID, f)
@@ -967,11 +1047,12 @@ func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
 			// What the stream passes on to a developer's machine leaves
 			// out credentials meant for hookline, as forwards do.
 			reqs[i].Headers = inbound.ForwardHeaders(src, reqs[i].Headers)
-			data, err := json.Marshal(receivedToWire(&reqs[i]))
-			if err != nil {
+			data = append(data[:0], "id: "+reqs[i].ID+"\nevent: request\ndata: "...)
+			if data, err = (receivedItem{&reqs[i]}).appendJSON(data); err != nil {
 				return err
 			}
-			if _, err := fmt.Fprintf(w, "id: %s\nevent: request\ndata: %s\n\n", reqs[i].ID, data); err != nil {
+			data = append(data, "\n\n"...)
+			if _, err := w.Write(data); err != nil {
 				return nil
 			}
 			if rc.Flush() != nil {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound"
 )
@@ -608,6 +609,37 @@ func TestReceivedViewDepth(t *testing.T) {
 		var v any
 		if err := json.Unmarshal(page, &v); err != nil {
 			t.Errorf("view of depth %d: a page holding it does not decode: %v", tc.depth, err)
+		}
+	}
+}
+
+// TestReceivedItemJSON checks that a received request in a list or a
+// stream, which writes its own JSON, says what receivedToWire does.
+func TestReceivedItemJSON(t *testing.T) {
+	for _, body := range []string{
+		"", `{"ref":"main"}`, "quote \" backslash \\ newline \n tab \t nul \x00 bell \x07 del \x7f",
+		"<html>&amp;</html> \u2028 \u00e9 \U0001F600", "bad utf8 \xff\xfe",
+	} {
+		x := &hookline.Received{ID: hookline.NewID(hookline.PrefixReceived), SourceID: "src_1", Method: "POST", Path: "/in/x",
+			Query: "a=1&b=\"2\"", Headers: map[string][]string{"Body": {`"body":""`}}, Body: []byte(body),
+			View: inbound.View("application/json", []byte(body)), Verified: true, EventType: "push", CreatedAt: time.Now()}
+		got, err := receivedItem{x}.appendJSON([]byte("prefix"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(receivedToWire(x))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotV, wantV any
+		if err := json.Unmarshal(bytes.TrimPrefix(got, []byte("prefix")), &gotV); err != nil {
+			t.Fatalf("body %q: %v in %s", body, err, got)
+		}
+		if err := json.Unmarshal(want, &wantV); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantV, gotV); diff != "" {
+			t.Errorf("body %q (-receivedToWire +receivedItem):\n%s", body, diff)
 		}
 	}
 }
