@@ -197,27 +197,12 @@ type appender interface {
 	appendJSON(b []byte) ([]byte, error)
 }
 
-// marshaler is a wire type built from a stored item only when it is
-// encoded, so that a page holds the stored items and one item's wire form
-// at a time rather than a second copy of every body.
-type marshaler interface {
-	marshalJSON() ([]byte, error)
-}
-
-// marshal returns the JSON of v.
-func marshal(v any) ([]byte, error) {
-	if m, ok := v.(marshaler); ok {
-		return m.marshalJSON()
-	}
-	return json.Marshal(v)
-}
-
 // appendValue appends the JSON of v.
 func appendValue(b []byte, v any) ([]byte, error) {
 	if a, ok := v.(appender); ok {
 		return a.appendJSON(b)
 	}
-	enc, err := marshal(v)
+	enc, err := json.Marshal(v)
 	if err != nil {
 		return b, err
 	}

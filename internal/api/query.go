@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -253,7 +254,7 @@ func (l listOut[T]) encode(w io.Writer, b []byte) ([]byte, error) {
 				return b, err
 			}
 		} else {
-			enc, err := marshal(v)
+			enc, err := json.Marshal(v)
 			if err != nil {
 				return b, err
 			}
