@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -98,6 +99,23 @@ func TestListPageBytes(t *testing.T) {
 			}
 		})
 	}
+
+	// The stream reads the same capped pages, and passes on every request.
+	t.Run("stream", func(t *testing.T) {
+		resp := e.get("/api/v1/source/big/stream", "Last-Event-ID", hookline.IDFloor(hookline.PrefixReceived, t0))
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 4<<20)
+		var got []string
+		for len(got) < n && sc.Scan() {
+			if id, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+				got = append(got, id)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(reqIDs, " ") {
+			t.Errorf("streamed %v (%v),\nwant %v", got, sc.Err(), reqIDs)
+		}
+	})
 
 	// One page, all of its items some 8 MiB, takes a few times that to
 	// serve; the whole list (20 MiB) would take several times more.
