@@ -212,6 +212,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			TokenHash:    tokenHash,
 			MaxBodyBytes: cfg.MaxBodyBytes,
 			Bodies:       inflight.New(cfg.RequestMemory, requestMemoryWait),
+			Pages:        inflight.New(cfg.RequestMemory, requestMemoryWait),
 			Logger:       log,
 			Wake:         wake,
 			Health:       hc,

@@ -59,6 +59,9 @@ type Options struct {
 	// Bodies bounds the bytes of the request bodies being handled at once;
 	// nil bounds nothing.
 	Bodies *inflight.Limiter
+	// Pages bounds the bytes of the list pages of payloads, bodies and
+	// responses being read and written at once; nil bounds nothing.
+	Pages *inflight.Limiter
 	// Inbound, when set, serves the inbound routes (/api/v1/source/...)
 	// over Store, which must then also be a store.InboundStore.
 	Inbound *inbound.Service
@@ -83,6 +86,7 @@ type server struct {
 	wake      func()
 	in        *inbound.Service
 	bodies    *inflight.Limiter
+	pages     *inflight.Limiter
 	health    *health.Checker
 	mux       *http.ServeMux
 	appIDs    *appIDCache
@@ -102,6 +106,7 @@ func New(opts Options) http.Handler {
 		wake:      opts.Wake,
 		in:        opts.Inbound,
 		bodies:    opts.Bodies,
+		pages:     opts.Pages,
 		health:    opts.Health,
 		mux:       http.NewServeMux(),
 		appIDs:    newAppIDCache(5*time.Second, 10000),
@@ -163,18 +168,18 @@ func (s *server) routes() {
 	s.route("GET "+ep+"/secret", s.endpointSecretGet)
 	s.route("POST "+ep+"/secret/rotate", s.endpointSecretRotate)
 	s.route("POST "+ep+"/recover", s.endpointRecover)
-	s.route("GET "+ep+"/msg", s.endpointMessageList)
+	s.route("GET "+ep+"/msg", s.paged(s.endpointMessageList))
 
 	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
-	s.route("GET /api/v1/app/{app_id}/msg", s.messageList)
+	s.route("GET /api/v1/app/{app_id}/msg", s.paged(s.messageList))
 	s.route("POST /api/v1/app/{app_id}/msg", s.messageCreate)
 	s.route("GET "+msg, s.messageGet)
 	s.route("GET "+msg+"/endpoint", s.messageEndpointList)
 	s.route("GET "+msg+"/attempt/{attempt_id}", s.attemptGet)
 	s.route("POST "+msg+"/endpoint/{endpoint_id}/resend", s.messageResend)
 
-	s.route("GET /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", s.attemptListByEndpoint)
-	s.route("GET /api/v1/app/{app_id}/attempt/msg/{msg_id}", s.attemptListByMessage)
+	s.route("GET /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", s.paged(s.attemptListByEndpoint))
+	s.route("GET /api/v1/app/{app_id}/attempt/msg/{msg_id}", s.paged(s.attemptListByMessage))
 
 	s.sourceRoutes()
 }
@@ -183,6 +188,20 @@ func (s *server) routes() {
 // idempotency-key header.
 func (s *server) route(pattern string, h handlerFunc) {
 	s.mux.Handle(pattern, s.authenticate(s.idempotent(s.adapt(h))))
+}
+
+// paged reserves a page's worth of bytes (store.MaxPageBytes) under the
+// bound on list pages before h reads one: a page of a list of payloads,
+// bodies or responses may hold that much, and is held until it is written.
+func (s *server) paged(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		release, err := s.pages.Acquire(r.Context(), store.MaxPageBytes)
+		if err != nil {
+			return errOverloaded(err)
+		}
+		defer release()
+		return h(w, r)
+	}
 }
 
 // now returns the current time in UTC at the store's precision

@@ -165,6 +165,33 @@ func TestBodiesInFlight(t *testing.T) {
 	all()
 }
 
+// TestListPagesInFlight shows that the lists whose pages carry payloads,
+// bodies or responses reserve a page's bytes before they read one, and
+// that other routes do not.
+func TestListPagesInFlight(t *testing.T) {
+	t.Parallel()
+	pages := inflight.New(store.MaxPageBytes, 20*time.Millisecond)
+	e := newEnv(t, newFakeStore(), func(o *Options) { o.Pages = pages })
+	e.createApp("Acme", "acme")
+	e.do("GET", "/api/v1/app/acme/msg", nil).want(http.StatusOK)
+
+	hold, err := pages.Acquire(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/v1/app/acme/msg", "/api/v1/app/acme/attempt/msg/m1", "/api/v1/app/acme/endpoint/e1/msg"} {
+		r := e.do("GET", path, nil)
+		r.wantError(http.StatusServiceUnavailable, "overloaded")
+		if r.Header.Get("Retry-After") == "" {
+			t.Errorf("GET %s: 503 without Retry-After", path)
+		}
+	}
+	e.do("GET", "/api/v1/app/acme", nil).want(http.StatusOK)
+	e.do("GET", "/api/v1/app", nil).want(http.StatusOK)
+	hold()
+	e.do("GET", "/api/v1/app/acme/msg", nil).want(http.StatusOK)
+}
+
 func TestBadQuery(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, newFakeStore())

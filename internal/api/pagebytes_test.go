@@ -102,10 +102,21 @@ func TestListPageBytes(t *testing.T) {
 
 	// The stream reads the same capped pages, and passes on every request.
 	t.Run("stream", func(t *testing.T) {
-		resp := e.get("/api/v1/source/big/stream", "Last-Event-ID", hookline.IDFloor(hookline.PrefixReceived, t0))
+		from := hookline.IDFloor(hookline.PrefixReceived, t0)
+		resp := e.get("/api/v1/source/big/stream", "Last-Event-ID", from)
 		defer resp.Body.Close()
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(nil, 4<<20)
+		// The stream opens with an event that only says where it starts.
+		var opening string
+		for opening == "" && sc.Scan() {
+			if id, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+				opening = id
+			}
+		}
+		if opening != from {
+			t.Fatalf("the stream starts at %q, want %q", opening, from)
+		}
 		var got []string
 		for len(got) < n && sc.Scan() {
 			if id, ok := strings.CutPrefix(sc.Text(), "id: "); ok {

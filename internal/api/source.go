@@ -58,7 +58,7 @@ func (s *server) sourceRoutes() {
 	s.route("PATCH "+src, s.sourcePatch)
 	s.route("DELETE "+src, s.sourceDelete)
 	s.route("POST "+src+"/token/rotate", s.sourceRotate)
-	s.route("GET "+src+"/request", s.receivedList)
+	s.route("GET "+src+"/request", s.paged(s.receivedList))
 	s.route("GET "+src+"/request/{request_id}", s.receivedGet)
 	s.route("POST "+src+"/request/{request_id}/replay", s.receivedReplay)
 	s.route("GET "+src+"/events", s.sourceEvents)

@@ -52,9 +52,10 @@ type Config struct {
 	// DeliveryMemory bounds the payload bytes of the deliveries a node
 	// holds in memory, waiting or in flight, each message counted once.
 	DeliveryMemory int64
-	// RequestMemory bounds the bytes of request bodies a node handles at
-	// once, for the receive URLs and for the API each; a request beyond it
-	// waits briefly, then is answered 503 with Retry-After.
+	// RequestMemory bounds the bytes a node holds at once for requests:
+	// the bodies being received, the API's request bodies, and the API's
+	// list pages of payloads, bodies and responses, each. A request beyond
+	// it waits briefly, then is answered 503 with Retry-After.
 	RequestMemory int64
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
@@ -216,7 +217,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.DeliveryMemory, "delivery-memory", c.DeliveryMemory,
 		help("delivery-memory", "most bytes of message payloads the deliveries held in memory carry, waiting or in flight; beyond it they wait in the database"))
 	fs.Int64Var(&c.RequestMemory, "request-memory", c.RequestMemory,
-		help("request-memory", "most bytes of request bodies handled at once, for the receive URLs and for the API each; beyond it a request waits up to 2s, then gets 503 with Retry-After"))
+		help("request-memory", "most bytes held at once by the bodies being received, by the API's request bodies, and by the API's list pages of payloads and bodies, each; beyond it a request waits up to 2s, then gets 503 with Retry-After"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, help("shutdown-timeout", "how long a graceful shutdown waits for in-flight work"))
 	fs.StringVar(&c.Role, "role", c.Role, help("role", "what this node does: all, api (serve the API and publish) or worker (deliver and do the upkeep)"))
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, help("node-id", "this node's name in logs and in its deliveries' User-Agent (default: generated)"))

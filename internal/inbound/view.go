@@ -31,7 +31,9 @@ func View(contentType string, body []byte) json.RawMessage {
 	switch {
 	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json"),
 		mediaType == "" && len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '['):
-		if json.Valid(trimmed) {
+		// A view deeper than a payload may be is none: it could not be
+		// published or shown to the SDKs that decode answers.
+		if json.Valid(trimmed) && !hookline.JSONDeeper(trimmed, hookline.MaxPayloadDepth) {
 			return json.RawMessage(trimmed)
 		}
 	case mediaType == "application/x-www-form-urlencoded":

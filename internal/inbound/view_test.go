@@ -3,6 +3,7 @@ package inbound
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -22,6 +23,8 @@ func TestView(t *testing.T) {
 		{"json without a content type", "", `[1,2]`, `[1,2]`},
 		{"json suffix", "application/vnd.api+json; charset=utf-8", `{"a":1}`, `{"a":1}`},
 		{"broken json", "application/json", `{"a":`, ""},
+		{"json as deep as a payload may be", "application/json", deep(hookline.MaxPayloadDepth), deep(hookline.MaxPayloadDepth)},
+		{"json deeper than a payload may be", "application/json", deep(hookline.MaxPayloadDepth + 1), ""},
 		{"form", "application/x-www-form-urlencoded", "Customer=bob&value=10.00&item=paper",
 			`{"Customer":"bob","item":"paper","value":"10.00"}`},
 		{"form with repeats and json", "application/x-www-form-urlencoded", `tag=a&tag=b&payload=%7B%22type%22%3A%22block_actions%22%7D`,
@@ -40,6 +43,11 @@ func TestView(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deep returns a JSON array nested n levels deep.
+func deep(n int) string {
+	return strings.Repeat("[", n) + strings.Repeat("]", n)
 }
 
 func TestEventType(t *testing.T) {
