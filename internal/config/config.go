@@ -57,6 +57,10 @@ type Config struct {
 	// list pages of payloads, bodies and responses, each. A request beyond
 	// it waits briefly, then is answered 503 with Retry-After.
 	RequestMemory int64
+	// MemoryLimit is the Go runtime's soft memory limit, in bytes: near
+	// it the collector works harder instead of letting the heap grow. 0
+	// sets none; GOMEMLIMIT, when set, wins.
+	MemoryLimit int64
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
 	// Role is what this process does: "all" (the default), "api" (serve
@@ -92,6 +96,7 @@ func Default() Config {
 		Workers:         256,
 		DeliveryMemory:  64 << 20,
 		RequestMemory:   32 << 20,
+		MemoryLimit:     384 << 20,
 		ShutdownTimeout: 30 * time.Second,
 		Role:            "all",
 		Lease:           2 * time.Minute,
@@ -159,6 +164,9 @@ func (c *Config) Validate() error {
 	if c.DeliveryMemory < 1<<20 {
 		errs = append(errs, fmt.Errorf("--delivery-memory %d: use at least 1048576 (1 MiB)", c.DeliveryMemory))
 	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
+		errs = append(errs, fmt.Errorf("--memory-limit %d: use 0 (none) or at least 67108864 (64 MiB)", c.MemoryLimit))
+	}
 	if c.RequestMemory < 1<<20 {
 		errs = append(errs, fmt.Errorf("--request-memory %d: use at least 1048576 (1 MiB)", c.RequestMemory))
 	}
@@ -188,6 +196,7 @@ var envNames = map[string]string{
 	"workers":                "HOOKLINE_WORKERS",
 	"delivery-memory":        "HOOKLINE_DELIVERY_MEMORY",
 	"request-memory":         "HOOKLINE_REQUEST_MEMORY",
+	"memory-limit":           "HOOKLINE_MEMORY_LIMIT",
 	"shutdown-timeout":       "HOOKLINE_SHUTDOWN_TIMEOUT",
 	"role":                   "HOOKLINE_ROLE",
 	"node-id":                "HOOKLINE_NODE_ID",
@@ -218,6 +227,8 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 		help("delivery-memory", "most bytes of message payloads the deliveries held in memory carry, waiting or in flight; beyond it they wait in the database"))
 	fs.Int64Var(&c.RequestMemory, "request-memory", c.RequestMemory,
 		help("request-memory", "most bytes held at once by the bodies being received, by the API's request bodies, and by the API's list pages of payloads and bodies, each; beyond it a request waits up to 2s, then gets 503 with Retry-After"))
+	fs.Int64Var(&c.MemoryLimit, "memory-limit", c.MemoryLimit,
+		help("memory-limit", "soft limit of the Go heap in bytes, near which the collector works harder instead of letting memory grow; 0 sets none; GOMEMLIMIT wins"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, help("shutdown-timeout", "how long a graceful shutdown waits for in-flight work"))
 	fs.StringVar(&c.Role, "role", c.Role, help("role", "what this node does: all, api (serve the API and publish) or worker (deliver and do the upkeep)"))
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, help("node-id", "this node's name in logs and in its deliveries' User-Agent (default: generated)"))

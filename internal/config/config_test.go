@@ -97,6 +97,8 @@ func TestValidate(t *testing.T) {
 		{"negative delay", func(c *Config) { c.RetrySchedule = []time.Duration{-time.Second} }, "--retry-schedule"},
 		{"no workers", func(c *Config) { c.Workers = 0 }, "--workers"},
 		{"delivery memory under 1 MiB", func(c *Config) { c.DeliveryMemory = 1000 }, "--delivery-memory"},
+		{"request memory under 1 MiB", func(c *Config) { c.RequestMemory = 1000 }, "--request-memory"},
+		{"memory limit under 64 MiB", func(c *Config) { c.MemoryLimit = 1 << 20 }, "--memory-limit"},
 		{"log format", func(c *Config) { c.LogFormat = "xml" }, "--log-format"},
 	}
 	for _, tt := range tests {
