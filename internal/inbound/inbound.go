@@ -6,6 +6,7 @@
 package inbound
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -70,6 +71,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	bodies   *inflight.Limiter
+	writing  *inflight.Limiter
 	// allowPrivate is Options.AllowPrivateNetworks.
 	allowPrivate bool
 
@@ -92,6 +94,7 @@ func New(opts Options) *Service {
 		now:      opts.Now,
 		log:      opts.Logger,
 		bodies:   opts.Bodies,
+		writing:  inflight.New(maxWriting, 10*time.Second),
 		waiters:  map[string]chan struct{}{},
 
 		allowPrivate: opts.AllowPrivateNetworks,
@@ -359,7 +362,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		if src.KeepRejected {
 			x.Verified, x.VerifyError = false, err.Error()
 			s.fillView(x, r.Header)
-			if err := s.st.ReceivedCreate(ctx, &store.Receive{Received: x}); err != nil {
+			if err := s.store(ctx, &store.Receive{Received: x}); err != nil {
 				s.log.Error("keep rejected request", "source_id", src.ID, "err", err)
 			}
 		}
@@ -383,7 +386,12 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 
 	rc, err := s.plan(ctx, src, x, fields)
 	if err == nil {
-		err = s.st.ReceivedCreate(ctx, rc)
+		err = s.store(ctx, rc)
+	}
+	if errors.Is(err, inflight.ErrBusy) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "overloaded", "the server is storing as many received bytes as it may at once; retry shortly")
+		return
 	}
 	if err != nil {
 		s.log.Error("store inbound request", "source_id", src.ID, "err", err)
@@ -402,6 +410,29 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = io.WriteString(w, resp.Body)
+}
+
+// maxWriting bounds the bytes of received requests being written to the
+// store at once. Writes are serial on SQLite and share the database
+// elsewhere: without the bound, a flood of large requests to one receive
+// URL fills the store's queue, and every publish waits behind it.
+const maxWriting = 4 << 20
+
+// store writes a received request with what its routes made of it, once
+// its bytes have room under maxWriting. A small request never waits for
+// this; a large one waits for the large ones before it, up to the
+// request's own deadline or ten seconds, and then gets inflight.ErrBusy.
+func (s *Service) store(ctx context.Context, rc *store.Receive) error {
+	n := int64(len(rc.Received.Body) + len(rc.Received.View))
+	for _, m := range rc.Messages {
+		n += int64(len(m.Message.Payload))
+	}
+	release, err := s.writing.Acquire(ctx, n)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.st.ReceivedCreate(ctx, rc)
 }
 
 // readBody reads a body into one buffer of its declared length, or, with

@@ -574,3 +574,43 @@ func TestReceiveMasksToken(t *testing.T) {
 		t.Errorf("stored paths (newest first) = %q, want %q", paths, want)
 	}
 }
+
+// TestReceiveBoundsBytesWriting shows that the bytes of received requests
+// being written to the store are bounded, so that a flood of large bodies
+// cannot fill the store's queue ahead of everything else: with the bound
+// taken, a request waits, then is answered 503 with Retry-After and not
+// kept; a small one passes beside the large ones being written.
+func TestReceiveBoundsBytesWriting(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	writing := e.svc.BoundWriting(50 * time.Millisecond)
+	src, path := e.source(t, func(s *hookline.Source) { s.Verification = json.RawMessage(`{"scheme":"none"}`) })
+
+	hold, err := writing.Acquire(context.Background(), inbound.MaxWriting-1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"pad": "` + strings.Repeat("x", 4096) + `"}`
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(big))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), `"overloaded"`) {
+		t.Fatalf("with the bound taken: %d %s (Retry-After %q), want 503 overloaded with Retry-After", resp.StatusCode, b, resp.Header.Get("Retry-After"))
+	}
+	small := `{"type": "small"}`
+	if status, b := e.post(t, http.MethodPost, path, small, map[string]string{"Content-Type": "application/json"}); status != http.StatusOK {
+		t.Fatalf("a small request beside the large ones: %d %s", status, b)
+	}
+	hold()
+	if status, b := e.post(t, http.MethodPost, path, big, map[string]string{"Content-Type": "application/json"}); status != http.StatusOK {
+		t.Fatalf("with room again: %d %s", status, b)
+	}
+	if got := e.received(t, src); len(got) != 2 {
+		t.Fatalf("kept %d requests, want the small one and the large one sent with room", len(got))
+	}
+}
