@@ -3,81 +3,13 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookline/hookline/internal/store/postgres/pgtest"
 )
-
-// dbProxy forwards connections to a database server and can play it down:
-// while down it drops every connection, old and new, as a stopped server
-// does, and once up it forwards again.
-type dbProxy struct {
-	ln    net.Listener
-	to    string
-	down  atomic.Bool
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
-func newDBProxy(t *testing.T, to string) *dbProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	pgtest.Must(t, err)
-	p := &dbProxy{ln: ln, to: to}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if p.down.Load() {
-				c.Close()
-				continue
-			}
-			s, err := net.DialTimeout("tcp", to, 5*time.Second)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); io.Copy(s, c); s.Close() }()
-			go func() { defer p.wg.Done(); io.Copy(c, s); c.Close() }()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		p.setDown(true)
-		p.wg.Wait()
-	})
-	return p
-}
-
-// setDown plays the server down (dropping every connection) or up.
-func (p *dbProxy) setDown(down bool) {
-	p.down.Store(down)
-	if !down {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
 
 // TestDatabaseDown runs a node on PostgreSQL and takes the database away:
 // the health probe and the API say so (503, naming the store), the
@@ -85,14 +17,8 @@ func (p *dbProxy) setDown(down bool) {
 // database is back.
 func TestDatabaseDown(t *testing.T) {
 	t.Parallel()
-	u, err := url.Parse(pgtest.URL(t))
-	pgtest.Must(t, err)
-	p := newDBProxy(t, u.Host)
-	u.Host = p.ln.Addr().String()
-	q := u.Query()
-	q.Set("connect_timeout", "2")
-	u.RawQuery = q.Encode()
-	srv := startServer(t, nil, "--db", u.String())
+	p, dsn := pgtest.NewProxy(t, pgtest.URL(t), 2)
+	srv := startServer(t, nil, "--db", dsn)
 
 	var app struct{ ID string }
 	if code := call(t, srv.URL, "POST", "/api/v1/app", map[string]any{"name": "down"}, &app); code != http.StatusCreated {
@@ -112,7 +38,7 @@ func TestDatabaseDown(t *testing.T) {
 		t.Fatalf("health with the database up = %d %s", code, body)
 	}
 
-	p.setDown(true)
+	p.SetDown(true)
 	msg := map[string]any{"eventType": "a.b", "payload": map[string]any{"n": 1}}
 	var e struct{ Code string }
 	if code := call(t, srv.URL, "POST", "/api/v1/app/"+app.ID+"/msg", msg, &e); code != http.StatusServiceUnavailable || e.Code != "store_unavailable" {
@@ -131,7 +57,7 @@ func TestDatabaseDown(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &b); err != nil || b.Code != "not_ready" || b.Checks["store"] == "ok" || hdr.Get("Retry-After") == "" {
 				t.Errorf("health with the database down = %s (%v), want not_ready naming the store, with Retry-After", body, err)
 			}
-			if strings.Contains(body, u.Host) || strings.Contains(body, "postgres") {
+			if strings.Contains(body, p.Addr()) || strings.Contains(body, "postgres") {
 				t.Errorf("health shows the database's address: %s", body)
 			}
 			break
@@ -145,7 +71,7 @@ func TestDatabaseDown(t *testing.T) {
 		t.Errorf("liveness with the database down = %d, want 204", code)
 	}
 
-	p.setDown(false)
+	p.SetDown(false)
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		code, body, _ := probe("/api/v1/health")

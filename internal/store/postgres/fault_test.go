@@ -3,11 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"net/url"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,69 +39,12 @@ func TestFull(t *testing.T) {
 	})
 }
 
-// proxy forwards TCP connections to a server until it is cut, when it
-// closes its listener and every connection, as a server that went down.
-type proxy struct {
-	ln    net.Listener
-	to    string
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
-func newProxy(t *testing.T, to string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	pgtest.Must(t, err)
-	p := &proxy{ln: ln, to: to}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.DialTimeout("tcp", to, 5*time.Second)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); io.Copy(s, c); s.Close() }()
-			go func() { defer p.wg.Done(); io.Copy(c, s); c.Close() }()
-		}
-	}()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) cut() {
-	p.ln.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
 // TestUnavailable checks that the store's errors say so when the server
 // cannot be reached: its connections dropped and new ones refused.
 func TestUnavailable(t *testing.T) {
 	t.Parallel()
-	u, err := url.Parse(pgtest.URL(t))
-	pgtest.Must(t, err)
-	p := newProxy(t, u.Host)
-	u.Host = p.ln.Addr().String()
-	q := u.Query()
-	q.Set("connect_timeout", "5")
-	u.RawQuery = q.Encode()
-	s, err := postgres.Open(ctx, u.String(), postgres.Options{})
+	p, dsn := pgtest.NewProxy(t, pgtest.URL(t), 5)
+	s, err := postgres.Open(ctx, dsn, postgres.Options{})
 	pgtest.Must(t, err)
 	t.Cleanup(func() { s.Close() })
 	a, _ := newApp(t, s)
@@ -114,7 +53,7 @@ func TestUnavailable(t *testing.T) {
 	}
 	pgtest.Must(t, s.Ping(ctx))
 
-	p.cut()
+	p.SetDown(true)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	checks := map[string]func() error{
