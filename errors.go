@@ -25,6 +25,10 @@ var (
 	// work now, such as a database server that is down or restarting: the
 	// operation may succeed if tried again later.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrForbidden means the caller's access does not allow the operation:
+	// another app, a capability it lacks, or a read-only token writing.
+	// Such errors are usually *ForbiddenError values, which say why.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // FieldError describes one invalid field.

@@ -18,6 +18,7 @@ const (
 	PrefixAttempt  = "atmpt_"
 	PrefixDelivery = "dlv_"
 	PrefixTask     = "qtask_"
+	PrefixToken    = "tok_"
 )
 
 var (
