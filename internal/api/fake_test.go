@@ -28,6 +28,7 @@ type fakeStore struct {
 	attempts   map[string]*hookline.Attempt
 	idem       map[string]*store.IdempotentResponse // nil value: in progress
 	settings   map[string]string
+	fakeAccess // tokens and login codes
 }
 
 var _ store.Store = (*fakeStore)(nil)

@@ -258,6 +258,8 @@ type Store interface {
 	// on one value this way, such as the generated admin token's hash.
 	SettingInit(ctx context.Context, key, value string) (stored string, err error)
 
+	AccessStore
+
 	Close() error
 }
 
