@@ -71,6 +71,9 @@ func (t *Token) Validate() error {
 		v.add("name", "must be at most 256 characters")
 	}
 	validAccess(&v, t.Scope, t.AppID, t.Capabilities)
+	if t.Scope == ScopeAdmin && t.ReadOnly {
+		v.add("readOnly", `an admin token changes things; choose the "read-only" scope instead`)
+	}
 	if t.ExpiresAt != nil && !t.ExpiresAt.After(t.CreatedAt) {
 		v.add("expiry", "must be in the future")
 	}

@@ -220,6 +220,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Publisher:    commits,
 			Inbound:      in,
 			TokenHash:    tokenHash,
+			PublicURL:    publicURL,
 			MaxBodyBytes: cfg.MaxBodyBytes,
 			Bodies:       inflight.New(cfg.RequestMemory, requestMemoryWait),
 			Pages:        inflight.New(cfg.RequestMemory, requestMemoryWait),

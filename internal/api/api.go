@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/health"
@@ -40,9 +41,13 @@ type Options struct {
 	// Publisher makes new messages durable. When nil, each message is
 	// written with Store.MessageCreate as a batch of one and Wake is called.
 	Publisher Publisher
-	// TokenHash is the SHA-256 of the admin token. When empty, every
-	// authenticated route answers 401.
+	// TokenHash is the SHA-256 of the bootstrap admin token. When empty,
+	// only the tokens in the store authenticate.
 	TokenHash []byte
+	// PublicURL is the base URL users reach this server at, which portal
+	// login links start with; when empty, they start with the scheme and
+	// host of the request that asked for them.
+	PublicURL string
 	// MaxBodyBytes caps request bodies; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// Logger receives internal errors and recovered panics; nil means
@@ -90,12 +95,22 @@ type server struct {
 	health    *health.Checker
 	mux       *http.ServeMux
 	appIDs    *appIDCache
+	tokens    *tokenCache
+	publicURL string
+	// patterns are the authenticated routes, in registration order.
+	patterns []string
 	// allowPrivate is Options.AllowPrivateNetworks.
 	allowPrivate bool
 }
 
 // New returns the REST API as an http.Handler.
 func New(opts Options) http.Handler {
+	s := newServer(opts)
+	return s.recoverPanics(http.HandlerFunc(s.serve))
+}
+
+// newServer returns the server behind New, its routes registered.
+func newServer(opts Options) *server {
 	s := &server{
 		st:        opts.Store,
 		pub:       opts.Publisher,
@@ -110,6 +125,8 @@ func New(opts Options) http.Handler {
 		health:    opts.Health,
 		mux:       http.NewServeMux(),
 		appIDs:    newAppIDCache(5*time.Second, 10000),
+		tokens:    newTokenCache(5*time.Second, 10000),
+		publicURL: strings.TrimRight(opts.PublicURL, "/"),
 
 		allowPrivate: opts.AllowPrivateNetworks,
 	}
@@ -130,7 +147,7 @@ func New(opts Options) http.Handler {
 		s.health = health.New(ho)
 	}
 	s.routes()
-	return s.recoverPanics(http.HandlerFunc(s.serve))
+	return s
 }
 
 // routes registers every endpoint. Patterns have no trailing slash; serve
@@ -182,12 +199,16 @@ func (s *server) routes() {
 	s.route("GET /api/v1/app/{app_id}/attempt/msg/{msg_id}", s.paged(s.attemptListByMessage))
 
 	s.sourceRoutes()
+	s.authRoutes()
+	s.tokenRoutes()
 }
 
-// route registers an authenticated handler. POSTs also honour the
+// route registers an authenticated handler, whose access its rule in
+// rules decides before anything else happens. POSTs also honour the
 // idempotency-key header.
 func (s *server) route(pattern string, h handlerFunc) {
-	s.mux.Handle(pattern, s.authenticate(s.idempotent(s.adapt(h))))
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, s.authenticate(ruleFor(pattern), s.idempotent(s.adapt(h))))
 }
 
 // paged reserves a page's worth of bytes (store.MaxPageBytes) under the

@@ -73,6 +73,8 @@ func errorResponse(err error) (int, any) {
 			Detail: "The database cannot be reached; nothing was stored. Retry later."}
 	case errors.Is(err, hookline.ErrNotFound):
 		return http.StatusNotFound, errorBody{Code: "not_found", Detail: "Entity not found"}
+	case errors.Is(err, hookline.ErrForbidden):
+		return http.StatusForbidden, errorBody{Code: "forbidden", Detail: forbiddenDetail(err)}
 	case errors.Is(err, hookline.ErrConflict):
 		return http.StatusConflict, errorBody{Code: "conflict", Detail: "A conflict has occurred"}
 	case errors.Is(err, hookline.ErrInvalid):

@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -144,27 +142,6 @@ func (s *server) adapt(h handlerFunc) http.Handler {
 		}
 	})
 }
-
-// authenticate requires "Authorization: Bearer <token>" with the admin
-// token. Only hashes are compared, in constant time, so neither the token
-// nor its length leaks through timing.
-func (s *server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		token = strings.TrimSpace(token)
-		sum := sha256.Sum256([]byte(token))
-		if !strings.EqualFold(scheme, "Bearer") || token == "" || len(s.tokenHash) != sha256.Size ||
-			subtle.ConstantTimeCompare(sum[:], s.tokenHash) != 1 {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			s.writeError(w, r, errUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-var errUnauthorized = &apiError{status: http.StatusUnauthorized, code: "authentication_failed",
-	detail: "Incorrect authentication credentials."}
 
 // idempotent makes a POST carrying an idempotency-key header run at most
 // once: a repeat gets the first response replayed, a repeat while the first
