@@ -293,7 +293,14 @@ func (h *Housekeeper) Round(ctx context.Context) {
 	h.batches(ctx, deadline, h.opts.Batch, func() (int, error) {
 		return h.st.IdempotencyExpire(ctx, now, h.opts.Batch)
 	})
+	h.batches(ctx, deadline, h.opts.Batch, func() (int, error) {
+		return h.st.TokenPrune(ctx, now.Add(-EndedTokensKept), h.opts.Batch)
+	})
 }
+
+// EndedTokensKept is how long a token stays listed after it expired or was
+// revoked, before the upkeep deletes it.
+const EndedTokensKept = 30 * 24 * time.Hour
 
 // batches calls step until it does less than full, fails, or the deadline
 // passes, pausing between calls; it returns the rows changed.

@@ -19,6 +19,8 @@ type fakeMaintainer struct {
 	reasons   []string
 	prunes    []time.Time
 	expires   int
+	// tokenCutoffs are the cutoffs TokenPrune was given.
+	tokenCutoffs []time.Time
 	// pruneLeft is how many rows RetentionPrune still has to change.
 	pruneLeft int
 }
@@ -48,11 +50,18 @@ func (f *fakeMaintainer) IdempotencyExpire(ctx context.Context, now time.Time, l
 	return 0, nil
 }
 
+func (f *fakeMaintainer) TokenPrune(ctx context.Context, before time.Time, limit int) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokenCutoffs = append(f.tokenCutoffs, before)
+	return 0, nil
+}
+
 func TestFollowerDoesNothing(t *testing.T) {
 	f := &fakeMaintainer{}
 	h := NewHousekeeper(f, HousekeeperOptions{Retention: time.Hour})
 	h.Round(context.Background())
-	if h.Leading() || len(f.disableAt) != 0 || len(f.prunes) != 0 || f.expires != 0 {
+	if h.Leading() || len(f.disableAt) != 0 || len(f.prunes) != 0 || f.expires != 0 || len(f.tokenCutoffs) != 0 {
 		t.Errorf("a follower did upkeep: %+v", f)
 	}
 }
@@ -80,6 +89,9 @@ func TestLeaderRound(t *testing.T) {
 	}
 	if f.expires != 1 {
 		t.Errorf("expired keys %d times", f.expires)
+	}
+	if diff := cmp.Diff([]time.Time{now.Add(-EndedTokensKept)}, f.tokenCutoffs); diff != "" {
+		t.Errorf("token prune cutoff (-want +got):\n%s", diff)
 	}
 }
 

@@ -304,6 +304,10 @@ type Maintainer interface {
 	// IdempotencyExpire deletes up to limit idempotency keys whose replay
 	// window has passed at now, and returns how many.
 	IdempotencyExpire(ctx context.Context, now time.Time, limit int) (int, error)
+	// TokenPrune deletes up to limit tokens that expired or were revoked
+	// before the cutoff, and returns how many: portal accesses make a
+	// token each, which would otherwise pile up.
+	TokenPrune(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Checker is a store that can say whether it can take work now, for a

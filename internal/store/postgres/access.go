@@ -160,3 +160,16 @@ func (s *Store) LoginCodeUse(ctx context.Context, hash []byte, now time.Time) (*
 	}
 	return &t, nil
 }
+
+// TokenPrune deletes tokens that ended before the cutoff, with their
+// login codes.
+func (s *Store) TokenPrune(ctx context.Context, before time.Time, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM tokens WHERE id IN (
+		SELECT id FROM tokens WHERE expires_at < $1
+		UNION SELECT id FROM tokens WHERE revoked_at < $1
+		LIMIT $2)`, before.UTC(), max(limit, 1))
+	if err != nil {
+		return 0, fmt.Errorf("prune tokens: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -153,3 +153,16 @@ func (s *Store) LoginCodeUse(ctx context.Context, hash []byte, now time.Time) (*
 	}
 	return &t, nil
 }
+
+// TokenPrune deletes tokens that ended before the cutoff.
+func (s *Store) TokenPrune(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM tokens WHERE id IN (
+		SELECT id FROM tokens WHERE expires_at < ?1
+		UNION SELECT id FROM tokens WHERE revoked_at < ?1
+		LIMIT ?2)`, micro(before), max(limit, 1))
+	if err != nil {
+		return 0, fmt.Errorf("prune tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

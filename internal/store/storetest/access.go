@@ -146,3 +146,35 @@ func testLoginCodes(t *testing.T, s store.Store) {
 		t.Errorf("fresh code: %v", err)
 	}
 }
+
+func testTokenPrune(t *testing.T, s store.Store) {
+	m := maintainer(t, s)
+	at := func(d time.Duration) *time.Time { v := t0.Add(d); return &v }
+	expiredLongAgo, _ := newToken(t, s, func(tok *hookline.Token) { tok.ExpiresAt = at(time.Hour) })
+	revokedLongAgo, _ := newToken(t, s, nil)
+	must(t, s.TokenRevoke(ctx, revokedLongAgo.ID, t0.Add(time.Hour)))
+	expiredLately, _ := newToken(t, s, func(tok *hookline.Token) { tok.ExpiresAt = at(72 * time.Hour) })
+	live, _ := newToken(t, s, func(tok *hookline.Token) { tok.ExpiresAt = at(1000 * time.Hour) })
+	forever, _ := newToken(t, s, nil)
+
+	cutoff := t0.Add(48 * time.Hour)
+	n, err := m.TokenPrune(ctx, cutoff, 1)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("pruned %d with limit 1", n)
+	}
+	n, err = m.TokenPrune(ctx, cutoff, 100)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("pruned %d more, want 1", n)
+	}
+	for _, tok := range []*hookline.Token{expiredLongAgo, revokedLongAgo} {
+		_, err := s.TokenGet(ctx, tok.ID)
+		wantKind(t, err, hookline.ErrNotFound)
+	}
+	for _, tok := range []*hookline.Token{expiredLately, live, forever} {
+		if _, err := s.TokenGet(ctx, tok.ID); err != nil {
+			t.Errorf("token kept past the cutoff: %v", err)
+		}
+	}
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"TokenExpireApp", testTokenExpireApp},
 		{"LoginCodes", testLoginCodes},
+		{"TokenPrune", testTokenPrune},
 		{"DisableFailing", testDisableFailing},
 		{"RetentionPrune", testRetentionPrune},
 		{"IdempotencyExpire", testIdempotencyExpire},

@@ -18,6 +18,9 @@ CREATE TABLE tokens (
 );
 -- expire-all finds an app's tokens here.
 CREATE INDEX tokens_app ON tokens (app_id) WHERE app_id IS NOT NULL;
+-- The upkeep finds the tokens that ended long ago here.
+CREATE INDEX tokens_expires ON tokens (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX tokens_revoked ON tokens (revoked_at) WHERE revoked_at IS NOT NULL;
 
 CREATE TABLE login_codes (
     hash        bytea PRIMARY KEY,
