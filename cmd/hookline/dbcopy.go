@@ -36,8 +36,9 @@ func dbCopyCommand() *cobra.Command {
 types, endpoints with their secrets and headers, messages, deliveries with
 their state, attempts, settings such as the admin token's hash, and the
 inbound half: sources (their receive URLs keep working), received requests
-and command runs with their state. Either side may be a SQLite file or a
-postgres:// URL; the destination is migrated first. Idempotency keys and
+and command runs with their state, and API tokens (as hashes, so they keep
+working). Either side may be a SQLite file or a postgres:// URL; the
+destination is migrated first. Idempotency keys, portal login codes and
 cluster heartbeats, which live for minutes, are not copied.
 
 Stop hookline first. A SQLite source cannot be copied while a server uses it
@@ -131,8 +132,8 @@ func copyDB(ctx context.Context, from, to string, batch int, resume bool, out io
 		return fmt.Errorf("copy: %w (run again with --resume to finish)", err)
 	}
 	fmt.Fprintf(out, "copied %d apps, %d event types, %d endpoints, %d messages, %d deliveries, %d attempts, %d settings, "+
-		"%d sources, %d received requests and %d command runs from %s to %s\n",
+		"%d sources, %d received requests, %d command runs and %d API tokens from %s to %s\n",
 		counts["app"], counts["event type"], counts["endpoint"], counts["message"], counts["delivery"], counts["attempt"], counts["setting"],
-		counts["source"], counts["received"], counts["run"], describeDB(from), describeDB(to))
+		counts["source"], counts["received"], counts["run"], counts["token"], describeDB(from), describeDB(to))
 	return nil
 }

@@ -93,7 +93,7 @@ func TestDBCopy(t *testing.T) {
 	if err := Main(context.Background(), []string{"db", "copy", "--from", db, "--to", pg, "--batch", "3"}, &out, &out, func(string) string { return "" }); err != nil {
 		t.Fatalf("db copy: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "copied 1 apps, 0 event types, 1 endpoints, 3 messages, 3 deliveries, 4 attempts, 1 settings, 1 sources, 1 received requests and 0 command runs") {
+	if !strings.Contains(out.String(), "copied 1 apps, 0 event types, 1 endpoints, 3 messages, 3 deliveries, 4 attempts, 1 settings, 1 sources, 1 received requests, 0 command runs and 0 API tokens") {
 		t.Errorf("copy said %q", out.String())
 	}
 	// A second copy into the same database is refused.

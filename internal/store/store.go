@@ -362,6 +362,8 @@ type Record struct {
 	// Run is copied with its state. Its NextAttempt is the stored due
 	// time, for a running one the end of its lease.
 	Run *hookline.Run
+	// Token is an API token, copied with its hash and state.
+	Token *hookline.Token
 }
 
 // Kind names the kind of record r holds, in words ("app", "event type",
@@ -391,6 +393,8 @@ func (r Record) Kind() string {
 		return "received"
 	case r.Run != nil:
 		return "run"
+	case r.Token != nil:
+		return "token"
 	}
 	return ""
 }
@@ -407,13 +411,13 @@ type SourceCursor struct {
 }
 
 // Copier is a store that can hand over its whole content to another store
-// and take one over, for `hookline db copy`. Idempotency keys and cluster
-// nodes, which live only minutes, are not copied.
+// and take one over, for `hookline db copy`. Idempotency keys, cluster
+// nodes and login codes, which live only minutes, are not copied.
 type Copier interface {
 	// Dump calls fn with every record, in the order Load wants them: apps,
 	// event types, endpoints, messages, deliveries, attempts, settings,
 	// sources (each followed by its cursor), received requests, command
-	// runs. It reads in pages, so it holds neither the whole store in
+	// runs, tokens. It reads in pages, so it holds neither the whole store in
 	// memory nor one long transaction.
 	Dump(ctx context.Context, fn func(Record) error) error
 	// Load stores records in one transaction, keeping their IDs, times and

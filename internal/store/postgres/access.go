@@ -43,8 +43,8 @@ func scanToken(r scanner) (hookline.Token, error) {
 	return t, err
 }
 
-// TokenCreate stores a new token.
-func (s *Store) TokenCreate(ctx context.Context, t *hookline.Token) error {
+// tokenArgs are a token's columns, in tokenCols's order.
+func tokenArgs(t *hookline.Token) []any {
 	caps := t.Capabilities
 	if caps == nil {
 		caps = []hookline.Capability{}
@@ -53,9 +53,15 @@ func (s *Store) TokenCreate(ctx context.Context, t *hookline.Token) error {
 	if flags == nil {
 		flags = []string{}
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		t.ID, clean(t.Name), t.Hash, string(t.Scope), nullString(t.AppID), jsonText(caps), t.ReadOnly, nullString(t.SessionID), jsonText(flags),
-		t.CreatedAt.UTC(), timePtr(t.ExpiresAt), timePtr(t.LastUsedAt), timePtr(t.RevokedAt))
+	return []any{t.ID, clean(t.Name), t.Hash, string(t.Scope), nullString(t.AppID), jsonText(caps), t.ReadOnly, nullString(t.SessionID), jsonText(flags),
+		t.CreatedAt.UTC(), timePtr(t.ExpiresAt), timePtr(t.LastUsedAt), timePtr(t.RevokedAt)}
+}
+
+const tokenInsert = `INSERT INTO tokens (` + tokenCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+
+// TokenCreate stores a new token.
+func (s *Store) TokenCreate(ctx context.Context, t *hookline.Token) error {
+	_, err := s.pool.Exec(ctx, tokenInsert, tokenArgs(t)...)
 	if isUnique(err) {
 		return fmt.Errorf("create token: %w", hookline.ErrConflict)
 	}

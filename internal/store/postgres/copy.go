@@ -30,6 +30,8 @@ var dumpTables = sqlstore.Tables[pgx.Rows]{
 	Source:    func(r pgx.Rows, cursor *string) (hookline.Source, error) { return scanSource(r, cursor) },
 	Received:  func(r pgx.Rows) (hookline.Received, error) { return scanReceived(r) },
 	Run:       func(r pgx.Rows) (hookline.Run, error) { return scanRun(r) },
+	TokenCols: tokenCols,
+	Token:     func(r pgx.Rows) (hookline.Token, error) { return scanToken(r) },
 }
 
 // scanDumpedDelivery scans a delivery as Dump copies it: with its stored
@@ -87,6 +89,8 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 			b.Queue(`INSERT INTO runs (`+runCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
 				run.ID, run.ReceivedID, run.SourceID, clean(run.RouteID), clean(run.Command), run.Status, run.Attempts, timePtr(&run.NextAttempt),
 				run.ExitCode, clean(run.Output), clean(run.Error), run.UpdatedAt.UTC())
+		case r.Token != nil:
+			b.Queue(tokenInsert+` ON CONFLICT DO NOTHING`, tokenArgs(r.Token)...)
 		}
 	}
 	if len(atts.id) > 0 {

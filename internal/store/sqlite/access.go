@@ -36,8 +36,8 @@ func scanToken(r interface{ Scan(...any) error }) (hookline.Token, error) {
 	return t, err
 }
 
-// TokenCreate stores a new token.
-func (s *Store) TokenCreate(ctx context.Context, t *hookline.Token) error {
+// tokenArgs are a token's columns, in tokenCols's order.
+func tokenArgs(t *hookline.Token) []any {
 	caps := t.Capabilities
 	if caps == nil {
 		caps = []hookline.Capability{}
@@ -46,9 +46,13 @@ func (s *Store) TokenCreate(ctx context.Context, t *hookline.Token) error {
 	if flags == nil {
 		flags = []string{}
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Name, t.Hash, string(t.Scope), nullString(t.AppID), jsonText(caps), t.ReadOnly, nullString(t.SessionID), jsonText(flags),
-		micro(t.CreatedAt), microPtr(t.ExpiresAt), microPtr(t.LastUsedAt), microPtr(t.RevokedAt))
+	return []any{t.ID, t.Name, t.Hash, string(t.Scope), nullString(t.AppID), jsonText(caps), t.ReadOnly, nullString(t.SessionID), jsonText(flags),
+		micro(t.CreatedAt), microPtr(t.ExpiresAt), microPtr(t.LastUsedAt), microPtr(t.RevokedAt)}
+}
+
+// TokenCreate stores a new token.
+func (s *Store) TokenCreate(ctx context.Context, t *hookline.Token) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (`+placeholders(13)+`)`, tokenArgs(t)...)
 	if isUnique(err) {
 		return fmt.Errorf("create token: %w", hookline.ErrConflict)
 	}

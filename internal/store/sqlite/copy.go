@@ -30,6 +30,8 @@ var dumpTables = sqlstore.Tables[*sql.Rows]{
 	Source:    func(r *sql.Rows, cursor *string) (hookline.Source, error) { return scanSource(r, cursor) },
 	Received:  func(r *sql.Rows) (hookline.Received, error) { return scanReceived(r) },
 	Run:       func(r *sql.Rows) (hookline.Run, error) { return scanRun(r) },
+	TokenCols: tokenCols,
+	Token:     func(r *sql.Rows) (hookline.Token, error) { return scanToken(r) },
 }
 
 // scanDumpedDelivery scans a delivery as Dump copies it: with its stored
@@ -100,6 +102,8 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 				_, err = tx.ExecContext(ctx, `INSERT INTO runs (`+runCols+`) VALUES (`+placeholders(12)+`) ON CONFLICT DO NOTHING`,
 					run.ID, run.ReceivedID, run.SourceID, run.RouteID, run.Command, run.Status, run.Attempts, microPtr(&run.NextAttempt),
 					run.ExitCode, run.Output, run.Error, micro(run.UpdatedAt))
+			case r.Token != nil:
+				_, err = tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (`+placeholders(13)+`) ON CONFLICT DO NOTHING`, tokenArgs(r.Token)...)
 			}
 			if err != nil {
 				return err

@@ -18,6 +18,7 @@ type Tables[R Rows] struct {
 	// DeliveryCols and AttemptCols are qualified by the aliases d and a.
 	DeliveryCols, AttemptCols         string
 	SourceCols, ReceivedCols, RunCols string
+	TokenCols                         string
 	App                               func(R) (hookline.App, error)
 	EventType                         func(R) (hookline.EventType, error)
 	Endpoint                          func(R) (hookline.Endpoint, error)
@@ -26,6 +27,7 @@ type Tables[R Rows] struct {
 	Attempt                           func(R) (hookline.Attempt, error)
 	Received                          func(R) (hookline.Received, error)
 	Run                               func(R) (hookline.Run, error)
+	Token                             func(R) (hookline.Token, error)
 	// Source scans a source's columns followed by its ack_cursor into
 	// cursor.
 	Source func(r R, cursor *string) (hookline.Source, error)
@@ -86,8 +88,12 @@ func Dump[R Rows](ctx context.Context, d *Dialect, query func(context.Context, s
 		func(x hookline.Received) error { return fn(store.Record{Received: &x}) }); err != nil {
 		return err
 	}
-	return dumpTable(ctx, d, query, t.RunCols, "runs", "id", t.Run, func(run hookline.Run) string { return run.ID },
-		func(run hookline.Run) error { return fn(store.Record{Run: &run}) })
+	if err := dumpTable(ctx, d, query, t.RunCols, "runs", "id", t.Run, func(run hookline.Run) string { return run.ID },
+		func(run hookline.Run) error { return fn(store.Record{Run: &run}) }); err != nil {
+		return err
+	}
+	return dumpTable(ctx, d, query, t.TokenCols, "tokens", "id", t.Token, func(tok hookline.Token) string { return tok.ID },
+		func(tok hookline.Token) error { return fn(store.Record{Token: &tok}) })
 }
 
 // dumpTable pages through one table in key order, calling emit for each

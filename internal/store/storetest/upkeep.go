@@ -251,7 +251,15 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 	_ = e1
 	_ = e3
 	must(t, src.SettingPut(ctx, "admin_token_sha256", "abc123"))
-	want := map[string]int{"app": 2, "event type": 2, "endpoint": 3, "message": 6, "delivery": 12, "attempt": 3, "setting": 1}
+	portal, portalSecret := newToken(t, src, func(tok *hookline.Token) {
+		tok.Scope, tok.AppID, tok.Capabilities, tok.ReadOnly, tok.SessionID, tok.FeatureFlags =
+			hookline.ScopeApp, a.ID, []hookline.Capability{hookline.CapViewBase}, true, "s1", []string{"beta"}
+		tok.ExpiresAt = &expires
+	})
+	must(t, src.TokenTouch(ctx, portal.ID, t0.Add(time.Minute)))
+	revoked, _ := newToken(t, src, nil)
+	must(t, src.TokenRevoke(ctx, revoked.ID, t0.Add(time.Minute)))
+	want := map[string]int{"app": 2, "event type": 2, "endpoint": 3, "message": 6, "delivery": 12, "attempt": 3, "setting": 1, "token": 2}
 	inSrc, inbound := src.(FullStore)
 	inDst, dstInbound := dst.(FullStore)
 	if inbound != dstInbound {
@@ -291,6 +299,9 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 	must(t, dst.MessageCreate(ctx, []*store.MessageCreate{dup}))
 	if !dup.Existing {
 		t.Error("an event ID copied over does not deduplicate")
+	}
+	if tok, err := dst.TokenByHash(ctx, hookline.HashSecret(portalSecret)); err != nil || tok.ID != portal.ID {
+		t.Errorf("a copied token's secret finds %v, %v; want token %s", tok, err, portal.ID)
 	}
 	if inbound {
 		checkInboundCopy(t, inDst, acked)
