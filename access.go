@@ -168,11 +168,11 @@ func validAccess(v *ValidationError, scope Scope, appID string, caps []Capabilit
 	switch scope {
 	case ScopeAdmin, ScopeReadOnly:
 		if appID != "" {
-			v.add("app", "only an app-scoped token names an application")
+			v.add("appId", "only an app-scoped token names an application")
 		}
 	case ScopeApp:
 		if appID == "" {
-			v.add("app", "an app-scoped token needs an application")
+			v.add("appId", "an app-scoped token needs an application")
 		}
 	default:
 		v.add("scope", `must be "admin", "read-only" or "app"`)

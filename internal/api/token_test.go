@@ -92,9 +92,9 @@ func TestTokenCreateValidates(t *testing.T) {
 	}{
 		{"no scope", map[string]any{"name": "x"}, "scope"},
 		{"unknown scope", map[string]any{"scope": "root"}, "scope"},
-		{"app scope without app", map[string]any{"scope": "app"}, "app"},
+		{"app scope without app", map[string]any{"scope": "app"}, "appId"},
 		{"unknown app", map[string]any{"scope": "app", "appId": "nope"}, "appId"},
-		{"admin with app", map[string]any{"scope": "admin", "appId": "acme"}, "app"},
+		{"admin with app", map[string]any{"scope": "admin", "appId": "acme"}, "appId"},
 		{"unknown capability", map[string]any{"scope": "app", "appId": "acme", "capabilities": []string{"Everything"}}, "capabilities"},
 		{"read-only writing", map[string]any{"scope": "read-only", "capabilities": []string{"ManageEndpoint"}}, "capabilities"},
 		{"admin read-only", map[string]any{"scope": "admin", "readOnly": true}, "readOnly"},

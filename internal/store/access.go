@@ -37,6 +37,8 @@ type AccessStore interface {
 	LoginCodeCreate(ctx context.Context, c *hookline.LoginCode, now time.Time) error
 	// LoginCodeUse spends the login code with this hash: it returns the
 	// code's token and deletes the code, so a second use finds nothing.
-	// An unknown, spent or expired code is hookline.ErrNotFound.
+	// An unknown, spent or expired code is hookline.ErrNotFound. The token
+	// may have been revoked or expired since: the caller checks
+	// Token.Active.
 	LoginCodeUse(ctx context.Context, hash []byte, now time.Time) (*hookline.Token, error)
 }
