@@ -50,6 +50,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		Args:  cobra.NoArgs,
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "hookline", version) },
 	})
-	root.AddCommand(sourceCommand(getenv), listenCommand(getenv))
+	root.AddCommand(sourceCommand(getenv), listenCommand(getenv), tokenCommand(getenv))
 	return root.ExecuteContext(ctx)
 }
