@@ -147,7 +147,8 @@ func (s *server) adapt(h handlerFunc) http.Handler {
 // once: a repeat gets the first response replayed, a repeat while the first
 // is still running gets 409, and a first attempt that failed with a 5xx
 // frees the key so that a retry runs again. Keys are scoped by method and
-// path, so one key reused on another route is a different request.
+// path, so one key reused on another route is a different request, and by
+// stored token, so that no caller is replayed another's response.
 func (s *server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -160,6 +161,9 @@ func (s *server) idempotent(next http.Handler) http.Handler {
 			return
 		}
 		scoped := r.Method + " " + r.URL.Path + " " + key
+		if acc := accessFrom(r.Context()); acc != nil && acc.TokenID != "" {
+			scoped = acc.TokenID + " " + scoped
+		}
 		saved, err := s.st.IdempotencyBegin(r.Context(), scoped, s.now())
 		switch {
 		case errors.Is(err, hookline.ErrConflict):

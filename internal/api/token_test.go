@@ -309,3 +309,24 @@ func TestAppTokenByUID(t *testing.T) {
 		e.doAuth(bearer, "GET", "/api/v1/app/"+p, nil).wantError(http.StatusForbidden, "forbidden")
 	}
 }
+
+// TestIdempotencyKeysPerToken checks that a key one caller used is not
+// replayed to another: each token has keys of its own.
+func TestIdempotencyKeysPerToken(t *testing.T) {
+	e := newEnv(t, newFakeStore())
+	app := e.createApp("Acme", "acme")
+	portal := "Bearer " + mintToken(t, e.st, appToken(app.ID, hookline.AppCapabilities...))
+	other := "Bearer " + mintToken(t, e.st, appToken(app.ID, hookline.AppCapabilities...))
+	var first, replay, mine, theirs endpointOut
+	e.do("POST", "/api/v1/app/acme/endpoint", map[string]any{"url": "https://example.com/admin"}, "idempotency-key", "k1").
+		want(http.StatusCreated).decode(&first)
+	e.do("POST", "/api/v1/app/acme/endpoint", map[string]any{"url": "https://example.com/admin"}, "idempotency-key", "k1").
+		want(http.StatusCreated).decode(&replay)
+	e.doAuth(portal, "POST", "/api/v1/app/acme/endpoint", map[string]any{"url": "https://example.com/portal"}, "idempotency-key", "k1").
+		want(http.StatusCreated).decode(&mine)
+	e.doAuth(other, "POST", "/api/v1/app/acme/endpoint", map[string]any{"url": "https://example.com/other"}, "idempotency-key", "k1").
+		want(http.StatusCreated).decode(&theirs)
+	if replay.ID != first.ID || mine.ID == first.ID || theirs.ID == mine.ID || mine.URL != "https://example.com/portal" {
+		t.Errorf("endpoints %s %s %s %s: a key was replayed across tokens, or not to its own", first.ID, replay.ID, mine.ID, theirs.ID)
+	}
+}
