@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -90,6 +91,8 @@ func (s *server) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 		t.Capabilities = hookline.AppCapabilities // as Svix gives a portal access that names none
 	case t.Scope == hookline.ScopeReadOnly && in.Capabilities == nil:
 		t.Capabilities = []hookline.Capability{hookline.CapViewBase}
+	case t.Scope == hookline.ScopeApp && !slices.Contains(t.Capabilities, hookline.CapViewBase):
+		t.Capabilities = append([]hookline.Capability{hookline.CapViewBase}, t.Capabilities...) // always held, as in a portal access
 	}
 	if in.Expiry != nil {
 		if *in.Expiry < 1 || *in.Expiry > maxTokenExpiry {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -126,6 +127,15 @@ func TestReadOnlyToken(t *testing.T) {
 	}
 	e.doAuth(bearer, "GET", "/api/v1/app/acme/endpoint/"+ep.ID+"/secret", nil).wantError(http.StatusForbidden, "forbidden")
 	e.doAuth(bearer, "GET", "/api/v1/token", nil).wantError(http.StatusForbidden, "forbidden")
+
+	// An app token always reads its app, whatever capabilities it names.
+	var resender tokenOut
+	e.do("POST", "/api/v1/token", map[string]any{"scope": "app", "appId": "acme", "capabilities": []string{"CreateAttempts"}}).
+		want(http.StatusCreated).decode(&resender)
+	if !slices.Equal(resender.Capabilities, []string{"ViewBase", "CreateAttempts"}) {
+		t.Errorf("capabilities %v", resender.Capabilities)
+	}
+	e.doAuth("Bearer "+resender.Token, "GET", "/api/v1/app/acme/endpoint", nil).want(http.StatusOK)
 
 	var withSecret tokenOut
 	e.do("POST", "/api/v1/token", map[string]any{"scope": "read-only", "capabilities": []string{"ViewEndpointSecret"}}).
