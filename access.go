@@ -149,6 +149,7 @@ func (a *Access) Expired(now time.Time) bool {
 	return a.ExpiresAt != nil && !now.Before(*a.ExpiresAt)
 }
 
+
 // ForbiddenError is a refusal by scope, app or capability. It matches
 // ErrForbidden under errors.Is; Detail says which rule refused.
 type ForbiddenError struct {
