@@ -96,3 +96,20 @@ func TestNewSecret(t *testing.T) {
 		t.Fatalf("hash %x is not the SHA-256 of %q", ha, a)
 	}
 }
+
+// TestAppUIDNotAnID checks that no app's uid can be another app's ID: a
+// path naming either would then name both, and an app-scoped token reach
+// the wrong one.
+func TestAppUIDNotAnID(t *testing.T) {
+	a := &App{Name: "x", UID: NewID(PrefixApp)}
+	var ve *ValidationError
+	if err := a.Validate(); !errors.As(err, &ve) || ve.Fields[0].Loc[1] != "uid" {
+		t.Fatalf("uid of an app ID's form: %v", err)
+	}
+	for _, uid := range []string{"app_acme", "acme", NewID(PrefixEndpoint)} {
+		a.UID = uid
+		if err := a.Validate(); err != nil {
+			t.Errorf("uid %q: %v", uid, err)
+		}
+	}
+}

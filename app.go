@@ -23,6 +23,12 @@ func (a *App) Validate() error {
 		v.add("name", "must not be empty")
 	}
 	validUID(&v, a.UID)
+	if IsID(PrefixApp, a.UID) {
+		// A path names an app by ID or uid: a uid that is another app's ID
+		// would make one path name two apps, and an app-scoped token
+		// reach the wrong one.
+		v.add("uid", "must not have the form of an application ID")
+	}
 	validRate(&v, "rateLimit", a.RateLimit)
 	return v.err()
 }

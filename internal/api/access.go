@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -123,7 +124,8 @@ var adminAccess = hookline.AdminAccess()
 // request's context for the handler. The bootstrap admin token is checked
 // first, by comparing hashes in constant time, so that neither the token
 // nor its length leaks through timing, and without a store round trip.
-// Any other token is looked up by the SHA-256 of its secret (see tokens).
+// Any other token is looked up by the SHA-256 of its secret (see
+// tokenCache).
 func (s *server) authenticate(rl rule, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		acc, err := s.resolveToken(r)
@@ -199,7 +201,10 @@ func (s *server) authorize(r *http.Request, rl rule, acc *hookline.Access) error
 	if rl.app {
 		appID = r.PathValue("app_id")
 		if acc.Scope == hookline.ScopeApp && appID != acc.AppID {
-			appID = s.resolveAppID(r, appID)
+			var err error
+			if appID, err = s.resolveAppID(r, appID); err != nil {
+				return err
+			}
 		}
 	}
 	return acc.Require(rl.cap, appID)
@@ -208,17 +213,20 @@ func (s *server) authorize(r *http.Request, rl rule, acc *hookline.Access) error
 // resolveAppID returns the ID of the app that key (an ID or a uid) names,
 // or key itself when no app has it: an app-scoped token may not learn
 // whether other apps exist.
-func (s *server) resolveAppID(r *http.Request, key string) string {
+func (s *server) resolveAppID(r *http.Request, key string) (string, error) {
 	now := s.clock()
 	if id, ok := s.appIDs.get(key, now); ok {
-		return id
+		return id, nil
 	}
 	a, err := s.st.AppGet(r.Context(), key)
+	if errors.Is(err, hookline.ErrNotFound) {
+		return key, nil
+	}
 	if err != nil {
-		return key
+		return "", fmt.Errorf("resolve the path's app: %w", err)
 	}
 	s.appIDs.put(key, a.ID, now)
-	return a.ID
+	return a.ID, nil
 }
 
 // tokenCache remembers stored tokens by hash for a few seconds, so that a
