@@ -144,12 +144,6 @@ func (a *Access) Require(c Capability, appID string) error {
 	return nil
 }
 
-// Expired reports whether a has ended at now.
-func (a *Access) Expired(now time.Time) bool {
-	return a.ExpiresAt != nil && !now.Before(*a.ExpiresAt)
-}
-
-
 // ForbiddenError is a refusal by scope, app or capability. It matches
 // ErrForbidden under errors.Is; Detail says which rule refused.
 type ForbiddenError struct {
