@@ -98,7 +98,6 @@ func TestClusterSurvivesKill(t *testing.T) {
 		ackCount atomic.Int64
 		acked    sync.Map // message ID → true
 		dead     atomic.Bool
-		killedAt time.Time
 		killOnce sync.Once
 		wg       sync.WaitGroup
 	)
@@ -108,7 +107,6 @@ func TestClusterSurvivesKill(t *testing.T) {
 			if err := nodes[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Error(err)
 			}
-			killedAt = time.Now()
 			dead.Store(true)
 		})
 	}
@@ -194,7 +192,10 @@ func TestClusterSurvivesKill(t *testing.T) {
 		live, fromVictim := 0, false
 		for _, s := range sends {
 			if s.node == victimID {
-				fromVictim = fromVictim || s.start.Before(killedAt)
+				// A dead process writes nothing, so every send of the
+				// victim's was made before it died, even one the receiver
+				// read after the kill (on a busy machine, well after).
+				fromVictim = true
 			} else {
 				live++
 			}
