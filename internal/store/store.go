@@ -323,6 +323,27 @@ type Checker interface {
 	WriteFault() (time.Time, error)
 }
 
+// Gauges are counts of what the store holds now, for metrics.
+type Gauges struct {
+	// Pending counts the deliveries not finished: waiting for their first
+	// attempt or a retry, or claimed and being sent.
+	Pending int64
+	// OldestDue is the earliest time a pending delivery is due: its first
+	// attempt's or retry's time, or its claim's lease end while it is
+	// being sent. Zero when nothing is pending.
+	OldestDue time.Time
+	// EndpointsDisabled counts the disabled endpoints.
+	EndpointsDisabled int64
+}
+
+// Gauger is a store that reads its Gauges through indexes, cheaply enough
+// to answer a metrics scrape every few seconds whatever the history
+// holds: the work grows with the pending deliveries and the disabled
+// endpoints, not with every delivery ever made. Both adapters implement it.
+type Gauger interface {
+	GaugesRead(ctx context.Context) (Gauges, error)
+}
+
 // Node is a hookline process that takes part in a cluster.
 type Node struct {
 	ID string

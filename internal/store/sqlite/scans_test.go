@@ -150,3 +150,22 @@ func TestWindowListsStopAtTheirStart(t *testing.T) {
 		}
 	}
 }
+
+// TestGaugesReadIndexes checks that the gauges a metrics scrape reads walk
+// the partial indexes of pending deliveries and disabled endpoints, never
+// the tables, which hold every delivery and endpoint ever made.
+func TestGaugesReadIndexes(t *testing.T) {
+	s := emptyStore(t)
+	plan := explain(t, s, gaugesSQL, nil)
+	for line := range strings.Lines(plan) {
+		table := strings.HasPrefix(line, "SCAN deliveries") || strings.HasPrefix(line, "SCAN endpoints")
+		if table && !strings.Contains(line, "INDEX deliveries_endpoint_due") && !strings.Contains(line, "INDEX endpoints_disabled") {
+			t.Errorf("reading the gauges reads a whole table:\n%s", plan)
+		}
+	}
+	for _, index := range []string{"deliveries_endpoint_due", "endpoints_disabled"} {
+		if !strings.Contains(plan, "INDEX "+index) {
+			t.Errorf("reading the gauges does not use %s:\n%s", index, plan)
+		}
+	}
+}

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LoginCodes", testLoginCodes},
 		{"TokenPrune", testTokenPrune},
 		{"DisableFailing", testDisableFailing},
+		{"Gauges", testGauges},
 		{"RetentionPrune", testRetentionPrune},
 		{"IdempotencyExpire", testIdempotencyExpire},
 		{"ClaimConcurrent", testClaimConcurrent},
