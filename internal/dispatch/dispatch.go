@@ -155,6 +155,17 @@ type Options struct {
 	// UserAgent is the User-Agent header of every request. Default
 	// "hookline".
 	UserAgent string
+	// Metrics, when set, counts the attempts.
+	Metrics Metrics
+}
+
+// Metrics counts what becomes of the attempts.
+type Metrics interface {
+	// Attempted counts an attempt by its delivery's status after it:
+	// success, pending (to be retried) or failed (given up). took is the
+	// duration of its HTTP request, zero when it made none; latency is
+	// the time since the message was published.
+	Attempted(status hookline.Status, took, latency time.Duration)
 }
 
 // TruncatedMark ends a response body that was cut at Options.MaxResponse.
@@ -773,6 +784,9 @@ func (d *Dispatcher) workLoop() {
 			d.unsent = append(d.unsent, t.Delivery.ID)
 			d.mu.Unlock()
 			continue
+		}
+		if d.opts.Metrics != nil && res.Attempt != nil {
+			d.opts.Metrics.Attempted(res.Delivery.Status, res.Attempt.Duration, res.Attempt.CreatedAt.Add(res.Attempt.Duration).Sub(t.Message.CreatedAt))
 		}
 		if res.Attempt != nil && res.Attempt.Status == hookline.StatusFail {
 			d.fails.failed(d.ctx, &res)
