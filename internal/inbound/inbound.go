@@ -59,6 +59,15 @@ type Options struct {
 	// an address, or localhost, as its host is refused; with it, only the
 	// addresses the network guard refuses always are.
 	AllowPrivateNetworks bool
+	// Metrics, when set, counts the requests to receive URLs.
+	Metrics Metrics
+}
+
+// Metrics counts the requests to receive URLs that reach a source, by
+// the source's ID and the result: "accepted", "rejected" (401),
+// "duplicate", "too_large" (413) or "overloaded" (503).
+type Metrics interface {
+	Received(sourceID, result string)
 }
 
 // Service receives, verifies, stores and routes inbound webhooks, and runs
@@ -74,6 +83,7 @@ type Service struct {
 	writing  *inflight.Limiter
 	// allowPrivate is Options.AllowPrivateNetworks.
 	allowPrivate bool
+	metrics      Metrics
 
 	// Counters of requests refused by verification, for inspection.
 	rejected atomic.Int64
@@ -98,6 +108,7 @@ func New(opts Options) *Service {
 		waiters:  map[string]chan struct{}{},
 
 		allowPrivate: opts.AllowPrivateNetworks,
+		metrics:      opts.Metrics,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -312,6 +323,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		limit = hookline.DefaultSourceMaxBody
 	}
 	if r.ContentLength > limit {
+		s.count(src.ID, "too_large")
 		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", fmt.Sprintf("the body is over this source's limit of %d bytes", limit))
 		return
 	}
@@ -325,6 +337,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// The sender retries a 503, as webhook senders do: nothing is
 		// lost, and memory stays bounded whatever is sent.
+		s.count(src.ID, "overloaded")
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "overloaded", "the server is receiving as many bytes as it may at once; retry shortly")
 		return
@@ -334,6 +347,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			s.count(src.ID, "too_large")
 			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", fmt.Sprintf("the body is over this source's limit of %d bytes", limit))
 			return
 		}
@@ -366,6 +380,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 				s.log.Error("keep rejected request", "source_id", src.ID, "err", err)
 			}
 		}
+		s.count(src.ID, "rejected")
 		writeError(w, http.StatusUnauthorized, "unauthorized", "the request could not be verified")
 		return
 	}
@@ -377,6 +392,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 			// A handshake is the provider checking the URL, not an event:
 			// it is answered, logged, and neither kept nor routed.
 			s.log.Info("inbound handshake answered", "source_id", src.ID)
+			s.count(src.ID, "accepted")
 			w.Header().Set("Content-Type", ctype)
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write(resp)
@@ -389,6 +405,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		err = s.store(ctx, rc)
 	}
 	if errors.Is(err, inflight.ErrBusy) {
+		s.count(src.ID, "overloaded")
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "overloaded", "the server is storing as many received bytes as it may at once; retry shortly")
 		return
@@ -398,7 +415,10 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err)
 		return
 	}
-	if !rc.Duplicate {
+	if rc.Duplicate {
+		s.count(src.ID, "duplicate")
+	} else {
+		s.count(src.ID, "accepted")
 		s.routed(rc)
 	}
 	resp := src.Response
@@ -410,6 +430,13 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = io.WriteString(w, resp.Body)
+}
+
+// count counts a request to the source by its result.
+func (s *Service) count(sourceID, result string) {
+	if s.metrics != nil {
+		s.metrics.Received(sourceID, result)
+	}
 }
 
 // maxWriting bounds the bytes of received requests being written to the
