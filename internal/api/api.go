@@ -78,7 +78,25 @@ type Options struct {
 	// Health answers the readiness probe (/api/v1/health). When nil, it
 	// checks Store alone, if Store is a store.Checker.
 	Health *health.Checker
+	// Metrics, when set, counts the requests by route and the messages
+	// published.
+	Metrics Metrics
 }
+
+// Metrics counts what the API does.
+type Metrics interface {
+	// Published counts n messages published.
+	Published(n int)
+	// Route returns the function that counts a request to the route of
+	// the pattern by its status code and duration. The API asks once per
+	// pattern, when it registers the route, so counting a request looks
+	// nothing up.
+	Route(pattern string) func(code int, took time.Duration)
+}
+
+// unmatchedRoute is the route the requests that match none are counted
+// under.
+const unmatchedRoute = "unmatched"
 
 // server holds the dependencies shared by all handlers.
 type server struct {
@@ -101,6 +119,12 @@ type server struct {
 	patterns []string
 	// allowPrivate is Options.AllowPrivateNetworks.
 	allowPrivate bool
+	// metrics is Options.Metrics; observers count the requests to each
+	// route, by pattern, and unmatched those to none. Written only while
+	// the routes are registered.
+	metrics   Metrics
+	observers map[string]func(code int, took time.Duration)
+	unmatched func(code int, took time.Duration)
 }
 
 // New returns the REST API as an http.Handler.
@@ -129,6 +153,11 @@ func newServer(opts Options) *server {
 		publicURL: strings.TrimRight(opts.PublicURL, "/"),
 
 		allowPrivate: opts.AllowPrivateNetworks,
+		metrics:      opts.Metrics,
+		observers:    map[string]func(code int, took time.Duration){},
+	}
+	if s.metrics != nil {
+		s.unmatched = s.metrics.Route(unmatchedRoute)
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
@@ -154,9 +183,9 @@ func newServer(opts Options) *server {
 // strips one from the request path before routing.
 func (s *server) routes() {
 	// The probes need no token, as Svix's health check does not.
-	s.mux.HandleFunc("GET /api/v1/health", s.health.ServeReady) // GET patterns match HEAD too
-	s.mux.HandleFunc("GET /api/v1/health/ping", s.health.ServeReady)
-	s.mux.HandleFunc("GET /api/v1/health/live", health.ServeLive)
+	s.handle("GET /api/v1/health", http.HandlerFunc(s.health.ServeReady)) // GET patterns match HEAD too
+	s.handle("GET /api/v1/health/ping", http.HandlerFunc(s.health.ServeReady))
+	s.handle("GET /api/v1/health/live", http.HandlerFunc(health.ServeLive))
 
 	s.route("GET /api/v1/app", s.appList)
 	s.route("POST /api/v1/app", s.appCreate)
@@ -208,7 +237,15 @@ func (s *server) routes() {
 // idempotency-key header.
 func (s *server) route(pattern string, h handlerFunc) {
 	s.patterns = append(s.patterns, pattern)
-	s.mux.Handle(pattern, s.authenticate(ruleFor(pattern), s.idempotent(s.adapt(h))))
+	s.handle(pattern, s.authenticate(ruleFor(pattern), s.idempotent(s.adapt(h))))
+}
+
+// handle registers a route, and its counter when there are metrics.
+func (s *server) handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, h)
+	if s.metrics != nil {
+		s.observers[pattern] = s.metrics.Route(pattern)
+	}
 }
 
 // paged reserves a page's worth of bytes (store.MaxPageBytes) under the

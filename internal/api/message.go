@@ -136,6 +136,9 @@ func (s *server) messageCreate(w http.ResponseWriter, r *http.Request) error {
 	if s.pub == nil && len(mc.Deliveries) > 0 {
 		s.wakeDispatcher()
 	}
+	if s.metrics != nil {
+		s.metrics.Published(1)
+	}
 	writeJSON(w, http.StatusAccepted, messageToWire(mc.Message, withContent))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
@@ -17,15 +18,37 @@ import (
 // it, so that one place (writeError) decides status and body.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// serve normalizes the request and routes it. A path that does not name
-// one resource as it stands is refused, never redirected (checkPath).
-// Svix's SDKs send paths without a trailing slash but people write them by
-// hand with one, so a trailing slash is ignored. Unknown paths and wrong
-// methods get the same JSON error bodies as every other failure.
+// serve serves a request and, when there are metrics, counts it under the
+// pattern of the route it matched, never its path, whose IDs would make a
+// series of every resource.
 func (s *server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.metrics == nil {
+		s.serveRoute(w, r)
+		return
+	}
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	observe, ok := s.observers[s.serveRoute(sw, r)]
+	if !ok {
+		observe = s.unmatched
+	}
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	observe(sw.status, time.Since(start))
+}
+
+// serveRoute normalizes the request and routes it, and returns the
+// pattern of the route it matched, empty when it matched none. A path that
+// does not name one resource as it stands is refused, never redirected
+// (checkPath). Svix's SDKs send paths without a trailing slash but people
+// write them by hand with one, so a trailing slash is ignored. Unknown
+// paths and wrong methods get the same JSON error bodies as every other
+// failure.
+func (s *server) serveRoute(w http.ResponseWriter, r *http.Request) string {
 	if err := checkPath(r.URL); err != nil {
 		s.writeError(w, r, err)
-		return
+		return ""
 	}
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 		u := *r.URL
@@ -34,12 +57,13 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(r.Context()) // a shallow copy, not to change the caller's request
 		r.URL = &u
 	}
+	_, pattern := s.mux.Handler(r)
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 	if r.ContentLength > s.maxBody {
 		// Declared too large: refused before a byte of it is read, and
 		// readBody may size its buffer by the declared length.
 		s.writeError(w, r, &http.MaxBytesError{Limit: s.maxBody})
-		return
+		return pattern
 	}
 	if size := r.ContentLength; size != 0 {
 		// The body's bytes are reserved before a byte of it is read; one
@@ -50,12 +74,12 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		release, err := s.bodies.Acquire(r.Context(), size)
 		if err != nil {
 			s.writeError(w, r, errOverloaded(err))
-			return
+			return pattern
 		}
 		defer release()
 	}
 
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if pattern == "" {
 		// The mux answers 404 or 405 (with an Allow header); keep its
 		// status and headers but replace its text body with ours.
 		rec := &statusRecorder{header: http.Header{}}
@@ -66,14 +90,40 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		if rec.status == http.StatusMethodNotAllowed {
 			s.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
 				detail: fmt.Sprintf("method %s is not allowed on %s", r.Method, quote(r.URL.Path))})
-			return
+			return ""
 		}
 		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found",
 			detail: "no such route: " + quote(r.URL.Path)})
-		return
+		return ""
 	}
 	s.mux.ServeHTTP(w, r)
+	return pattern
 }
+
+// statusWriter keeps the status code of the response it passes through,
+// for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer, to
+// flush a stream.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // statusRecorder keeps the status and headers the mux's fallback handlers
 // write and discards their bodies.
