@@ -41,11 +41,13 @@ func TestRoles(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	// The worker serves the health probes, and nothing else, on its --addr.
+	// The worker serves the health probes and the metrics, and nothing
+	// else, on its --addr.
 	health := waitListening(t, out, nil)
 	for path, want := range map[string]int{
 		"/api/v1/health":      http.StatusNoContent,
 		"/api/v1/health/live": http.StatusNoContent,
+		"/metrics":            http.StatusOK,
 		"/api/v1/app":         http.StatusNotFound,
 	} {
 		resp, err := http.Get(health + path)
@@ -78,6 +80,23 @@ func TestRoles(t *testing.T) {
 	if took := got[0].At.Sub(start); took > 900*time.Millisecond {
 		t.Errorf("delivered %v after the publish; NOTIFY should have woken the worker at once", took)
 	}
+
+	// Each role counts its own part on its own listener: the worker the
+	// delivery, the api node the publish. Both read the backlog from the
+	// shared database.
+	wantMetrics(t, health, []metricWant{
+		{"hookline_deliveries_total", []string{"outcome", "success"}, 1},
+		{"hookline_delivery_latency_seconds", nil, 1},
+		{"hookline_messages_published_total", nil, 0},
+		{"hookline_deliveries_pending", nil, 0},
+		{"hookline_endpoints_disabled", nil, 0},
+	})
+	wantMetrics(t, api.URL, []metricWant{
+		{"hookline_messages_published_total", nil, 1},
+		{"hookline_deliveries_total", []string{"outcome", "success"}, 0},
+		{"hookline_api_requests_total", []string{"route", "POST /api/v1/app/{app_id}/msg", "code", "202"}, 1},
+		{"hookline_deliveries_pending", nil, 0},
+	})
 }
 
 func TestRoleNeedsPostgres(t *testing.T) {

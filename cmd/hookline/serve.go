@@ -23,6 +23,7 @@ import (
 	"github.com/hookline/hookline/internal/dispatch"
 	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/inflight"
+	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/spf13/cobra"
@@ -58,7 +59,9 @@ and --config.
 Every node answers health probes on its --addr, a worker only those:
 GET /api/v1/health is readiness (204, or 503 with a JSON body naming what
 fails: the database, a write refused for want of space, the heartbeat) and
-GET /api/v1/health/live is liveness (204 while the process serves).`,
+GET /api/v1/health/live is liveness (204 while the process serves).
+Every node also serves GET /metrics there, in Prometheus's format and
+without a token, unless --metrics=false.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.LoadEnv(cmd.Flags(), getenv); err != nil {
@@ -158,6 +161,19 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		return err
 	}
 
+	// Only a *Metrics that is not nil goes into the interfaces that count:
+	// a nil pointer in an interface is not a nil interface.
+	var (
+		m               *metrics.Metrics
+		apiMetrics      api.Metrics
+		dispatchMetrics dispatch.Metrics
+		inboundMetrics  inbound.Metrics
+	)
+	if cfg.Metrics {
+		m = newMetrics(cfg, st, log)
+		apiMetrics, dispatchMetrics, inboundMetrics = m, m, m
+	}
+
 	var (
 		d    *dispatch.Dispatcher
 		wake = func() {}
@@ -174,6 +190,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Client:       client,
 			Logger:       log,
 			UserAgent:    userAgent(cfg.NodeID),
+			Metrics:      dispatchMetrics,
 		})
 		wake = d.Wake
 	}
@@ -212,7 +229,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		if ist, ok := st.(inbound.Store); ok {
 			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log,
 				Bodies:               inflight.New(cfg.RequestMemory, requestMemoryWait),
-				AllowPrivateNetworks: cfg.AllowPrivateNetworks})
+				AllowPrivateNetworks: cfg.AllowPrivateNetworks, Metrics: inboundMetrics})
 		}
 		commits = store.NewGroupCommit(st, 512, deliverer)
 		apiHandler := api.New(api.Options{
@@ -227,10 +244,11 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Logger:       log,
 			Wake:         wake,
 			Health:       hc,
+			Metrics:      apiMetrics,
 
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
-		srv = httpServer(nodeHandler(apiHandler, in), log)
+		srv = httpServer(withMetrics(nodeHandler(apiHandler, in), m), log)
 	} else {
 		// A worker serves no API, but answers the health probes on its
 		// own address, so that it can be probed as any node is.
@@ -238,7 +256,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w (a worker answers health probes there; give each worker on a host its own --addr)", cfg.Addr, err)
 		}
-		srv = httpServer(hc.Routes(), log)
+		srv = httpServer(withMetrics(hc.Routes(), m), log)
 		if ist, ok := st.(inbound.Store); ok {
 			// A worker serves no receive URLs, but runs the command runs
 			// that api nodes queue.
@@ -371,6 +389,41 @@ func decodeTokenHash(stored string) ([]byte, error) {
 		return nil, fmt.Errorf("stored admin token hash is damaged; set HOOKLINE_ADMIN_TOKEN to choose a token")
 	}
 	return sum, nil
+}
+
+// newMetrics returns the node's metrics, which read the backlog gauges
+// from st when it can.
+func newMetrics(cfg config.Config, st store.Store, log *slog.Logger) *metrics.Metrics {
+	opts := metrics.Options{SourceLabels: cfg.MetricsSourceLabels, Logger: log}
+	if opts.SourceLabels == 0 {
+		opts.SourceLabels = -1 // none of their own, where 0 means the default
+	}
+	if g, ok := st.(store.Gauger); ok {
+		opts.Gauges = g
+	}
+	return metrics.New(opts)
+}
+
+// withMetrics serves GET /metrics with m and every other path with h. It
+// asks no token, as the health probes do not: Prometheus scrapes without
+// one by default, and the figures name no app, endpoint or payload.
+func withMetrics(h http.Handler, m *metrics.Metrics) http.Handler {
+	if m == nil {
+		return h
+	}
+	serve := m.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+				return
+			}
+			serve.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // nodeHandler serves the receive URLs (/in/...) with in, when there is

@@ -81,6 +81,13 @@ type Config struct {
 	// LogFormat is "text" or "json"; LogLevel is debug, info, warn or error.
 	LogFormat string
 	LogLevel  string
+	// Metrics serves GET /metrics, in Prometheus's format, on Addr, and
+	// counts what the node does; off, nothing is counted.
+	Metrics bool
+	// MetricsSourceLabels is how many sources get a label of their own on
+	// the inbound request counter, the first to send since start; the
+	// others are counted together as "other". 0 gives none its own.
+	MetricsSourceLabels int
 }
 
 // Default returns the configuration `hookline serve` runs with when given
@@ -103,6 +110,9 @@ func Default() Config {
 		Retention:       30 * 24 * time.Hour,
 		LogFormat:       "text",
 		LogLevel:        "info",
+
+		Metrics:             true,
+		MetricsSourceLabels: 50,
 	}
 }
 
@@ -173,6 +183,9 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
+	if c.MetricsSourceLabels < 0 {
+		errs = append(errs, fmt.Errorf("--metrics-source-labels %d: use 0 or more", c.MetricsSourceLabels))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -204,6 +217,8 @@ var envNames = map[string]string{
 	"retention":              "HOOKLINE_RETENTION",
 	"log-format":             "HOOKLINE_LOG_FORMAT",
 	"log-level":              "HOOKLINE_LOG_LEVEL",
+	"metrics":                "HOOKLINE_METRICS",
+	"metrics-source-labels":  "HOOKLINE_METRICS_SOURCE_LABELS",
 }
 
 // Bind defines c's flags on fs, with c's current values as defaults and
@@ -236,6 +251,9 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Retention, "retention", c.Retention, help("retention", "keep message payloads and attempt response bodies this long; 0 keeps them for ever"))
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, help("log-format", "log format: text or json"))
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, help("log-level", "log level: debug, info, warn or error"))
+	fs.BoolVar(&c.Metrics, "metrics", c.Metrics, help("metrics", "serve GET /metrics in Prometheus's format on --addr, unauthenticated like the health probes, on every role; false counts nothing"))
+	fs.IntVar(&c.MetricsSourceLabels, "metrics-source-labels", c.MetricsSourceLabels,
+		help("metrics-source-labels", "how many inbound sources get a source label of their own, the first to send since start; the rest count as \"other\""))
 }
 
 // LoadEnv sets every flag of fs that was not given on the command line from

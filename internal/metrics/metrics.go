@@ -261,21 +261,23 @@ func (m *Metrics) Route(pattern string) func(code int, took time.Duration) {
 	if m == nil {
 		return nil
 	}
-	r := &route{pattern: pattern, requests: m.apiRequests, duration: m.apiDuration.WithLabelValues(pattern)}
+	r := &route{pattern: pattern, requests: m.apiRequests, durations: m.apiDuration}
 	empty := map[int]prometheus.Counter{}
 	r.codes.Store(&empty)
 	return r.observe
 }
 
-// route counts the requests to one route. Its children by status code are
-// made on first use and kept in a map that is replaced, never changed, so
-// that reading it takes no lock.
+// route counts the requests to one route. Its children are made on first
+// use, so that the routes nobody calls add no series; those by status code
+// are kept in a map that is replaced, never changed, so that reading it
+// takes no lock.
 type route struct {
-	pattern  string
-	requests *prometheus.CounterVec
-	duration prometheus.Observer
-	mu       sync.Mutex
-	codes    atomic.Pointer[map[int]prometheus.Counter]
+	pattern   string
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+	mu        sync.Mutex
+	codes     atomic.Pointer[map[int]prometheus.Counter]
+	duration  atomic.Pointer[prometheus.Observer]
 }
 
 func (r *route) observe(code int, took time.Duration) {
@@ -284,7 +286,13 @@ func (r *route) observe(code int, took time.Duration) {
 		c = r.newCode(code)
 	}
 	c.Inc()
-	r.duration.Observe(took.Seconds())
+	d := r.duration.Load()
+	if d == nil {
+		o := r.durations.WithLabelValues(r.pattern)
+		r.duration.CompareAndSwap(nil, &o)
+		d = r.duration.Load()
+	}
+	(*d).Observe(took.Seconds())
 }
 
 func (r *route) newCode(code int) prometheus.Counter {
