@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/health"
@@ -125,6 +126,10 @@ type server struct {
 	metrics   Metrics
 	observers map[string]func(code int, took time.Duration)
 	unmatched func(code int, took time.Duration)
+	// statusWriters are reused from request to request, so that counting
+	// a request allocates nothing; no handler keeps its writer once it
+	// returns.
+	statusWriters sync.Pool
 }
 
 // New returns the REST API as an http.Handler.

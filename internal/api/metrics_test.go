@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -70,5 +71,29 @@ func TestMetricsByRoute(t *testing.T) {
 	}
 	if m.published != 2 {
 		t.Errorf("published %d, want 2", m.published)
+	}
+}
+
+// nopMetrics counts nothing.
+type nopMetrics struct{}
+
+func (nopMetrics) Published(int) {}
+func (nopMetrics) Route(string) func(int, time.Duration) {
+	return func(int, time.Duration) {}
+}
+
+// TestMetricsAllocateNothing checks that counting a request adds no
+// allocation to it: the writer that keeps its status is reused.
+func TestMetricsAllocateNothing(t *testing.T) {
+	allocs := func(m Metrics) float64 {
+		h := New(Options{Store: newFakeStore(), Metrics: m})
+		req := httptest.NewRequest("GET", "/api/v1/health/live", nil)
+		w := &discardWriter{header: http.Header{}}
+		h.ServeHTTP(w, req)
+		return testing.AllocsPerRun(200, func() { h.ServeHTTP(w, req) })
+	}
+	off, on := allocs(nil), allocs(nopMetrics{})
+	if on > off {
+		t.Errorf("a request allocates %v times with metrics, %v without", on, off)
 	}
 }

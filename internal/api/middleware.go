@@ -27,15 +27,22 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw, _ := s.statusWriters.Get().(*statusWriter)
+	if sw == nil {
+		sw = new(statusWriter)
+	}
+	sw.ResponseWriter, sw.status = w, 0
 	observe, ok := s.observers[s.serveRoute(sw, r)]
 	if !ok {
 		observe = s.unmatched
 	}
-	if sw.status == 0 {
-		sw.status = http.StatusOK
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK
 	}
-	observe(sw.status, time.Since(start))
+	sw.ResponseWriter = nil
+	s.statusWriters.Put(sw)
+	observe(status, time.Since(start))
 }
 
 // serveRoute normalizes the request and routes it, and returns the
