@@ -20,6 +20,7 @@ import (
 	"github.com/hookline/hookline/internal/health"
 	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/inflight"
+	"github.com/hookline/hookline/internal/ops"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -102,6 +103,7 @@ const unmatchedRoute = "unmatched"
 // server holds the dependencies shared by all handlers.
 type server struct {
 	st        store.Store
+	ops       *ops.Service
 	pub       Publisher
 	tokenHash []byte
 	maxBody   int64
@@ -180,6 +182,7 @@ func newServer(opts Options) *server {
 		}
 		s.health = health.New(ho)
 	}
+	s.ops = ops.New(ops.Options{Store: s.st, AllowPrivateNetworks: s.allowPrivate, Now: s.clock})
 	s.routes()
 	return s
 }

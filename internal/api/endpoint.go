@@ -1,17 +1,14 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hookline/hookline"
-	"github.com/hookline/hookline/internal/netguard"
+	"github.com/hookline/hookline/internal/ops"
 	"github.com/hookline/hookline/internal/store"
-	"github.com/hookline/hookline/webhook"
 )
 
 // endpointIn is Svix's EndpointIn (a create) and EndpointUpdate (a PUT),
@@ -49,7 +46,7 @@ func (in *endpointIn) apply(e *hookline.Endpoint) {
 	if in.Version != nil {
 		e.Version = *in.Version
 	}
-	setDisabled(e, in.Disabled)
+	ops.SetDisabled(e, in.Disabled)
 	e.EventTypes = in.eventTypes()
 	e.Channels = in.Channels
 	e.Metadata = orEmpty(in.Metadata)
@@ -70,20 +67,6 @@ func (in *endpointIn) eventTypes() []string {
 		return in.EventTypes
 	}
 	return in.FilterTypes
-}
-
-// setDisabled records a user enabling or disabling an endpoint. Enabling
-// one that hookline disabled forgets why and when it was failing, so it
-// gets a fresh start instead of being disabled again at once.
-func setDisabled(e *hookline.Endpoint, disabled bool) {
-	switch {
-	case e.Disabled && !disabled:
-		e.DisabledReason = ""
-		e.FailingSince = nil
-	case !e.Disabled && disabled:
-		e.DisabledReason = ""
-	}
-	e.Disabled = disabled
 }
 
 // endpointPatch is Svix's EndpointPatch, plus hookline's format.
@@ -117,7 +100,7 @@ func (p *endpointPatch) apply(e *hookline.Endpoint) {
 	}
 	e.Version = p.Version.valueOr(e.Version)
 	if p.Disabled.Set && !p.Disabled.Null {
-		setDisabled(e, p.Disabled.Value)
+		ops.SetDisabled(e, p.Disabled.Value)
 	}
 	if et := p.eventTypes(); et.Set {
 		e.EventTypes = et.Value
@@ -209,60 +192,15 @@ func (s *server) endpoint(r *http.Request) (*hookline.App, *hookline.Endpoint, e
 	return a, e, lookup(err, "endpoint", id)
 }
 
-// checkEventTypes refuses filters on event types that do not exist or are
-// archived, as Svix does, so a typo does not silently filter out
-// everything.
-func (s *server) checkEventTypes(ctx context.Context, names []string) error {
-	var missing []string
-	for _, n := range names {
-		et, err := s.st.EventTypeGet(ctx, n)
-		switch {
-		case errors.Is(err, hookline.ErrNotFound) || err == nil && et.Archived:
-			missing = append(missing, n)
-		case err != nil:
-			return err
-		}
-	}
-	if len(missing) > 0 {
-		return hookline.Invalid([]string{"body", "eventTypes"},
-			"The following event types don't exist: "+strings.Join(missing, ", "))
-	}
-	return nil
-}
-
-// validateEndpoint runs the domain's checks and then the ones that need
-// the server's settings or the store. A URL that the network guard would
-// refuse at every attempt is refused when it is set (prevURL is the one it
-// replaces), so that an endpoint made while private networks were allowed
-// can still be changed in other ways, such as disabled.
-func (s *server) validateEndpoint(ctx context.Context, e *hookline.Endpoint, prevURL string, eventTypesChanged bool) error {
-	if err := e.Validate(); err != nil {
-		return err
-	}
-	if e.URL != prevURL {
-		if err := netguard.CheckURL(e.URL, s.allowPrivate); err != nil {
-			return hookline.Invalid([]string{"body", "url"}, err.Error())
-		}
-	}
-	if eventTypesChanged {
-		return s.checkEventTypes(ctx, e.EventTypes)
-	}
-	return nil
-}
-
 func (s *server) endpointList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	p := q.page(pageSpec{validIterator: idIterator(hookline.PrefixEndpoint), desc: true, orderable: true})
 	if err := q.err(); err != nil {
 		return err
 	}
-	a, err := s.app(r)
+	eps, done, err := s.ops.EndpointList(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), p)
 	if err != nil {
-		return err
-	}
-	eps, done, err := s.st.EndpointList(r.Context(), a.ID, p)
-	if err != nil {
-		return err
+		return opsErr(err)
 	}
 	out := make([]endpointOut, len(eps))
 	for i := range eps {
@@ -272,66 +210,23 @@ func (s *server) endpointList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// newEndpoint builds a new endpoint of app from in, with in's secret or a
-// new one.
-func (s *server) newEndpoint(app *hookline.App, in *endpointIn) (*hookline.Endpoint, error) {
-	now := s.now()
-	e := &hookline.Endpoint{
-		ID:        hookline.NewID(hookline.PrefixEndpoint),
-		AppID:     app.ID,
-		Format:    hookline.FormatJSON,
-		CreatedAt: now,
-		UpdatedAt: now,
-	}
-	in.apply(e)
-	secret := deref(in.Secret)
-	if secret == "" {
-		secret = webhook.NewSecret()
-	}
-	key, err := webhook.ParseSecret(secret)
-	if err != nil {
-		return nil, hookline.Invalid([]string{"body", "secret"}, err.Error())
-	}
-	e.Secrets = []hookline.Secret{{Key: key}}
-	return e, nil
-}
-
 func (s *server) endpointCreate(w http.ResponseWriter, r *http.Request) error {
 	var in endpointIn
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	a, err := s.app(r)
+	e, err := s.ops.EndpointCreate(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), deref(in.Secret), in.apply)
 	if err != nil {
-		return err
-	}
-	e, err := s.newEndpoint(a, &in)
-	if err != nil {
-		return err
-	}
-	if err := s.validateEndpoint(r.Context(), e, "", true); err != nil {
-		return err
-	}
-	if err := s.st.EndpointCreate(r.Context(), e); err != nil {
-		return endpointWriteErr(err, e)
+		return opsErr(err)
 	}
 	writeJSON(w, http.StatusCreated, endpointToWire(e))
 	return nil
 }
 
-// endpointWriteErr explains a conflict on an endpoint write: uids are
-// unique per app.
-func endpointWriteErr(err error, e *hookline.Endpoint) error {
-	if errors.Is(err, hookline.ErrConflict) {
-		return conflict("an endpoint with uid " + quote(e.UID) + " already exists in this application")
-	}
-	return lookup(err, "endpoint", e.ID)
-}
-
 func (s *server) endpointGet(w http.ResponseWriter, r *http.Request) error {
-	_, e, err := s.endpoint(r)
+	e, err := s.ops.Endpoint(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), r.PathValue("endpoint_id"))
 	if err != nil {
-		return err
+		return opsErr(err)
 	}
 	writeJSON(w, http.StatusOK, endpointToWire(e))
 	return nil
@@ -345,42 +240,19 @@ func (s *server) endpointUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	a, err := s.app(r)
+	e, created, err := s.ops.EndpointPut(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), r.PathValue("endpoint_id"),
+		func(e *hookline.Endpoint) bool {
+			in.apply(e)
+			return in.eventTypes() != nil
+		})
 	if err != nil {
-		return err
+		return opsErr(err)
 	}
-	id := r.PathValue("endpoint_id")
-	e, err := s.st.EndpointGet(r.Context(), a.ID, id)
-	if errors.Is(err, hookline.ErrNotFound) {
-		in.Secret = nil // EndpointUpdate has no secret; a new one is made
-		if e, err = s.newEndpoint(a, &in); err != nil {
-			return err
-		}
-		if e.UID == "" && !hookline.IsID(hookline.PrefixEndpoint, id) {
-			e.UID = id
-		}
-		if err := s.validateEndpoint(r.Context(), e, "", true); err != nil {
-			return err
-		}
-		if err := s.st.EndpointCreate(r.Context(), e); err != nil {
-			return endpointWriteErr(err, e)
-		}
-		writeJSON(w, http.StatusCreated, endpointToWire(e))
-		return nil
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
 	}
-	if err != nil {
-		return err
-	}
-	prevURL := e.URL
-	in.apply(e)
-	e.UpdatedAt = s.now()
-	if err := s.validateEndpoint(r.Context(), e, prevURL, in.eventTypes() != nil); err != nil {
-		return err
-	}
-	if err := s.st.EndpointUpdate(r.Context(), e); err != nil {
-		return endpointWriteErr(err, e)
-	}
-	writeJSON(w, http.StatusOK, endpointToWire(e))
+	writeJSON(w, status, endpointToWire(e))
 	return nil
 }
 
@@ -389,30 +261,21 @@ func (s *server) endpointPatch(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &p); err != nil {
 		return err
 	}
-	_, e, err := s.endpoint(r)
+	e, err := s.ops.EndpointUpdate(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), r.PathValue("endpoint_id"),
+		func(e *hookline.Endpoint) bool {
+			p.apply(e)
+			return p.eventTypes().Set
+		})
 	if err != nil {
-		return err
-	}
-	prevURL := e.URL
-	p.apply(e)
-	e.UpdatedAt = s.now()
-	if err := s.validateEndpoint(r.Context(), e, prevURL, p.eventTypes().Set); err != nil {
-		return err
-	}
-	if err := s.st.EndpointUpdate(r.Context(), e); err != nil {
-		return endpointWriteErr(err, e)
+		return opsErr(err)
 	}
 	writeJSON(w, http.StatusOK, endpointToWire(e))
 	return nil
 }
 
 func (s *server) endpointDelete(w http.ResponseWriter, r *http.Request) error {
-	a, e, err := s.endpoint(r)
-	if err != nil {
-		return err
-	}
-	if err := s.st.EndpointDelete(r.Context(), a.ID, e.ID); err != nil {
-		return lookup(err, "endpoint", e.ID)
+	if err := s.ops.EndpointDelete(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), r.PathValue("endpoint_id")); err != nil {
+		return opsErr(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -520,30 +383,19 @@ func (s *server) saveHeaders(w http.ResponseWriter, r *http.Request, e *hookline
 
 // endpointSecretGet returns the current signing secret.
 func (s *server) endpointSecretGet(w http.ResponseWriter, r *http.Request) error {
-	_, e, err := s.endpoint(r)
+	key, err := s.ops.EndpointSecret(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), r.PathValue("endpoint_id"))
 	if err != nil {
-		return err
-	}
-	if len(e.Secrets) == 0 {
-		return errors.New("endpoint " + e.ID + " has no signing secret")
+		return opsErr(err)
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Key string `json:"key"`
-	}{webhook.FormatSecret(e.Secrets[0].Key)})
+	}{key})
 	return nil
 }
 
-// Secret rotation limits, as in Svix.
-const (
-	defaultGracePeriod = 24 * time.Hour
-	maxGracePeriod     = 7 * 24 * time.Hour
-	maxOldSecrets      = 10
-)
-
 // endpointSecretRotate makes a new signing secret (the given one, or a new
-// random one) current. The old current secret keeps signing, next to the
-// new one, for the grace period, so receivers can switch without
-// rejecting deliveries in between.
+// random one) current; the old one keeps signing for the grace period
+// (see ops.Service.EndpointSecretRotate).
 func (s *server) endpointSecretRotate(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Key                *string `json:"key"`
@@ -552,46 +404,14 @@ func (s *server) endpointSecretRotate(w http.ResponseWriter, r *http.Request) er
 	if err := decodeOptional(r, &in); err != nil {
 		return err
 	}
-	grace := defaultGracePeriod
+	grace := ops.DefaultGracePeriod
 	if in.GracePeriodSeconds != nil {
-		grace = time.Duration(*in.GracePeriodSeconds) * time.Second
-		if *in.GracePeriodSeconds < 0 || grace > maxGracePeriod {
-			return hookline.Invalid([]string{"body", "gracePeriodSeconds"}, "must be between 0 and 604800 (7 days)")
-		}
+		// Out-of-range seconds stay out of range as a duration.
+		grace = time.Duration(min(max(*in.GracePeriodSeconds, -1), int64(ops.MaxGracePeriod/time.Second)+1)) * time.Second
 	}
-	secret := deref(in.Key)
-	if secret == "" {
-		secret = webhook.NewSecret()
-	}
-	key, err := webhook.ParseSecret(secret)
-	if err != nil {
-		return hookline.Invalid([]string{"body", "key"}, err.Error())
-	}
-	_, e, err := s.endpoint(r)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	var old []hookline.Secret
-	for i, sec := range e.Secrets {
-		if i == 0 {
-			expires := now.Add(grace)
-			sec.ExpiresAt = &expires
-		}
-		if sec.ExpiresAt != nil && now.Before(*sec.ExpiresAt) {
-			old = append(old, sec)
-		}
-	}
-	if len(old) > maxOldSecrets {
-		return &apiError{status: http.StatusBadRequest, code: "limit_reached",
-			detail: "an endpoint keeps at most 10 old secrets; wait for one to expire before rotating again"}
-	}
-	// Newest expiry first, so the order of Secrets is the order of use.
-	slices.SortStableFunc(old, func(a, b hookline.Secret) int { return b.ExpiresAt.Compare(*a.ExpiresAt) })
-	e.Secrets = append([]hookline.Secret{{Key: key}}, old...)
-	e.UpdatedAt = now
-	if err := s.st.EndpointUpdate(r.Context(), e); err != nil {
-		return lookup(err, "endpoint", e.ID)
+	if err := s.ops.EndpointSecretRotate(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), r.PathValue("endpoint_id"),
+		deref(in.Key), grace); err != nil {
+		return opsErr(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

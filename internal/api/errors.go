@@ -7,6 +7,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inflight"
+	"github.com/hookline/hookline/internal/ops"
 )
 
 // apiError is an error with its own status, code and detail, for failures
@@ -138,6 +139,24 @@ func conflict(detail string) error {
 func lookup(err error, what, id string) error {
 	if errors.Is(err, hookline.ErrNotFound) {
 		return notFound(what, id)
+	}
+	return err
+}
+
+// opsErr gives an error of the operations below the API its status and
+// code, keeping the operation's detail.
+func opsErr(err error) error {
+	var oe *ops.Error
+	if !errors.As(err, &oe) {
+		return err
+	}
+	switch {
+	case errors.Is(oe, hookline.ErrNotFound):
+		return &apiError{status: http.StatusNotFound, code: "not_found", detail: oe.Detail, kind: hookline.ErrNotFound}
+	case errors.Is(oe, hookline.ErrConflict):
+		return conflict(oe.Detail)
+	case errors.Is(oe, ops.ErrLimitReached):
+		return &apiError{status: http.StatusBadRequest, code: "limit_reached", detail: oe.Detail, kind: ops.ErrLimitReached}
 	}
 	return err
 }
