@@ -1,0 +1,180 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/ops"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// page is one parsed template set: the layout, the partials and one page.
+type page struct {
+	tmpl *template.Template
+}
+
+// parsePages parses every page under templates/portal with the layout and
+// the partials, when the server starts.
+func parsePages(a *assets) (map[string]*page, error) {
+	funcs := template.FuncMap{
+		"asset": a.url,
+		"date": func(t time.Time) string {
+			return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+		},
+		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	}
+	names, err := fs.Glob(templateFS, "templates/portal/*.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*page{}
+	for _, n := range names {
+		t, err := template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS,
+			"templates/layout.tmpl", "templates/partials.tmpl", n)
+		if err != nil {
+			return nil, err
+		}
+		pages[strings.TrimSuffix(path.Base(n), ".tmpl")] = &page{tmpl: t}
+	}
+	return pages, nil
+}
+
+// basePage is what every page shows: its title, the app, the session's
+// CSRF token and what the session may do.
+type basePage struct {
+	Title string
+	// AppName is empty on pages seen without a session.
+	AppName string
+	CSRF    string
+	// Flash is a short message about what the last action did.
+	Flash string
+	// Can says what the session may do, for showing only the controls it
+	// may use; the operations refuse the others whatever the page shows.
+	Can can
+	// Nav is the section of the page, for the navigation's aria-current.
+	Nav string
+}
+
+type can struct {
+	ManageEndpoint bool
+	ViewSecret     bool
+	RotateSecret   bool
+	ReadOnly       bool
+}
+
+func (s *server) base(sess *session, title, nav string) basePage {
+	b := basePage{Title: title, Nav: nav}
+	if sess != nil {
+		acc := sess.acc
+		b.AppName = sess.app.Name
+		b.CSRF = sess.csrf
+		b.Can = can{
+			ManageEndpoint: acc.Require(hookline.CapManageEndpoint, acc.AppID) == nil,
+			ViewSecret:     acc.Require(hookline.CapViewEndpointSecret, acc.AppID) == nil,
+			RotateSecret:   acc.Require(hookline.CapManageEndpointSecret, acc.AppID) == nil,
+			ReadOnly:       acc.ReadOnly,
+		}
+	}
+	return b
+}
+
+// render executes a page into a buffer, then writes it with status.
+func (s *server) render(w http.ResponseWriter, status int, name string, data any) error {
+	p, ok := s.pages[name]
+	if !ok {
+		return errors.New("no page " + name)
+	}
+	var buf bytes.Buffer
+	if err := p.tmpl.Execute(&buf, data); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// Errors of the pages themselves, beside the domain's kinds.
+var (
+	errPageNotFound = errors.New("page not found")
+	errCrossOrigin  = errors.New("cross-origin request")
+	errCSRF         = errors.New("missing or wrong form token")
+	errNoSession    = errors.New("no session")
+	errSessionEnded = errors.New("session ended")
+)
+
+// errorPage is the page of an error.
+type errorPage struct {
+	basePage
+	Heading string
+	Message string
+}
+
+// errorStatus is the one table from an error's kind to the status and the
+// words of its page.
+func errorStatus(err error) (status int, heading, message string) {
+	var fe *hookline.ForbiddenError
+	var oe *ops.Error
+	switch {
+	case errors.Is(err, errNoSession):
+		return http.StatusUnauthorized, "Please open the portal again",
+			"This page needs a portal session. Open the portal from the product that gave you the link."
+	case errors.Is(err, errSessionEnded):
+		return http.StatusUnauthorized, "Your session has ended",
+			"Portal sessions last a limited time. Open the portal again from the product that gave you the link."
+	case errors.Is(err, errCrossOrigin), errors.Is(err, errCSRF):
+		return http.StatusForbidden, "This form could not be sent",
+			"The form was sent from another site, or it is out of date. Go back, reload the page and try again."
+	case errors.As(err, &fe):
+		return http.StatusForbidden, "Not allowed", "Your access does not allow this: " + fe.Detail + "."
+	case errors.Is(err, hookline.ErrForbidden):
+		return http.StatusForbidden, "Not allowed", "Your access does not allow this."
+	case errors.Is(err, errPageNotFound):
+		return http.StatusNotFound, "Page not found", "There is no page at this address."
+	case errors.As(err, &oe) && errors.Is(err, hookline.ErrNotFound):
+		return http.StatusNotFound, "Not found", "The " + oe.Detail + "; it may have been deleted."
+	case errors.Is(err, hookline.ErrNotFound):
+		return http.StatusNotFound, "Not found", "It may have been deleted."
+	case errors.As(err, &oe) && errors.Is(err, hookline.ErrConflict):
+		return http.StatusConflict, "Conflict", oe.Detail + "."
+	case errors.As(err, &oe) && errors.Is(err, ops.ErrLimitReached):
+		return http.StatusConflict, "Not now", oe.Detail + "."
+	case errors.Is(err, hookline.ErrInvalid):
+		return http.StatusUnprocessableEntity, "Invalid input", err.Error()
+	case errors.Is(err, hookline.ErrUnavailable), errors.Is(err, hookline.ErrStorageFull):
+		return http.StatusServiceUnavailable, "Unavailable", "The service cannot store or read this now. Try again in a moment."
+	}
+	return http.StatusInternalServerError, "Something went wrong", "The error was logged. Try again in a moment."
+}
+
+// serveError answers with the page of err; only 500s are logged.
+func (s *server) serveError(w http.ResponseWriter, r *http.Request, sess *session, err error) {
+	status, heading, message := errorStatus(err)
+	if status >= 500 {
+		s.log.Error("portal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	p := errorPage{basePage: s.base(sess, heading, ""), Heading: heading, Message: message}
+	if err := s.render(w, status, "error", p); err != nil {
+		s.log.Error("render error page", "err", err)
+		http.Error(w, heading, status)
+	}
+}
+
+// handle adapts a handler that returns an error and needs no session.
+func (s *server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.serveError(w, r, nil, err)
+		}
+	}
+}

@@ -1,0 +1,22 @@
+// hookline portal: small enhancements; every page works without them.
+"use strict";
+document.addEventListener("click", function (ev) {
+  var el = ev.target.closest("[data-confirm]");
+  if (el && !window.confirm(el.getAttribute("data-confirm"))) {
+    ev.preventDefault();
+  }
+  var copy = ev.target.closest("[data-copy]");
+  if (copy && navigator.clipboard) {
+    var src = document.getElementById(copy.getAttribute("data-copy"));
+    navigator.clipboard.writeText(src.textContent.trim()).then(function () {
+      copy.textContent = "Copied";
+      setTimeout(function () { copy.textContent = "Copy"; }, 2000);
+    });
+  }
+});
+document.addEventListener("DOMContentLoaded", function () {
+  if (navigator.clipboard) {
+    document.querySelectorAll("[data-copy]").forEach(function (b) { b.hidden = false; });
+  }
+  document.body.setAttribute("data-ready", "true");
+});

@@ -1,0 +1,133 @@
+// Package web serves hookline's pages: the portal, where a customer of a
+// hookline user manages the webhooks of its one app, opened by a link from
+// the API's app-portal-access.
+//
+// Pages are html/template sets parsed when the server starts, from files
+// embedded in the binary; handlers return errors, and one table (errorPage)
+// turns an error's kind into a status and a page. Every operation goes
+// through package ops, as the REST API's do, so both faces follow the same
+// rules.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline/internal/ops"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// Options configure the pages.
+type Options struct {
+	// Store holds all state. Required.
+	Store store.Store
+	// PublicURL is the base URL users reach this server at. When it is
+	// https, cookies are Secure and usable in a third-party iframe.
+	PublicURL string
+	// FrameAncestors is the CSP frame-ancestors source list: who may show
+	// the portal in a frame. Empty means 'self'.
+	FrameAncestors string
+	// AllowPrivateNetworks lets endpoint URLs name private addresses, as
+	// the API's option of that name does.
+	AllowPrivateNetworks bool
+	// Logger receives internal errors; nil means slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// server holds what the handlers share.
+type server struct {
+	st     store.Store
+	ops    *ops.Service
+	log    *slog.Logger
+	clock  func() time.Time
+	pages  map[string]*page
+	assets *assets
+	secure bool
+	csp    string
+	mux    *http.ServeMux
+}
+
+// New returns the pages as an http.Handler for the paths under /portal/.
+// It fails when a template does not parse.
+func New(opts Options) (http.Handler, error) {
+	s := &server{st: opts.Store, log: opts.Logger, clock: opts.Now, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	s.ops = ops.New(ops.Options{Store: opts.Store, AllowPrivateNetworks: opts.AllowPrivateNetworks, Now: s.clock})
+	if u, err := url.Parse(opts.PublicURL); err == nil && u.Scheme == "https" {
+		s.secure = true
+	}
+	ancestors := strings.TrimSpace(opts.FrameAncestors)
+	if ancestors == "" {
+		ancestors = "'self'"
+	}
+	s.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
+	var err error
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if s.pages, err = parsePages(s.assets); err != nil {
+		return nil, err
+	}
+	s.routes()
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serveError(w, r, nil, errCrossOrigin)
+	}))
+	return s.headers(cop.Handler(s.mux)), nil
+}
+
+func (s *server) routes() {
+	s.mux.Handle("GET /portal/static/", s.assets)
+	s.mux.HandleFunc("GET /portal/login", s.handle(s.loginForm))
+	s.mux.HandleFunc("POST /portal/login", s.handle(s.login))
+	s.mux.HandleFunc("POST /portal/logout", s.authed(s.logout))
+	s.mux.HandleFunc("GET /portal/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/portal/endpoints", http.StatusSeeOther)
+	})
+
+	const ep = "/portal/endpoints/{endpoint_id}"
+	s.mux.HandleFunc("GET /portal/endpoints", s.authed(s.endpointList))
+	s.mux.HandleFunc("GET /portal/endpoints/new", s.authed(s.endpointNew))
+	s.mux.HandleFunc("POST /portal/endpoints", s.authed(s.endpointCreate))
+	s.mux.HandleFunc("GET "+ep+"/edit", s.authed(s.endpointEdit))
+	s.mux.HandleFunc("POST "+ep, s.authed(s.endpointUpdate))
+	s.mux.HandleFunc("POST "+ep+"/enable", s.authed(s.endpointEnable))
+	s.mux.HandleFunc("POST "+ep+"/disable", s.authed(s.endpointDisable))
+	s.mux.HandleFunc("GET "+ep+"/delete", s.authed(s.endpointDeleteConfirm))
+	s.mux.HandleFunc("POST "+ep+"/delete", s.authed(s.endpointDelete))
+	s.mux.HandleFunc("GET "+ep+"/secret", s.authed(s.secretShow))
+	s.mux.HandleFunc("POST "+ep+"/secret/rotate", s.authed(s.secretRotate))
+	s.mux.HandleFunc("/portal/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errPageNotFound
+	}))
+}
+
+// headers sets what every answer carries: the content security policy,
+// no referrer (a login link must not leak), and no caching of pages.
+func (s *server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", s.csp)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if !strings.HasPrefix(r.URL.Path, "/portal/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// now returns the current time in UTC at the store's precision.
+func (s *server) now() time.Time {
+	return s.clock().UTC().Truncate(time.Microsecond)
+}
