@@ -26,6 +26,7 @@ import (
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/web"
 	"github.com/spf13/cobra"
 )
 
@@ -248,7 +249,14 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
-		srv = httpServer(withMetrics(nodeHandler(apiHandler, in), m), log)
+		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
+			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log})
+		if err != nil {
+			ln.Close()
+			commits.Stop()
+			return err
+		}
+		srv = httpServer(withMetrics(nodeHandler(apiHandler, portal, in), m), log)
 	} else {
 		// A worker serves no API, but answers the health probes on its
 		// own address, so that it can be probed as any node is.
@@ -427,21 +435,25 @@ func withMetrics(h http.Handler, m *metrics.Metrics) http.Handler {
 }
 
 // nodeHandler serves the receive URLs (/in/...) with in, when there is
-// one, and every other path with the API. It is not an http.ServeMux,
-// which answers a path with "." or ".." segments or doubled slashes by
-// redirecting to its cleaned form, another resource, before either
-// handler could refuse it.
-func nodeHandler(apiHandler http.Handler, in *inbound.Service) http.Handler {
-	if in == nil {
-		return apiHandler
+// one, the portal's pages (/portal/...) with portal, and every other path
+// with the API. It is not an http.ServeMux, which answers a path with "."
+// or ".." segments or doubled slashes by redirecting to its cleaned form,
+// another resource, before either handler could refuse it.
+func nodeHandler(apiHandler, portal http.Handler, in *inbound.Service) http.Handler {
+	var receive http.Handler
+	if in != nil {
+		receive = in.Handler()
 	}
-	receive := in.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.EscapedPath(), "/in/") {
+		p := r.URL.EscapedPath()
+		switch {
+		case receive != nil && strings.HasPrefix(p, "/in/"):
 			receive.ServeHTTP(w, r)
-			return
+		case strings.HasPrefix(p, "/portal/"):
+			portal.ServeHTTP(w, r)
+		default:
+			apiHandler.ServeHTTP(w, r)
 		}
-		apiHandler.ServeHTTP(w, r)
 	})
 }
 

@@ -28,6 +28,10 @@ type Config struct {
 	// PublicURL is the base URL users and senders reach this server at:
 	// inbound receive URLs start with it. Empty means http://<addr>.
 	PublicURL string
+	// PortalFrameAncestors is the portal's CSP frame-ancestors: the
+	// origins whose pages may show the portal in an iframe. Empty means
+	// 'self'.
+	PortalFrameAncestors string
 	// ConfigFile is the server's JSON config file, for what only the
 	// operator may define (inbound commands).
 	ConfigFile string
@@ -200,6 +204,7 @@ var envNames = map[string]string{
 	"debug-addr":             "HOOKLINE_DEBUG_ADDR",
 	"db":                     "HOOKLINE_DB",
 	"public-url":             "HOOKLINE_PUBLIC_URL",
+	"portal-frame-ancestors": "HOOKLINE_PORTAL_FRAME_ANCESTORS",
 	"config":                 "HOOKLINE_CONFIG",
 	"allow-private-networks": "HOOKLINE_ALLOW_PRIVATE_NETWORKS",
 	"max-body-bytes":         "HOOKLINE_MAX_BODY_BYTES",
@@ -229,6 +234,8 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, help("debug-addr", "serve Go's profiler at /debug/pprof/ on this host:port, with the mutex and block profiles on (keep it on loopback); off when empty"))
 	fs.StringVar(&c.DB, "db", c.DB, help("db", "SQLite database file, created if missing, or a postgres:// URL for a database several nodes share"))
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, help("public-url", "base URL this server is reached at by users and senders; receive URLs start with it (default http://<addr>)"))
+	fs.StringVar(&c.PortalFrameAncestors, "portal-frame-ancestors", c.PortalFrameAncestors,
+		help("portal-frame-ancestors", "who may embed the portal in an iframe: a CSP frame-ancestors list such as \"'self' https://app.example.com\" (default 'self')"))
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, help("config", "JSON file with what only the operator defines, such as inbound commands"))
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", c.AllowPrivateNetworks,
 		help("allow-private-networks", "let deliveries reach loopback, private and link-local addresses (off: refused as endpoint URLs and at connect time)"))
