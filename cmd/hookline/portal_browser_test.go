@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	svix "github.com/svix/svix-webhooks/go"
+	"github.com/svix/svix-webhooks/go/models"
+)
+
+// chromiumPath is where Debian's chromium package puts the browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// newBrowser starts a headless Chromium with a fresh profile, or skips the
+// test when there is none (fails under CI=true, where .ci/run installs
+// it).
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath
+	if _, err := os.Stat(path); err != nil {
+		p, lerr := exec.LookPath("chromium")
+		if lerr != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("no Chromium at %s or on PATH; .ci/run installs Debian's chromium package", chromiumPath)
+			}
+			t.Skipf("no Chromium at %s or on PATH: install Debian's chromium package (apt-get install -y chromium) to run the browser tests", chromiumPath)
+		}
+		path = p
+	}
+	// A profile of its own, removed after the browser: Chromium's helper
+	// processes may still write to it as the browser exits, which
+	// t.TempDir's cleanup would report.
+	profile, err := os.MkdirTemp("", "hookline-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(profile)
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// shots saves screenshots of the pages a browser test goes through, to
+// the test's artifact directory.
+type shots struct {
+	t   *testing.T
+	ctx context.Context
+	dir string
+}
+
+func newShots(t *testing.T, ctx context.Context) *shots {
+	dir := t.ArtifactDir()
+	t.Logf("screenshots in %s", dir)
+	return &shots{t: t, ctx: ctx, dir: dir}
+}
+
+// take saves the whole page, at the window's width, as name.png.
+func (s *shots) take(name string) {
+	s.t.Helper()
+	var png []byte
+	if err := chromedp.Run(s.ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+		s.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, name+".png"), png, 0o644); err != nil {
+		s.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
+// run runs browser actions; on failure it saves a screenshot first.
+func (s *shots) run(step string, actions ...chromedp.Action) {
+	s.t.Helper()
+	if err := chromedp.Run(s.ctx, actions...); err != nil {
+		s.take("failed-" + step)
+		s.t.Fatalf("%s: %v", step, err)
+	}
+}
+
+// TestPortalInBrowser goes through the portal in headless Chromium as a
+// customer does: the link from the Svix SDK's AppPortalAccess, Continue,
+// an endpoint made with the form and found through the API, the secret
+// revealed and rotated; on a desktop and on a 375px phone.
+func TestPortalInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	srv := startServer(t, nil)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := svix.New(testToken, &svix.SvixOptions{ServerUrl: u, RetrySchedule: &[]time.Duration{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := context.Background()
+	if _, err := admin.Application.Create(bg, models.ApplicationIn{Name: "Acme Corp", Uid: new("acme")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, desc := range map[string]string{
+		"invoice.paid": "An invoice was paid in full.",
+		"user.created": "A user signed up.",
+	} {
+		if _, err := admin.EventType.Create(bg, models.EventTypeIn{Name: name, Description: desc}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	access, err := admin.Authentication.AppPortalAccess(bg, "acme", models.AppPortalAccessIn{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(access.Url, srv.URL+"/portal/login?code=") {
+		t.Fatalf("portal URL %q", access.Url)
+	}
+	s := newShots(t, ctx)
+	s.run("desktop size", chromedp.EmulateViewport(1280, 800))
+
+	s.run("open the link", chromedp.Navigate(access.Url), chromedp.WaitVisible(`[data-test-id=continue]`))
+	s.take("1-login")
+	s.run("continue", chromedp.Click(`[data-test-id=continue]`), chromedp.WaitVisible(`[data-test-id=no-endpoints]`))
+	var title string
+	s.run("title", chromedp.Title(&title))
+	if !strings.Contains(title, "Acme Corp") {
+		t.Errorf("title %q", title)
+	}
+	s.take("2-endpoints-empty")
+
+	s.run("new endpoint", chromedp.Click(`[data-test-id=new-endpoint]`), chromedp.WaitVisible(`#url`))
+	s.run("fill the form",
+		chromedp.SendKeys(`#url`, "https://example.com/hooks/acme"),
+		chromedp.SendKeys(`#description`, "Billing events"),
+		chromedp.Click(`input[name=eventTypes][value="invoice.paid"]`),
+		chromedp.Click(`#format-xml`),
+	)
+	s.take("3-endpoint-form")
+	s.run("create", chromedp.Click(`[data-test-id=save]`), chromedp.WaitVisible(`[data-test-id=endpoint]`))
+	s.take("4-endpoints")
+
+	eps, err := admin.Endpoint.List(bg, "acme", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eps.Data) != 1 {
+		t.Fatalf("the API lists %d endpoints, want 1", len(eps.Data))
+	}
+	ep := eps.Data[0]
+	if ep.Url != "https://example.com/hooks/acme" || ep.Description != "Billing events" ||
+		len(ep.FilterTypes) != 1 || ep.FilterTypes[0] != "invoice.paid" {
+		t.Fatalf("the API shows %+v", ep)
+	}
+	before, err := admin.Endpoint.GetSecret(bg, "acme", ep.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var shown string
+	s.run("reveal the secret",
+		chromedp.Click(`[data-test-id=secret-link]`), chromedp.WaitVisible(`[data-test-id=reveal]`),
+		chromedp.Click(`[data-test-id=reveal]`), chromedp.WaitVisible(`[data-test-id=secret]`),
+		chromedp.Text(`[data-test-id=secret]`, &shown))
+	if shown != before.Key {
+		t.Fatalf("the page shows secret %q, the API %q", shown, before.Key)
+	}
+	s.take("5-secret")
+	// The rotate button asks first; accept the dialog.
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			go chromedp.Run(ctx, page.HandleJavaScriptDialog(true))
+		}
+	})
+	s.run("rotate", chromedp.Click(`[data-test-id=rotate]`), chromedp.WaitVisible(`[data-test-id=old-secrets]`))
+	s.take("6-secret-rotated")
+	after, err := admin.Endpoint.GetSecret(bg, "acme", ep.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Key == before.Key {
+		t.Fatal("the secret did not change")
+	}
+
+	// The same screens on a phone.
+	s.run("phone size", chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
+	s.run("phone endpoints", chromedp.Navigate(srv.URL+"/portal/endpoints"), chromedp.WaitVisible(`[data-test-id=endpoint]`))
+	s.take("7-phone-endpoints")
+	var overflow bool
+	s.run("phone width", chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &overflow))
+	if overflow {
+		t.Error("the endpoints page is wider than a 375px screen")
+	}
+	s.run("phone form", chromedp.Navigate(srv.URL+"/portal/endpoints/new"), chromedp.WaitVisible(`#url`))
+	s.take("8-phone-form")
+	s.run("phone secret", chromedp.Navigate(srv.URL+"/portal/endpoints/"+ep.Id+"/secret?reveal=1"), chromedp.WaitVisible(`[data-test-id=secret]`))
+	s.take("9-phone-secret")
+	s.run("dark", emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}),
+		chromedp.Navigate(srv.URL+"/portal/endpoints"), chromedp.WaitVisible(`[data-test-id=endpoint]`))
+	s.take("10-phone-endpoints-dark")
+	s.run("phone width", chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &overflow))
+	if overflow {
+		t.Error("the secret page is wider than a 375px screen")
+	}
+}
