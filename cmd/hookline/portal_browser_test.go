@@ -59,7 +59,7 @@ func newBrowser(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -99,10 +99,13 @@ func (s *shots) take(name string) {
 	}
 }
 
-// run runs browser actions; on failure it saves a screenshot first.
+// run runs browser actions, for up to 30 seconds; on failure it saves a
+// screenshot first.
 func (s *shots) run(step string, actions ...chromedp.Action) {
 	s.t.Helper()
-	if err := chromedp.Run(s.ctx, actions...); err != nil {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
 		s.take("failed-" + step)
 		s.t.Fatalf("%s: %v", step, err)
 	}
@@ -156,13 +159,22 @@ func TestPortalInBrowser(t *testing.T) {
 	s.take("2-endpoints-empty")
 
 	s.run("new endpoint", chromedp.Click(`[data-test-id=new-endpoint]`), chromedp.WaitVisible(`#url`))
+	// A URL that can never be reached is refused by the field.
+	s.run("a refused URL",
+		chromedp.SendKeys(`#url`, "http://169.254.169.254/latest/meta-data"),
+		chromedp.Click(`[data-test-id=save]`),
+		chromedp.WaitVisible(`[data-test-id=error-summary]`),
+		chromedp.WaitVisible(`#url-error`))
+	s.take("3-endpoint-form-refused")
+	var cleared bool
 	s.run("fill the form",
+		chromedp.Evaluate(`document.getElementById("url").value = ""; true`, &cleared),
 		chromedp.SendKeys(`#url`, "https://example.com/hooks/acme"),
 		chromedp.SendKeys(`#description`, "Billing events"),
 		chromedp.Click(`input[name=eventTypes][value="invoice.paid"]`),
 		chromedp.Click(`#format-xml`),
 	)
-	s.take("3-endpoint-form")
+	s.take("3-endpoint-form-filled")
 	s.run("create", chromedp.Click(`[data-test-id=save]`), chromedp.WaitVisible(`[data-test-id=endpoint]`))
 	s.take("4-endpoints")
 

@@ -32,10 +32,15 @@ type endpointRow struct {
 	// State is "enabled", "failing" or "disabled"; StateText says it in
 	// words, with why when hookline disabled it.
 	State, StateText string
+	// FormatLabel names the body format as the form does.
+	FormatLabel string
 }
 
+// formatLabels name the body formats.
+var formatLabels = map[hookline.Format]string{hookline.FormatJSON: "JSON", hookline.FormatForm: "Form-encoded", hookline.FormatXML: "XML"}
+
 func newRow(e *hookline.Endpoint) endpointRow {
-	r := endpointRow{Endpoint: e, State: "enabled", StateText: "Enabled"}
+	r := endpointRow{Endpoint: e, State: "enabled", StateText: "Enabled", FormatLabel: formatLabels[e.Format]}
 	switch {
 	case e.Disabled && e.DisabledReason != "":
 		r.State, r.StateText = "disabled", "Disabled by hookline: "+e.DisabledReason
@@ -152,9 +157,9 @@ func (s *server) formPage(r *http.Request, sess *session, id string, f endpointF
 			Checked: slices.Contains(f.EventTypes, et.Name), Deprecated: et.Deprecated})
 	}
 	for _, c := range []formatChoice{
-		{Value: "json", Label: "JSON", Hint: "The payload as sent, application/json."},
-		{Value: "form", Label: "Form-encoded", Hint: "application/x-www-form-urlencoded fields."},
-		{Value: "xml", Label: "XML", Hint: "application/xml."},
+		{Value: "json", Label: formatLabels[hookline.FormatJSON], Hint: "The payload as sent, application/json."},
+		{Value: "form", Label: formatLabels[hookline.FormatForm], Hint: "application/x-www-form-urlencoded fields."},
+		{Value: "xml", Label: formatLabels[hookline.FormatXML], Hint: "application/xml."},
 	} {
 		c.Checked = c.Value == f.Format
 		pg.Formats = append(pg.Formats, c)
