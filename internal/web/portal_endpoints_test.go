@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -205,4 +206,30 @@ func TestFormsNeedTheSessionToken(t *testing.T) {
 	if n := len(e.endpoints()); n != 0 {
 		t.Fatalf("%d endpoints made by refused posts", n)
 	}
+}
+
+func TestEndpointListPages(t *testing.T) {
+	e := newEnv(t)
+	for i := range pageSize + 3 {
+		e.api("POST", "/api/v1/app/"+e.appID+"/endpoint", map[string]any{"url": fmt.Sprintf("https://example.com/%02d", i)}, nil, http.StatusCreated)
+	}
+	b := e.browser()
+	b.login(e.portalLink(nil))
+	p := b.get("/portal/endpoints").want(http.StatusOK)
+	if n := len(p.all(`[data-test-id=endpoint]`)); n != pageSize {
+		t.Fatalf("first page: %d endpoints", n)
+	}
+	p.none(`a[rel=prev]`)
+	p = b.get(p.attr(`a[rel=next]`, "href")).want(http.StatusOK)
+	rows := p.all(`[data-test-id=endpoint] h2`)
+	if len(rows) != 3 || !strings.Contains(textOf(rows[2]), "https://example.com/00") {
+		t.Fatalf("second page: %d endpoints", len(rows))
+	}
+	p.none(`a[rel=next]`)
+	p = b.get(p.attr(`a[rel=prev]`, "href")).want(http.StatusOK)
+	rows = p.all(`[data-test-id=endpoint] h2`)
+	if len(rows) != pageSize || !strings.Contains(textOf(rows[0]), fmt.Sprintf("https://example.com/%02d", pageSize+2)) {
+		t.Fatalf("back to the first page: %d endpoints, first %q", len(rows), textOf(rows[0]))
+	}
+	p.none(`a[rel=prev]`)
 }

@@ -115,3 +115,13 @@ func TestAssetsHaveContentHashURLs(t *testing.T) {
 	p.one(`a[href=#main]`)
 	p.one(`main[id=main]`)
 }
+
+// expire-all through the API ends the app's portal sessions at once.
+func TestExpireAllEndsSessions(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login(e.portalLink(nil))
+	b.get("/portal/endpoints").want(http.StatusOK)
+	e.api("POST", "/api/v1/auth/app/"+e.appID+"/expire-all", map[string]any{}, nil, http.StatusNoContent)
+	b.get("/portal/endpoints").want(http.StatusUnauthorized).hasText(`h1`, "session has ended")
+}
