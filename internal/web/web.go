@@ -112,8 +112,13 @@ func (s *server) routes() {
 	}))
 }
 
+// maxFormBytes bounds a form post: the endpoint form with every event
+// type of a large catalog ticked fits many times over.
+const maxFormBytes = 1 << 20
+
 // headers sets what every answer carries: the content security policy,
-// no referrer (a login link must not leak), and no caching of pages.
+// no referrer (a login link must not leak), and no caching of pages; and
+// it bounds request bodies.
 func (s *server) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -123,6 +128,7 @@ func (s *server) headers(next http.Handler) http.Handler {
 		if !strings.HasPrefix(r.URL.Path, "/portal/static/") {
 			h.Set("Cache-Control", "no-store")
 		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		next.ServeHTTP(w, r)
 	})
 }
