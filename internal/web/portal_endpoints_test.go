@@ -140,7 +140,9 @@ func TestSecretScreen(t *testing.T) {
 	if strings.Contains(p.body, after) {
 		t.Fatal("a 403 shows the secret")
 	}
-	b2.post(base+"/rotate", url.Values{"csrf": {b2.csrf()}}).want(http.StatusForbidden)
+	p.hasText(`[data-test-id=error-message]`, "does not include seeing signing secrets")
+	b2.post(base+"/rotate", url.Values{"csrf": {b2.csrf()}}).want(http.StatusForbidden).
+		hasText(`[data-test-id=error-message]`, "does not include rotating signing secrets")
 	if secret() != after {
 		t.Fatal("a session without ManageEndpointSecret rotated the secret")
 	}

@@ -136,7 +136,7 @@ func errorStatus(err error) (status int, heading, message string) {
 		return http.StatusForbidden, "This form could not be sent",
 			"The form was sent from another site, or it is out of date. Go back, reload the page and try again."
 	case errors.As(err, &fe):
-		return http.StatusForbidden, "Not allowed", "Your access does not allow this: " + fe.Detail + "."
+		return http.StatusForbidden, "Not allowed", forbiddenMessage(fe.Detail)
 	case errors.Is(err, hookline.ErrForbidden):
 		return http.StatusForbidden, "Not allowed", "Your access does not allow this."
 	case errors.Is(err, errPageNotFound):
@@ -177,4 +177,27 @@ func (s *server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 			s.serveError(w, r, nil, err)
 		}
 	}
+}
+
+// capabilityWords say what a capability allows, for a customer who never
+// sees its name.
+var capabilityWords = map[string]string{
+	string(hookline.CapViewEndpointSecret):   "seeing signing secrets",
+	string(hookline.CapManageEndpointSecret): "rotating signing secrets",
+	string(hookline.CapManageEndpoint):       "adding, changing or deleting endpoints",
+	string(hookline.CapCreateAttempts):       "resending webhooks",
+}
+
+// forbiddenMessage words a refusal by the access rules for the portal,
+// which speaks of access, not tokens.
+func forbiddenMessage(detail string) string {
+	if strings.Contains(detail, "read-only") {
+		return "Your access is read-only: you can look, but not change anything."
+	}
+	for c, words := range capabilityWords {
+		if strings.Contains(detail, " "+c+" ") {
+			return "Your access does not include " + words + "."
+		}
+	}
+	return "Your access does not allow this."
 }
