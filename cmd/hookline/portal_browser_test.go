@@ -233,11 +233,50 @@ func TestPortalInBrowser(t *testing.T) {
 	s.take("8-phone-form")
 	s.run("phone secret", chromedp.Navigate(srv.URL+"/portal/endpoints/"+ep.Id+"/secret?reveal=1"), chromedp.WaitVisible(`[data-test-id=secret]`))
 	s.take("9-phone-secret")
-	s.run("dark", emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}),
-		chromedp.Navigate(srv.URL+"/portal/endpoints"), chromedp.WaitVisible(`[data-test-id=endpoint]`))
-	s.take("10-phone-endpoints-dark")
 	s.run("phone width", chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &overflow))
 	if overflow {
 		t.Error("the secret page is wider than a 375px screen")
+	}
+	s.run("dark", emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}),
+		chromedp.Navigate(srv.URL+"/portal/endpoints"), chromedp.WaitVisible(`[data-test-id=endpoint]`))
+	s.take("10-phone-endpoints-dark")
+
+	// A read-only link: no control changes anything, and a form the page
+	// does not offer, posted from it with its session's form token, is
+	// refused.
+	ro, err := admin.Authentication.AppPortalAccess(bg, "acme", models.AppPortalAccessIn{ReadOnly: new(true)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var controls int
+	s.run("read-only",
+		chromedp.EmulateViewport(1280, 800),
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+		chromedp.Navigate(ro.Url), chromedp.WaitVisible(`[data-test-id=continue]`),
+		chromedp.Click(`[data-test-id=continue]`), chromedp.WaitVisible(`[data-test-id=read-only]`),
+		chromedp.Evaluate(`document.querySelectorAll('[data-test-id=new-endpoint], [data-test-id=edit-link], [data-test-id=disable], [data-test-id=delete-link]').length`, &controls))
+	s.take("11-read-only")
+	if controls != 0 {
+		t.Errorf("a read-only session sees %d controls that change things", controls)
+	}
+	// The page's CSP allows no fetch; a form built in the page is what a
+	// forged post from it is.
+	var refused string
+	s.run("forged post", chromedp.Evaluate(`(() => {
+		const f = document.createElement('form');
+		f.method = 'post';
+		f.action = '/portal/endpoints/`+ep.Id+`/delete';
+		const csrf = document.querySelector('form[action="/portal/logout"] input[name=csrf]').cloneNode();
+		f.appendChild(csrf);
+		document.body.appendChild(f);
+		f.submit();
+		return true;
+	})()`, nil), chromedp.WaitVisible(`[data-test-id=error-message]`), chromedp.Text(`[data-test-id=error-message]`, &refused))
+	s.take("12-read-only-forged-post")
+	if !strings.Contains(refused, "read-only") {
+		t.Errorf("a forged delete from a read-only session shows %q", refused)
+	}
+	if _, err := admin.Endpoint.Get(bg, "acme", ep.Id); err != nil {
+		t.Fatalf("the endpoint after a forged delete: %v", err)
 	}
 }
