@@ -126,9 +126,15 @@ type endpointFormPage struct {
 	Form    endpointForm
 	Catalog []catalogEntry
 	Formats []formatChoice
-	// Errors are the messages by input name; Summary lists them all.
+	// Errors are the messages by input name; Summary lists them all,
+	// each linking to its input.
 	Errors  map[string]string
-	Summary []string
+	Summary []summaryItem
+}
+
+type summaryItem struct {
+	// Target is the ID of the input the message is about.
+	Target, Text string
 }
 
 type catalogEntry struct {
@@ -174,10 +180,25 @@ func (s *server) formPage(r *http.Request, sess *session, id string, f endpointF
 			if _, seen := pg.Errors[name]; !seen {
 				pg.Errors[name] = fe.Msg
 			}
-			pg.Summary = append(pg.Summary, fieldLabel(name)+": "+fe.Msg)
+			pg.Summary = append(pg.Summary, summaryItem{Target: fieldTarget(name, len(pg.Catalog) > 0), Text: fieldLabel(name) + ": " + fe.Msg})
 		}
 	}
 	return pg, nil
+}
+
+// fieldTarget is the ID of the first input of a field, "" for none.
+func fieldTarget(name string, catalog bool) string {
+	switch name {
+	case "url", "description":
+		return name
+	case "eventTypes":
+		if catalog {
+			return "et-0"
+		}
+	case "format":
+		return "format-json"
+	}
+	return ""
 }
 
 // fieldLabel names an input as its label does.

@@ -33,6 +33,7 @@ func TestEndpointScreens(t *testing.T) {
 	p = b.post("/portal/endpoints", url.Values{"csrf": {csrf}, "url": {"http://127.0.0.1:9/hook"},
 		"eventTypes": {"invoice.paid"}, "format": {"form"}}).want(http.StatusUnprocessableEntity)
 	p.one(`[role=alert]`)
+	p.hasText(`[role=alert] a[href=#url]`, "URL:")
 	p.one(`input[name=url][aria-invalid=true]`)
 	p.hasText(`[id=url-error]`, "loopback")
 	p.one(`input[name=eventTypes][value=invoice.paid][checked]`)

@@ -18,5 +18,11 @@ document.addEventListener("DOMContentLoaded", function () {
   if (navigator.clipboard) {
     document.querySelectorAll("[data-copy]").forEach(function (b) { b.hidden = false; });
   }
+  // After a refused form, take keyboard and screen reader users to what
+  // went wrong.
+  var errors = document.querySelector(".errors");
+  if (errors) {
+    errors.focus();
+  }
   document.body.setAttribute("data-ready", "true");
 });
