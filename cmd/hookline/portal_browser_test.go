@@ -220,6 +220,23 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Fatal("the secret did not change")
 	}
 
+	// Disable and enable it again; the delete button asks on a page first.
+	var state string
+	s.run("disable",
+		chromedp.Navigate(srv.URL+"/portal/endpoints"), chromedp.WaitVisible(`[data-test-id=disable]`),
+		chromedp.Click(`[data-test-id=disable]`), chromedp.WaitVisible(`[data-test-id=enable]`),
+		chromedp.Text(`[data-test-id=state]`, &state))
+	s.take("6a-endpoint-disabled")
+	if state != "Disabled" {
+		t.Errorf("state %q after Disable", state)
+	}
+	if got, err := admin.Endpoint.Get(bg, "acme", ep.Id); err != nil || got.Disabled == nil || !*got.Disabled {
+		t.Fatalf("the API shows the endpoint as %+v, %v", got, err)
+	}
+	s.run("enable", chromedp.Click(`[data-test-id=enable]`), chromedp.WaitVisible(`[data-test-id=disable]`))
+	s.run("delete asks", chromedp.Click(`[data-test-id=delete-link]`), chromedp.WaitVisible(`[data-test-id=confirm-delete]`))
+	s.take("6b-delete-confirm")
+
 	// The same screens on a phone.
 	s.run("phone size", chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
 	s.run("phone endpoints", chromedp.Navigate(srv.URL+"/portal/endpoints"), chromedp.WaitVisible(`[data-test-id=endpoint]`))
