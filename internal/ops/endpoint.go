@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -176,7 +177,9 @@ func (s *Service) validate(ctx context.Context, e *hookline.Endpoint, prevURL st
 	}
 	if e.URL != prevURL {
 		if err := netguard.CheckURL(e.URL, s.allowPrivate); err != nil {
-			return hookline.Invalid([]string{"body", "url"}, err.Error())
+			// Both a validation error, as the API answers it, and the
+			// guard's, which the portal words for a customer.
+			return fmt.Errorf("%w (%w)", hookline.Invalid([]string{"body", "url"}, err.Error()), err)
 		}
 	}
 	if eventTypesSet {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/ops"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -177,6 +178,11 @@ func (s *server) formPage(r *http.Request, sess *session, id string, f endpointF
 			if len(fe.Loc) > 1 {
 				name = fe.Loc[len(fe.Loc)-1]
 			}
+			if name == "url" && errors.Is(verr, netguard.ErrBlocked) {
+				// The guard's own words name the operator's flag, which
+				// a customer cannot set.
+				fe.Msg = blockedURL
+			}
 			if _, seen := pg.Errors[name]; !seen {
 				pg.Errors[name] = fe.Msg
 			}
@@ -185,6 +191,10 @@ func (s *server) formPage(r *http.Request, sess *session, id string, f endpointF
 	}
 	return pg, nil
 }
+
+// blockedURL is what a customer is told of an endpoint URL the network
+// guard refuses.
+const blockedURL = "Webhooks are not sent to this address: it is private, local or internal to a cloud. Use a URL that is reachable from the internet."
 
 // fieldTarget is the ID of the first input of a field, "" for none.
 func fieldTarget(name string, catalog bool) string {

@@ -35,7 +35,11 @@ func TestEndpointScreens(t *testing.T) {
 	p.one(`[role=alert]`)
 	p.hasText(`[role=alert] a[href=#url]`, "URL:")
 	p.one(`input[name=url][aria-invalid=true]`)
-	p.hasText(`[id=url-error]`, "loopback")
+	// In a customer's words: the guard's own names the operator's flag.
+	p.hasText(`[id=url-error]`, "reachable from the internet")
+	if strings.Contains(p.body, "allow-private-networks") {
+		t.Error("the portal names an operator's flag to a customer")
+	}
 	p.one(`input[name=eventTypes][value=invoice.paid][checked]`)
 	p.one(`input[name=format][value=form][checked]`)
 	// So does an event type not in the catalog.
