@@ -57,6 +57,30 @@ func (f *clientFlags) client(getenv func(string) string) (*apiClient, error) {
 	return &apiClient{base: strings.TrimSuffix(f.server, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
+// deleteCommand is a client command that sends DELETE to the resource its
+// one argument names under prefix, and then prints done with the argument.
+func deleteCommand(getenv func(string) string, use, short, prefix, done string) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client(getenv)
+			if err != nil {
+				return err
+			}
+			if err := c.do(cmd.Context(), "DELETE", prefix+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), done, args[0])
+			return nil
+		},
+	}
+	cf.bind(cmd, getenv)
+	return cmd
+}
+
 // apiClient calls a hookline server's REST API.
 type apiClient struct {
 	base  string
@@ -359,23 +383,6 @@ func sourceRotateCommand(getenv func(string) string) *cobra.Command {
 }
 
 func sourceDeleteCommand(getenv func(string) string) *cobra.Command {
-	var cf clientFlags
-	cmd := &cobra.Command{
-		Use:   "delete SOURCE",
-		Short: "Delete a source with its received requests; its URL answers 404 from then on",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client(getenv)
-			if err != nil {
-				return err
-			}
-			if err := c.do(cmd.Context(), "DELETE", "/api/v1/source/"+url.PathEscape(args[0]), nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted source %s.\n", args[0])
-			return nil
-		},
-	}
-	cf.bind(cmd, getenv)
-	return cmd
+	return deleteCommand(getenv, "delete SOURCE", "Delete a source with its received requests; its URL answers 404 from then on",
+		"/api/v1/source/", "Deleted source %s.\n")
 }

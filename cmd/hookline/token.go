@@ -160,23 +160,5 @@ func tokenListCommand(getenv func(string) string) *cobra.Command {
 }
 
 func tokenRevokeCommand(getenv func(string) string) *cobra.Command {
-	var cf clientFlags
-	cmd := &cobra.Command{
-		Use:   "revoke TOKEN_ID",
-		Short: "Revoke an API token at once",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client(getenv)
-			if err != nil {
-				return err
-			}
-			if err := c.do(cmd.Context(), "DELETE", "/api/v1/token/"+url.PathEscape(args[0]), nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Revoked token %s.\n", args[0])
-			return nil
-		},
-	}
-	cf.bind(cmd, getenv)
-	return cmd
+	return deleteCommand(getenv, "revoke TOKEN_ID", "Revoke an API token at once", "/api/v1/token/", "Revoked token %s.\n")
 }
