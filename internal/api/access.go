@@ -58,6 +58,7 @@ var rules = map[string]rule{
 	"GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/secret":               {hookline.CapViewEndpointSecret, true},
 	"POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/secret/rotate":       {hookline.CapManageEndpointSecret, true},
 	"POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/recover":             {hookline.CapCreateAttempts, true},
+	"POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example":        {hookline.CapCreateAttempts, true},
 	"GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/msg":                  {hookline.CapViewBase, true},
 	"GET /api/v1/app/{app_id}/msg":                                         {hookline.CapViewBase, true},
 	"POST /api/v1/app/{app_id}/msg":                                        {hookline.CapAdmin, true},

@@ -61,7 +61,7 @@ func TestAccessEveryRoute(t *testing.T) {
 			return hookline.CapViewEndpointSecret
 		case strings.HasSuffix(path, "/secret/rotate"):
 			return hookline.CapManageEndpointSecret
-		case strings.HasSuffix(path, "/resend") || strings.HasSuffix(path, "/recover"):
+		case strings.HasSuffix(path, "/resend") || strings.HasSuffix(path, "/recover") || strings.HasSuffix(path, "/send-example"):
 			return hookline.CapCreateAttempts
 		case method == "GET":
 			return hookline.CapViewBase

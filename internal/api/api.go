@@ -182,7 +182,7 @@ func newServer(opts Options) *server {
 		}
 		s.health = health.New(ho)
 	}
-	s.ops = ops.New(ops.Options{Store: s.st, AllowPrivateNetworks: s.allowPrivate, Now: s.clock})
+	s.ops = ops.New(ops.Options{Store: s.st, AllowPrivateNetworks: s.allowPrivate, Now: s.clock, Publisher: s.pub, Wake: s.wake})
 	s.routes()
 	return s
 }
@@ -222,6 +222,7 @@ func (s *server) routes() {
 	s.route("GET "+ep+"/secret", s.endpointSecretGet)
 	s.route("POST "+ep+"/secret/rotate", s.endpointSecretRotate)
 	s.route("POST "+ep+"/recover", s.endpointRecover)
+	s.route("POST "+ep+"/send-example", s.endpointSendExample)
 	s.route("GET "+ep+"/msg", s.paged(s.endpointMessageList))
 
 	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"

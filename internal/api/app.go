@@ -254,10 +254,11 @@ func ptr(s string) *string {
 	return &s
 }
 
-// deref returns *p, or "" for nil.
-func deref(p *string) string {
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
 	if p == nil {
-		return ""
+		return zero
 	}
 	return *p
 }

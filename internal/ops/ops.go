@@ -39,6 +39,11 @@ type Options struct {
 	AllowPrivateNetworks bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Publisher makes new messages durable; nil writes each with
+	// Store.MessageCreate and calls Wake.
+	Publisher Publisher
+	// Wake, when set, tells the dispatcher that deliveries are due now.
+	Wake func()
 }
 
 // Service does the operations over one store.
@@ -46,11 +51,13 @@ type Service struct {
 	st           store.Store
 	allowPrivate bool
 	clock        func() time.Time
+	pub          Publisher
+	wakeFn       func()
 }
 
 // New returns a Service.
 func New(opts Options) *Service {
-	s := &Service{st: opts.Store, allowPrivate: opts.AllowPrivateNetworks, clock: opts.Now}
+	s := &Service{st: opts.Store, allowPrivate: opts.AllowPrivateNetworks, clock: opts.Now, pub: opts.Publisher, wakeFn: opts.Wake}
 	if s.clock == nil {
 		s.clock = time.Now
 	}

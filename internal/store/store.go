@@ -86,6 +86,10 @@ type EndpointMessageFilter struct {
 // fills in the result fields.
 type MessageCreate struct {
 	Message *hookline.Message
+	// Endpoint, when set, is the ID of the one endpoint of the message's
+	// app to deliver it to, if enabled, whatever event types and channels
+	// it subscribes to, such as for an example sent from the portal.
+	Endpoint string
 	// Lease, when not nil, has the store lease the deliveries it creates
 	// to the caller, as a claim would, and return them in Tasks, so that
 	// they go out without being claimed back first. The items of a batch
@@ -102,6 +106,14 @@ type MessageCreate struct {
 	// Err is this item's own failure, such as hookline.ErrNotFound for an
 	// app that does not exist; the rest of the batch is unaffected.
 	Err error
+}
+
+// Accepts reports whether the message goes to endpoint e.
+func (mc *MessageCreate) Accepts(e *hookline.Endpoint) bool {
+	if mc.Endpoint != "" {
+		return e.ID == mc.Endpoint && !e.Disabled
+	}
+	return e.Accepts(mc.Message.EventType, mc.Message.Channels)
 }
 
 // Claim asks for due deliveries.

@@ -214,7 +214,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		eps := endpoints[m.AppID]
 		for i := range eps {
 			ep := &eps[i]
-			if !ep.Accepts(m.EventType, m.Channels) {
+			if !item.Accepts(ep) {
 				continue
 			}
 			d, due, leased := leases.Deliver(item, ep, rates[m.AppID])

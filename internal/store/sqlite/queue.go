@@ -150,7 +150,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 		}
 		for i := range app.eps {
 			ep := &app.eps[i]
-			if !ep.Accepts(m.EventType, m.Channels) {
+			if !item.Accepts(ep) {
 				continue
 			}
 			d, due, _ := leases.Deliver(item, ep, app.rate)

@@ -369,6 +369,22 @@ func testMessageFanOut(t *testing.T, s store.Store) {
 		})
 	}
 
+	// A message for one endpoint goes to it alone, even when its filters
+	// would refuse the event type, and to no disabled endpoint.
+	one := func(ep string) *store.MessageCreate {
+		mc := &store.MessageCreate{Endpoint: ep, Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage),
+			AppID: a.ID, EventType: "user.created", Payload: json.RawMessage(`{}`), CreatedAt: t0}}
+		must(t, s.MessageCreate(ctx, []*store.MessageCreate{mc}))
+		must(t, mc.Err)
+		return mc
+	}
+	if got := deliveryEndpoints(one(paid.ID)); !slices.Equal(got, []string{paid.ID}) {
+		t.Errorf("a message for endpoint %s went to %v", paid.ID, got)
+	}
+	if got := deliveryEndpoints(one(hookline.NewID(hookline.PrefixEndpoint))); len(got) != 0 {
+		t.Errorf("a message for a missing endpoint went to %v", got)
+	}
+
 	missing := &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: "app_missing", EventType: "x", Payload: json.RawMessage(`{}`), CreatedAt: t0}}
 	ok := &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "x", Payload: json.RawMessage(`{}`), CreatedAt: t0}}
 	must(t, s.MessageCreate(ctx, []*store.MessageCreate{missing, ok}))
