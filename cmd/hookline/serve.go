@@ -250,7 +250,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
-			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log})
+			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake})
 		if err != nil {
 			ln.Close()
 			commits.Stop()

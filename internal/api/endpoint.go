@@ -280,12 +280,6 @@ func (s *server) endpointDelete(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// sensitiveHeaders are shown by name only, in "sensitive", never by value,
-// as Svix does: they usually carry credentials.
-var sensitiveHeaders = []string{
-	"x-auth-token", "x-api-key", "www-authenticate", "authorization", "proxy-authenticate", "proxy-authorization",
-}
-
 // endpointHeadersOut is Svix's EndpointHeadersOut.
 type endpointHeadersOut struct {
 	Headers   map[string]string `json:"headers"`
@@ -299,7 +293,7 @@ func (s *server) endpointHeadersGet(w http.ResponseWriter, r *http.Request) erro
 	}
 	out := endpointHeadersOut{Headers: map[string]string{}, Sensitive: []string{}}
 	for k, v := range e.Headers {
-		if slices.Contains(sensitiveHeaders, strings.ToLower(k)) {
+		if hookline.SensitiveHeader(k) {
 			out.Sensitive = append(out.Sensitive, k)
 		} else {
 			out.Headers[k] = v

@@ -141,6 +141,10 @@ func (s *Service) Resend(ctx context.Context, acc *hookline.Access, appKey, msgI
 // created from since (inclusive) to until (exclusive; nil means now), at
 // most 14 days, and returns how many.
 func (s *Service) Recover(ctx context.Context, acc *hookline.Access, appKey, endpointID string, since time.Time, until *time.Time) (int, error) {
+	e, err := s.endpoint(ctx, acc, hookline.CapCreateAttempts, appKey, endpointID)
+	if err != nil {
+		return 0, err
+	}
 	now := s.now()
 	end := now
 	if until != nil {
@@ -151,10 +155,6 @@ func (s *Service) Recover(ctx context.Context, acc *hookline.Access, appKey, end
 	}
 	if since.Before(end.Add(-MaxRecoverWindow)) {
 		return 0, hookline.Invalid([]string{"body", "since"}, "Cannot recover more than 14 days of messages")
-	}
-	e, err := s.endpoint(ctx, acc, hookline.CapCreateAttempts, appKey, endpointID)
-	if err != nil {
-		return 0, err
 	}
 	// The window's bounds are exclusive; since is meant inclusively.
 	after := since.Add(-time.Microsecond)

@@ -3,11 +3,13 @@ package web
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +34,7 @@ func parsePages(a *assets) (map[string]*page, error) {
 			return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 		},
 		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"ms":       func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" },
 	}
 	names, err := fs.Glob(templateFS, "templates/portal/*.tmpl")
 	if err != nil {
@@ -69,6 +72,7 @@ type can struct {
 	ManageEndpoint bool
 	ViewSecret     bool
 	RotateSecret   bool
+	CreateAttempts bool
 	ReadOnly       bool
 }
 
@@ -82,6 +86,7 @@ func (s *server) base(sess *session, title, nav string) basePage {
 			ManageEndpoint: acc.Require(hookline.CapManageEndpoint, acc.AppID) == nil,
 			ViewSecret:     acc.Require(hookline.CapViewEndpointSecret, acc.AppID) == nil,
 			RotateSecret:   acc.Require(hookline.CapManageEndpointSecret, acc.AppID) == nil,
+			CreateAttempts: acc.Require(hookline.CapCreateAttempts, acc.AppID) == nil,
 			ReadOnly:       acc.ReadOnly,
 		}
 	}
@@ -200,4 +205,14 @@ func forbiddenMessage(detail string) string {
 		}
 	}
 	return "Your access does not allow this."
+}
+
+// indentJSON shows a JSON document indented for reading; a document that
+// is no valid JSON is shown as it is.
+func indentJSON(b []byte) string {
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return string(b)
+	}
+	return out.String()
 }

@@ -164,6 +164,8 @@ var flashes = map[string]string{
 	"disabled": "Endpoint disabled.",
 	"deleted":  "Endpoint deleted.",
 	"rotated":  "Secret rotated.",
+	"resent":   "Queued to be sent again.",
+	"example":  "Example sent. Its attempt shows below as soon as the endpoint answers.",
 }
 
 // seeOther redirects after a change, naming what was done.

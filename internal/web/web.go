@@ -33,6 +33,12 @@ type Options struct {
 	// AllowPrivateNetworks lets endpoint URLs name private addresses, as
 	// the API's option of that name does.
 	AllowPrivateNetworks bool
+	// Publisher makes the examples sent from the portal durable (the
+	// server's group committer); nil writes each alone and calls Wake.
+	Publisher ops.Publisher
+	// Wake, when set, tells the dispatcher that deliveries are due now,
+	// such as after a resend.
+	Wake func()
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -62,7 +68,8 @@ func New(opts Options) (http.Handler, error) {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
-	s.ops = ops.New(ops.Options{Store: opts.Store, AllowPrivateNetworks: opts.AllowPrivateNetworks, Now: s.clock})
+	s.ops = ops.New(ops.Options{Store: opts.Store, AllowPrivateNetworks: opts.AllowPrivateNetworks, Now: s.clock,
+		Publisher: opts.Publisher, Wake: opts.Wake})
 	if u, err := url.Parse(opts.PublicURL); err == nil && u.Scheme == "https" {
 		s.secure = true
 	}
@@ -105,8 +112,18 @@ func (s *server) routes() {
 	s.mux.HandleFunc("POST "+ep+"/disable", s.authed(s.endpointDisable))
 	s.mux.HandleFunc("GET "+ep+"/delete", s.authed(s.endpointDeleteConfirm))
 	s.mux.HandleFunc("POST "+ep+"/delete", s.authed(s.endpointDelete))
+	s.mux.HandleFunc("GET "+ep, s.authed(s.endpointShow))
+	s.mux.HandleFunc("POST "+ep+"/example", s.authed(s.endpointExample))
+	s.mux.HandleFunc("POST "+ep+"/recover", s.authed(s.endpointRecover))
 	s.mux.HandleFunc("GET "+ep+"/secret", s.authed(s.secretShow))
 	s.mux.HandleFunc("POST "+ep+"/secret/rotate", s.authed(s.secretRotate))
+
+	const msg = "/portal/messages/{msg_id}"
+	s.mux.HandleFunc("GET /portal/messages", s.authed(s.messageList))
+	s.mux.HandleFunc("GET "+msg, s.authed(s.messageShow))
+	s.mux.HandleFunc("POST "+msg+"/resend", s.authed(s.messageResend))
+	s.mux.HandleFunc("GET "+msg+"/attempts/{attempt_id}", s.authed(s.attemptShow))
+	s.mux.HandleFunc("GET /portal/catalog", s.authed(s.catalog))
 	s.mux.HandleFunc("/portal/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errPageNotFound
 	}))
