@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -418,5 +419,44 @@ func waitStatus(t *testing.T, admin *svix.Svix, endpointID, msgID string, status
 			t.Fatalf("message %s to %s: %+v, want status %v", msgID, endpointID, dests.Data, status)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPortalBrandInBrowser shows the portal as a product brands it: its
+// name, its logo from its own host, its colour, in a fixed dark theme.
+func TestPortalBrandInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	logo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><circle cx="14" cy="14" r="13" fill="#e0457b"/></svg>`)
+	}))
+	t.Cleanup(logo.Close)
+	srv := startServer(t, nil, "--portal-name", "Acme Cloud", "--portal-color", "#e0457b", "--portal-logo-url", logo.URL+"/logo.svg")
+	var link struct{ URL string }
+	if code := call(t, srv.URL, "POST", "/api/v1/auth/app-portal-access/acme", map[string]any{
+		"application": map[string]any{"name": "Acme Corp", "uid": "acme", "metadata": map[string]string{"portal.theme": "dark"}}}, &link); code != http.StatusOK {
+		t.Fatalf("app-portal-access: %d", code)
+	}
+	s := newShots(t, ctx)
+	var logoWidth int
+	var accent string
+	s.run("open", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(link.URL), chromedp.WaitVisible(`[data-test-id=continue]`),
+		chromedp.Click(`[data-test-id=continue]`), chromedp.WaitVisible(`[data-test-id=no-endpoints]`),
+		chromedp.Poll(`document.querySelector("img.logo").complete`, nil),
+		chromedp.Evaluate(`document.querySelector("img.logo").naturalWidth`, &logoWidth),
+		chromedp.Evaluate(`getComputedStyle(document.querySelector("[data-test-id=new-endpoint]")).backgroundColor`, &accent))
+	s.take("brand-dark")
+	if logoWidth == 0 {
+		t.Error("the logo did not load (is its origin in the CSP?)")
+	}
+	// The colour, lightened as little as a dark background needs.
+	var r, g, b int
+	if _, err := fmt.Sscanf(accent, "rgb(%d, %d, %d)", &r, &g, &b); err != nil || r < 224 || g > 100 || b < 123 || b > 160 {
+		t.Errorf("the primary button is %s, want the brand colour #e0457b (224, 69, 123)", accent)
+	}
+	var brand string
+	s.run("brand", chromedp.Text(`[data-test-id=brand]`, &brand))
+	if brand != "Acme Cloud" {
+		t.Errorf("brand %q", brand)
 	}
 }

@@ -250,7 +250,8 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
-			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake})
+			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake,
+			Brand: web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
 		if err != nil {
 			ln.Close()
 			commits.Stop()

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -66,6 +67,8 @@ type basePage struct {
 	Can can
 	// Nav is the section of the page, for the navigation's aria-current.
 	Nav string
+	// Brand is how the page presents itself.
+	Brand brandView
 }
 
 type can struct {
@@ -77,8 +80,9 @@ type can struct {
 }
 
 func (s *server) base(sess *session, title, nav string) basePage {
-	b := basePage{Title: title, Nav: nav}
+	b := basePage{Title: title, Nav: nav, Brand: s.brand.view()}
 	if sess != nil {
+		b.Brand = s.brand.forApp(sess.app).view()
 		acc := sess.acc
 		b.AppName = sess.app.Name
 		b.CSRF = sess.csrf
@@ -93,6 +97,11 @@ func (s *server) base(sess *session, title, nav string) basePage {
 	return b
 }
 
+// branded is a page with a brand, whose logo the CSP must allow.
+type branded interface{ brand() brandView }
+
+func (b basePage) brand() brandView { return b.Brand }
+
 // render executes a page into a buffer, then writes it with status.
 func (s *server) render(w http.ResponseWriter, status int, name string, data any) error {
 	p, ok := s.pages[name]
@@ -102,6 +111,9 @@ func (s *server) render(w http.ResponseWriter, status int, name string, data any
 	var buf bytes.Buffer
 	if err := p.tmpl.Execute(&buf, data); err != nil {
 		return err
+	}
+	if b, ok := data.(branded); ok && b.brand().logoOrigin != "" {
+		w.Header().Set("Content-Security-Policy", fmt.Sprintf(s.csp, " "+b.brand().logoOrigin))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

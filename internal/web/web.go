@@ -10,6 +10,7 @@
 package web
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -33,6 +34,9 @@ type Options struct {
 	// AllowPrivateNetworks lets endpoint URLs name private addresses, as
 	// the API's option of that name does.
 	AllowPrivateNetworks bool
+	// Brand is how the portal presents itself to every app's customers;
+	// an app's metadata may override it (see Brand).
+	Brand Brand
 	// Publisher makes the examples sent from the portal durable (the
 	// server's group committer); nil writes each alone and calls Wake.
 	Publisher ops.Publisher
@@ -55,13 +59,17 @@ type server struct {
 	assets *assets
 	secure bool
 	csp    string
+	brand  Brand
 	mux    *http.ServeMux
 }
 
 // New returns the pages as an http.Handler for the paths under /portal/.
 // It fails when a template does not parse.
 func New(opts Options) (http.Handler, error) {
-	s := &server{st: opts.Store, log: opts.Logger, clock: opts.Now, mux: http.NewServeMux()}
+	if err := opts.Brand.Validate(); err != nil {
+		return nil, err
+	}
+	s := &server{st: opts.Store, log: opts.Logger, clock: opts.Now, mux: http.NewServeMux(), brand: opts.Brand}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -77,7 +85,7 @@ func New(opts Options) (http.Handler, error) {
 	if ancestors == "" {
 		ancestors = "'self'"
 	}
-	s.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
+	s.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:%s; form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
 	var err error
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
@@ -95,6 +103,7 @@ func New(opts Options) (http.Handler, error) {
 
 func (s *server) routes() {
 	s.mux.Handle("GET /portal/static/", s.assets)
+	s.mux.HandleFunc("GET /portal/brand.css", s.brandCSS)
 	s.mux.HandleFunc("GET /portal/login", s.handle(s.loginForm))
 	s.mux.HandleFunc("POST /portal/login", s.handle(s.login))
 	s.mux.HandleFunc("POST /portal/logout", s.authed(s.logout))
@@ -139,10 +148,10 @@ const maxFormBytes = 1 << 20
 func (s *server) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", s.csp)
+		h.Set("Content-Security-Policy", fmt.Sprintf(s.csp, ""))
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
-		if !strings.HasPrefix(r.URL.Path, "/portal/static/") {
+		if !strings.HasPrefix(r.URL.Path, "/portal/static/") && r.URL.Path != "/portal/brand.css" {
 			h.Set("Cache-Control", "no-store")
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
