@@ -1,0 +1,102 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/postgres"
+	"github.com/hookline/hookline/internal/store/postgres/pgtest"
+	"github.com/hookline/hookline/internal/store/sqlite"
+)
+
+// BenchmarkPortalPages times the heaviest portal pages on an app with a
+// long history: HOOKLINE_BENCH_MESSAGES messages (100,000 by default) to
+// two endpoints, one of which takes only a rare event type. The status
+// filter that matches nothing is the worst case of a keyset list.
+//
+//	go test ./internal/web -run '^$' -bench PortalPages -benchtime 50x
+func BenchmarkPortalPages(b *testing.B) {
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("HOOKLINE_BENCH_MESSAGES")); err == nil && v > 0 {
+		n = v
+	}
+	b.Run("sqlite", func(b *testing.B) {
+		st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "hookline.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		benchPages(b, st, n)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		st, err := postgres.Open(context.Background(), pgtest.URL(b), postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		benchPages(b, st, n)
+	})
+}
+
+func benchPages(b *testing.B, st store.Store, n int) {
+	e := newEnvOn(b, st)
+	var all, rare struct{ ID string }
+	e.api("POST", "/api/v1/app/"+e.appID+"/endpoint", map[string]any{"url": "https://example.com/all"}, &all, http.StatusCreated)
+	e.api("POST", "/api/v1/app/"+e.appID+"/endpoint", map[string]any{"url": "https://example.com/rare", "filterTypes": []string{"user.created"}}, &rare, http.StatusCreated)
+	start := time.Now()
+	ctx := context.Background()
+	payload := json.RawMessage(`{"invoice":"in_1","amount":1000,"currency":"eur","customer":{"id":"cus_1","email":"a@example.com"}}`)
+	var lastEventID string
+	for i := 0; i < n; {
+		batch := make([]*store.MessageCreate, 0, 1000)
+		for ; i < n && len(batch) < cap(batch); i++ {
+			et := "invoice.paid"
+			if i%1000 == 0 {
+				et = "user.created"
+			}
+			lastEventID = fmt.Sprintf("evt-%d", i)
+			batch = append(batch, &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage),
+				AppID: e.appID, EventType: et, EventID: lastEventID, Payload: payload, CreatedAt: time.Now().UTC()}})
+		}
+		if err := st.MessageCreate(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("%d messages in %s", n, time.Since(start).Round(time.Millisecond))
+	br := e.browser()
+	br.login(e.portalLink(nil))
+	rows := br.get("/portal/messages").want(http.StatusOK).all(`[data-test-id=message]`)
+	first, _ := attr(rows[0], "data-id")
+	pages := []struct{ name, path string }{
+		{"endpoints", "/portal/endpoints"},
+		{"endpoint", "/portal/endpoints/" + all.ID},
+		{"logs", "/portal/messages"},
+		{"logs-endpoint", "/portal/messages?endpoint=" + all.ID},
+		{"logs-rare-endpoint", "/portal/messages?endpoint=" + rare.ID},
+		{"logs-status-none", "/portal/messages?endpoint=" + all.ID + "&status=fail"},
+		{"logs-rare-type", "/portal/messages?eventType=user.created"},
+		{"logs-older", "/portal/messages?iterator=" + first},
+		{"find-event-id", "/portal/messages?q=" + lastEventID},
+		{"message", "/portal/messages/" + first},
+	}
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
+			status := http.StatusOK
+			if p.name == "find-event-id" {
+				status = http.StatusSeeOther
+			}
+			for b.Loop() {
+				br.get(p.path).want(status)
+			}
+		})
+	}
+}
