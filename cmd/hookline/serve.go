@@ -250,7 +250,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
-			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake,
+			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake, AdminTokenHash: tokenHash,
 			Brand: web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
 		if err != nil {
 			ln.Close()
@@ -450,7 +450,7 @@ func nodeHandler(apiHandler, portal http.Handler, in *inbound.Service) http.Hand
 		switch {
 		case receive != nil && strings.HasPrefix(p, "/in/"):
 			receive.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/portal/"):
+		case strings.HasPrefix(p, "/portal/"), strings.HasPrefix(p, "/console/"), p == "/console":
 			portal.ServeHTTP(w, r)
 		default:
 			apiHandler.ServeHTTP(w, r)

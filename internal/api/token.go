@@ -111,13 +111,9 @@ func (s *server) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		t.AppID = a.ID
 	}
-	if err := t.Validate(); err != nil {
-		return err
-	}
-	secret, hash := hookline.NewSecret(hookline.TokenPrefix)
-	t.Hash = hash
-	if err := s.st.TokenCreate(r.Context(), t); err != nil {
-		return err
+	secret, err := s.ops.TokenCreate(r.Context(), accessFrom(r.Context()), t)
+	if err != nil {
+		return opsErr(err)
 	}
 	out := tokenToWire(t)
 	out.Token = secret

@@ -53,7 +53,28 @@ func newestSchema(schemas json.RawMessage) (map[string]any, error) {
 	for v := range byVersion {
 		versions = append(versions, v)
 	}
-	// Numeric versions compare as numbers, others after them by name.
+	sortVersions(versions)
+	for i := len(versions) - 1; i >= 0; i-- {
+		var schema map[string]any
+		if err := json.Unmarshal(byVersion[versions[i]], &schema); err == nil && schema != nil {
+			return schema, nil
+		}
+	}
+	return nil, nil
+}
+
+// NewestVersion returns the highest of schema versions: numbers compare
+// as numbers, and other names come after them, by name.
+func NewestVersion(versions []string) string {
+	if len(versions) == 0 {
+		return ""
+	}
+	v := slices.Clone(versions)
+	sortVersions(v)
+	return v[len(v)-1]
+}
+
+func sortVersions(versions []string) {
 	slices.SortFunc(versions, func(a, b string) int {
 		na, ea := strconv.Atoi(a)
 		nb, eb := strconv.Atoi(b)
@@ -67,13 +88,6 @@ func newestSchema(schemas json.RawMessage) (map[string]any, error) {
 		}
 		return bytes.Compare([]byte(a), []byte(b))
 	})
-	for i := len(versions) - 1; i >= 0; i-- {
-		var schema map[string]any
-		if err := json.Unmarshal(byVersion[versions[i]], &schema); err == nil && schema != nil {
-			return schema, nil
-		}
-	}
-	return nil, nil
 }
 
 func marshalExample(v any) (json.RawMessage, error) {

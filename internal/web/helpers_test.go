@@ -51,7 +51,7 @@ func newEnvOn(t testing.TB, st store.Store, mod ...func(*Options)) *env {
 	t.Cleanup(srv.Close)
 	sum := sha256.Sum256([]byte(adminToken))
 	apiHandler := api.New(api.Options{Store: st, TokenHash: sum[:], PublicURL: srv.URL})
-	opts := Options{Store: st, PublicURL: srv.URL}
+	opts := Options{Store: st, PublicURL: srv.URL, AdminTokenHash: sum[:]}
 	for _, m := range mod {
 		m(&opts)
 	}
@@ -60,7 +60,7 @@ func newEnvOn(t testing.TB, st store.Store, mod ...func(*Options)) *env {
 		t.Fatal(err)
 	}
 	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/portal/") {
+		if strings.HasPrefix(r.URL.Path, "/portal/") || strings.HasPrefix(r.URL.Path, "/console/") {
 			portal.ServeHTTP(w, r)
 			return
 		}

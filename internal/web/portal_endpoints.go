@@ -244,6 +244,7 @@ type catalogEntry struct {
 	Name, Description string
 	Checked           bool
 	Deprecated        bool
+	Archived          bool
 	// Example is an example payload, indented; "" when there is none.
 	Example string
 }
@@ -366,7 +367,7 @@ func (s *server) endpointCreate(w http.ResponseWriter, r *http.Request, sess *se
 	if err != nil {
 		return s.formError(w, r, sess, "", f, err)
 	}
-	seeOther(w, r, "/portal/endpoints", "created")
+	seeOther(w, r, sess.base+"/endpoints", "created")
 	return nil
 }
 
@@ -408,7 +409,7 @@ func (s *server) endpointUpdate(w http.ResponseWriter, r *http.Request, sess *se
 	if err != nil {
 		return s.formError(w, r, sess, id, f, err)
 	}
-	seeOther(w, r, "/portal/endpoints", "updated")
+	seeOther(w, r, sess.base+"/endpoints", "updated")
 	return nil
 }
 
@@ -432,7 +433,7 @@ func (s *server) setDisabled(w http.ResponseWriter, r *http.Request, sess *sessi
 	if disabled {
 		done = "disabled"
 	}
-	seeOther(w, r, "/portal/endpoints", done)
+	seeOther(w, r, sess.base+"/endpoints", done)
 	return nil
 }
 
@@ -457,7 +458,7 @@ func (s *server) endpointDelete(w http.ResponseWriter, r *http.Request, sess *se
 	if err := s.ops.EndpointDelete(r.Context(), sess.acc, sess.app.ID, r.PathValue("endpoint_id")); err != nil {
 		return err
 	}
-	seeOther(w, r, "/portal/endpoints", "deleted")
+	seeOther(w, r, sess.base+"/endpoints", "deleted")
 	return nil
 }
 

@@ -24,6 +24,6 @@ func (s *server) endpointExample(w http.ResponseWriter, r *http.Request, sess *s
 	case err != nil:
 		return err
 	}
-	seeOther(w, r, "/portal/messages/"+url.PathEscape(m.ID), "example")
+	seeOther(w, r, sess.base+"/messages/"+url.PathEscape(m.ID), "example")
 	return nil
 }

@@ -144,7 +144,7 @@ func (s *server) messageList(w http.ResponseWriter, r *http.Request, sess *sessi
 	if f.Q != "" {
 		m, err := s.ops.Message(ctx, sess.acc, sess.app.ID, f.Q)
 		if err == nil {
-			http.Redirect(w, r, "/portal/messages/"+m.ID, http.StatusSeeOther)
+			http.Redirect(w, r, sess.base+"/messages/"+m.ID, http.StatusSeeOther)
 			return nil
 		}
 		if !errors.Is(err, hookline.ErrNotFound) {
@@ -443,6 +443,6 @@ func (s *server) messageResend(w http.ResponseWriter, r *http.Request, sess *ses
 	if err := s.ops.Resend(r.Context(), sess.acc, sess.app.ID, msgID, r.PostFormValue("endpoint")); err != nil {
 		return err
 	}
-	seeOther(w, r, "/portal/messages/"+url.PathEscape(msgID), "resent")
+	seeOther(w, r, sess.base+"/messages/"+url.PathEscape(msgID), "resent")
 	return nil
 }

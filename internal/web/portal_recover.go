@@ -35,7 +35,7 @@ func (s *server) endpointRecover(w http.ResponseWriter, r *http.Request, sess *s
 	if len(errs) > 0 {
 		return s.renderEndpoint(w, r, sess, http.StatusUnprocessableEntity, errs)
 	}
-	to := "/portal/endpoints/" + url.PathEscape(id) + "?recovered=" + fmt.Sprint(n)
+	to := sess.base + "/endpoints/" + url.PathEscape(id) + "?recovered=" + fmt.Sprint(n)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }

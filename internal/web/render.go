@@ -41,6 +41,11 @@ func parsePages(a *assets) (map[string]*page, error) {
 	if err != nil {
 		return nil, err
 	}
+	console, err := fs.Glob(templateFS, "templates/console/*.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	names = append(names, console...)
 	pages := map[string]*page{}
 	for _, n := range names {
 		t, err := template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS,
@@ -48,7 +53,11 @@ func parsePages(a *assets) (map[string]*page, error) {
 		if err != nil {
 			return nil, err
 		}
-		pages[strings.TrimSuffix(path.Base(n), ".tmpl")] = &page{tmpl: t}
+		name := strings.TrimSuffix(path.Base(n), ".tmpl")
+		if strings.HasPrefix(n, "templates/console/") {
+			name = "console/" + name
+		}
+		pages[name] = &page{tmpl: t}
 	}
 	return pages, nil
 }
@@ -69,6 +78,10 @@ type basePage struct {
 	Nav string
 	// Brand is how the page presents itself.
 	Brand brandView
+	// Base is the path the app's pages are under; AppID the app's ID.
+	Base, AppID string
+	// Console is set on the operator's pages.
+	Console bool
 }
 
 type can struct {
@@ -80,27 +93,40 @@ type can struct {
 }
 
 func (s *server) base(sess *session, title, nav string) basePage {
-	b := basePage{Title: title, Nav: nav, Brand: s.brand.view()}
+	b := basePage{Title: title, Nav: nav, Brand: s.brand.view(), Base: "/portal"}
 	if sess != nil {
-		b.Brand = s.brand.forApp(sess.app).view()
 		acc := sess.acc
-		b.AppName = sess.app.Name
 		b.CSRF = sess.csrf
-		b.Can = can{
-			ManageEndpoint: acc.Require(hookline.CapManageEndpoint, acc.AppID) == nil,
-			ViewSecret:     acc.Require(hookline.CapViewEndpointSecret, acc.AppID) == nil,
-			RotateSecret:   acc.Require(hookline.CapManageEndpointSecret, acc.AppID) == nil,
-			CreateAttempts: acc.Require(hookline.CapCreateAttempts, acc.AppID) == nil,
-			ReadOnly:       acc.ReadOnly,
+		b.Console = sess.console
+		b.Base = sess.base
+		b.Can.ReadOnly = acc.ReadOnly
+		if sess.app != nil {
+			id := sess.app.ID
+			if !sess.console {
+				b.Brand = s.brand.forApp(sess.app).view()
+			}
+			b.AppName, b.AppID = sess.app.Name, id
+			b.Can = can{
+				ManageEndpoint: acc.Require(hookline.CapManageEndpoint, id) == nil,
+				ViewSecret:     acc.Require(hookline.CapViewEndpointSecret, id) == nil,
+				RotateSecret:   acc.Require(hookline.CapManageEndpointSecret, id) == nil,
+				CreateAttempts: acc.Require(hookline.CapCreateAttempts, id) == nil,
+				ReadOnly:       acc.ReadOnly,
+			}
 		}
 	}
 	return b
 }
 
 // branded is a page with a brand, whose logo the CSP must allow.
-type branded interface{ brand() brandView }
+type branded interface {
+	brand() brandView
+	console() bool
+}
 
 func (b basePage) brand() brandView { return b.Brand }
+
+func (b basePage) console() bool { return b.Console }
 
 // render executes a page into a buffer, then writes it with status.
 func (s *server) render(w http.ResponseWriter, status int, name string, data any) error {
@@ -112,7 +138,7 @@ func (s *server) render(w http.ResponseWriter, status int, name string, data any
 	if err := p.tmpl.Execute(&buf, data); err != nil {
 		return err
 	}
-	if b, ok := data.(branded); ok && b.brand().logoOrigin != "" {
+	if b, ok := data.(branded); ok && b.brand().logoOrigin != "" && !b.console() {
 		w.Header().Set("Content-Security-Policy", fmt.Sprintf(s.csp, " "+b.brand().logoOrigin))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
