@@ -31,6 +31,13 @@ type rule struct {
 // route without a rule is refused at registration (route panics), and
 // TestAccessEveryRoute tries every rule with every kind of token.
 var rules = map[string]rule{
+	// The probes and the API's description need no token, as Svix's
+	// health check and OpenAPI document do not.
+	"GET /api/v1/health":       {capPublic, false},
+	"GET /api/v1/health/ping":  {capPublic, false},
+	"GET /api/v1/health/live":  {capPublic, false},
+	"GET /api/v1/openapi.json": {capPublic, false},
+
 	"GET /api/v1/app":             {hookline.CapRead, false},
 	"POST /api/v1/app":            {hookline.CapAdmin, false},
 	"GET /api/v1/app/{app_id}":    {hookline.CapViewBase, true},
@@ -92,6 +99,10 @@ var rules = map[string]rule{
 	"GET /api/v1/token/{token_id}":    {hookline.CapAdmin, false},
 	"DELETE /api/v1/token/{token_id}": {hookline.CapAdmin, false},
 }
+
+// capPublic is the capability of the routes that need no token: route
+// registers them without authentication.
+const capPublic hookline.Capability = "public"
 
 // ruleFor returns the rule of a pattern, and panics when there is none or
 // when it disagrees with the pattern about naming an app: a route that

@@ -118,7 +118,7 @@ type server struct {
 	appIDs    *appIDCache
 	tokens    *tokenCache
 	publicURL string
-	// patterns are the authenticated routes, in registration order.
+	// patterns are the routes, in registration order.
 	patterns []string
 	// allowPrivate is Options.AllowPrivateNetworks.
 	allowPrivate bool
@@ -190,10 +190,11 @@ func newServer(opts Options) *server {
 // routes registers every endpoint. Patterns have no trailing slash; serve
 // strips one from the request path before routing.
 func (s *server) routes() {
-	// The probes need no token, as Svix's health check does not.
-	s.handle("GET /api/v1/health", http.HandlerFunc(s.health.ServeReady)) // GET patterns match HEAD too
-	s.handle("GET /api/v1/health/ping", http.HandlerFunc(s.health.ServeReady))
-	s.handle("GET /api/v1/health/live", http.HandlerFunc(health.ServeLive))
+	// GET patterns match HEAD too.
+	s.route("GET /api/v1/health", plain(s.health.ServeReady))
+	s.route("GET /api/v1/health/ping", plain(s.health.ServeReady))
+	s.route("GET /api/v1/health/live", plain(health.ServeLive))
+	s.route("GET /api/v1/openapi.json", s.openAPI)
 
 	s.route("GET /api/v1/app", s.appList)
 	s.route("POST /api/v1/app", s.appCreate)
@@ -241,12 +242,26 @@ func (s *server) routes() {
 	s.tokenRoutes()
 }
 
-// route registers an authenticated handler, whose access its rule in
-// rules decides before anything else happens. POSTs also honour the
+// route registers a handler, whose access its rule in rules decides
+// before anything else happens: a public route is served to anyone, any
+// other only to a token the rule allows. POSTs also honour the
 // idempotency-key header.
 func (s *server) route(pattern string, h handlerFunc) {
 	s.patterns = append(s.patterns, pattern)
-	s.handle(pattern, s.authenticate(ruleFor(pattern), s.idempotent(s.adapt(h))))
+	rl := ruleFor(pattern)
+	if rl.cap == capPublic {
+		s.handle(pattern, s.adapt(h))
+		return
+	}
+	s.handle(pattern, s.authenticate(rl, s.idempotent(s.adapt(h))))
+}
+
+// plain adapts a handler that writes its own errors.
+func plain(h http.HandlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h(w, r)
+		return nil
+	}
 }
 
 // handle registers a route, and its counter when there are metrics.
