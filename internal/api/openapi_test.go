@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/inbound/verify"
 )
 
 // loadOpenAPI loads the served document and fails unless it is a valid
@@ -481,5 +483,101 @@ func TestOpenAPIConformance(t *testing.T) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Errorf("no request was sent to %d operations of openapi.json: %s", len(missing), strings.Join(missing, ", "))
+	}
+}
+
+// jsonFields returns the names of the JSON fields of a struct type, those
+// of embedded structs included, as encoding/json writes and reads them.
+func jsonFields(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported() && !f.Anonymous:
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			names = append(names, jsonFields(f.Type)...)
+		case name == "":
+			names = append(names, f.Name)
+		default:
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// TestOpenAPIWireTypes checks that each schema of the document names the
+// fields of the wire type it describes, no more and no fewer, so that a
+// field added to a request or an answer is added to the document too.
+func TestOpenAPIWireTypes(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t)
+	for _, tc := range []struct {
+		schema string
+		value  any
+		// extra are properties the type reads or writes by hand, and
+		// missing the fields of the type the schema leaves out.
+		extra, missing []string
+	}{
+		{schema: "ApplicationIn", value: applicationIn{}},
+		{schema: "ApplicationPatch", value: applicationPatch{}},
+		{schema: "ApplicationOut", value: applicationOut{}},
+		{schema: "EventTypeIn", value: eventTypeIn{}},
+		{schema: "EventTypeUpdate", value: eventTypeIn{}, missing: []string{"name"}},
+		{schema: "EventTypePatch", value: eventTypePatch{}},
+		{schema: "EventTypeOut", value: eventTypeOut{}},
+		{schema: "EndpointIn", value: endpointIn{}},
+		// A PUT never changes the secret, so it does not read one.
+		{schema: "EndpointUpdate", value: endpointIn{}, missing: []string{"secret"}},
+		{schema: "EndpointPatch", value: endpointPatch{}},
+		{schema: "EndpointOut", value: endpointOut{}},
+		{schema: "EndpointHeadersOut", value: endpointHeadersOut{}},
+		{schema: "RecoverOut", value: recoverOut{}},
+		{schema: "MessageIn", value: messageIn{}},
+		{schema: "MessageOut", value: messageOut{}, extra: []string{"payload"}},
+		{schema: "EndpointMessageOut", value: endpointMessageOut{}, extra: []string{"payload"}},
+		{schema: "MessageEndpointOut", value: messageEndpointOut{}},
+		{schema: "MessageAttemptOut", value: attemptOut{}},
+		{schema: "AppPortalAccessIn", value: appPortalAccessIn{}},
+		{schema: "AppPortalAccessOut", value: appPortalAccessOut{}},
+		{schema: "ApplicationTokenExpireIn", value: applicationTokenExpireIn{}},
+		{schema: "TokenIn", value: tokenIn{}},
+		{schema: "TokenOut", value: tokenOut{}},
+		{schema: "SourceIn", value: sourceIn{}},
+		{schema: "SourcePatch", value: sourcePatch{}},
+		{schema: "SourceOut", value: sourceOut{}},
+		{schema: "SourceResponse", value: sourceResponseWire{}},
+		{schema: "SourceRoute", value: routeWire{}},
+		{schema: "SourceRouteFilter", value: routeFilterWire{}},
+		{schema: "VerificationConfig", value: verify.Config{}},
+		{schema: "SourceTokenRotateIn", value: rotateIn{}},
+		{schema: "SourceEventsAckIn", value: ackIn{}},
+		{schema: "ReceivedRequestOut", value: receivedOut{}},
+		{schema: "ReceivedRun", value: runOut{}},
+		{schema: "HttpErrorOut", value: errorBody{}},
+		{schema: "HTTPValidationError", value: validationBody{}},
+		{schema: "ValidationErrorItem", value: validationItem{}},
+		{schema: "ListResponse_ApplicationOut_", value: listOut[applicationOut]{}},
+	} {
+		t.Run(tc.schema, func(t *testing.T) {
+			ref := doc.Components.Schemas[tc.schema]
+			if ref == nil {
+				t.Fatalf("openapi.json has no schema %s", tc.schema)
+			}
+			var documented []string
+			for name := range ref.Value.Properties {
+				documented = append(documented, name)
+			}
+			fields := slices.Concat(jsonFields(reflect.TypeOf(tc.value)), tc.extra)
+			for _, f := range fields {
+				if !slices.Contains(documented, f) && !slices.Contains(tc.missing, f) {
+					t.Errorf("%T has field %q, which schema %s leaves out", tc.value, f, tc.schema)
+				}
+			}
+			for _, p := range documented {
+				if !slices.Contains(fields, p) {
+					t.Errorf("schema %s has property %q, which %T has no field for", tc.schema, p, tc.value)
+				}
+			}
+		})
 	}
 }
