@@ -20,7 +20,8 @@ import (
 // hookline.CapAdmin.
 type rule struct {
 	// cap is the capability the operation needs; "" lets any
-	// authenticated caller in (logging out its own token).
+	// authenticated caller in (logging out its own token), and capPublic
+	// anyone, with a token or without.
 	cap hookline.Capability
 	// app says that the path's {app_id} is the app the operation touches,
 	// which an app-scoped token must be limited to.
