@@ -374,6 +374,8 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.call("GET", "/api/v1/app/acme/endpoint/main/msg", nil).want(http.StatusOK)
 	c.call("POST", "/api/v1/app/acme/endpoint/main/recover", map[string]any{"since": now.Add(-time.Hour).Format(time.RFC3339)}).want(http.StatusAccepted)
 	c.bad("POST", "/api/v1/app/acme/endpoint/main/recover", map[string]any{}).wantInvalid("body", "since")
+	c.call("POST", "/api/v1/app/acme/endpoint/main/send-example", map[string]any{"eventType": "order.paid"}).want(http.StatusAccepted)
+	c.bad("POST", "/api/v1/app/acme/endpoint/main/send-example", map[string]any{}).wantInvalid("body", "eventType")
 
 	// Portal access, tokens and logout.
 	var access appPortalAccessOut
