@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 )
 
 // rule is what a route asks of its caller. Whether the route only reads,
@@ -90,6 +91,17 @@ var rules = map[string]rule{
 	"GET /api/v1/source/{source_id}/events":                       {hookline.CapRead, false},
 	"POST /api/v1/source/{source_id}/events/ack":                  {hookline.CapAdmin, false},
 	"GET /api/v1/source/{source_id}/stream":                       {hookline.CapRead, false},
+
+	// The operator's endpoints hear of every app: the admin's alone.
+	"GET /api/v1/operational-webhook/endpoint":                              {hookline.CapAdmin, false},
+	"POST /api/v1/operational-webhook/endpoint":                             {hookline.CapAdmin, false},
+	"GET /api/v1/operational-webhook/endpoint/{endpoint_id}":                {hookline.CapAdmin, false},
+	"PUT /api/v1/operational-webhook/endpoint/{endpoint_id}":                {hookline.CapAdmin, false},
+	"DELETE /api/v1/operational-webhook/endpoint/{endpoint_id}":             {hookline.CapAdmin, false},
+	"GET /api/v1/operational-webhook/endpoint/{endpoint_id}/secret":         {hookline.CapAdmin, false},
+	"POST /api/v1/operational-webhook/endpoint/{endpoint_id}/secret/rotate": {hookline.CapAdmin, false},
+	"GET /api/v1/operational-webhook/endpoint/{endpoint_id}/headers":        {hookline.CapAdmin, false},
+	"PUT /api/v1/operational-webhook/endpoint/{endpoint_id}/headers":        {hookline.CapAdmin, false},
 
 	"POST /api/v1/auth/app-portal-access/{app_id}": {hookline.CapAdmin, true},
 	"POST /api/v1/auth/app/{app_id}/expire-all":    {hookline.CapAdmin, true},
@@ -213,6 +225,11 @@ func (s *server) authorize(r *http.Request, rl rule, acc *hookline.Access) error
 	appID := ""
 	if rl.app {
 		appID = r.PathValue("app_id")
+		if appID == opwebhook.AppID {
+			// The reserved app of the operator's endpoints is reached only
+			// through /api/v1/operational-webhook.
+			return notFound("application", appID)
+		}
 		if acc.Scope == hookline.ScopeApp && appID != acc.AppID {
 			var err error
 			if appID, err = s.resolveAppID(r, appID); err != nil {

@@ -83,6 +83,9 @@ type Options struct {
 	// Metrics, when set, counts the requests by route and the messages
 	// published.
 	Metrics Metrics
+	// Events, when set, hears of the changes to endpoints, for the
+	// operator's endpoints (see package opwebhook).
+	Events ops.Events
 }
 
 // Metrics counts what the API does.
@@ -182,7 +185,8 @@ func newServer(opts Options) *server {
 		}
 		s.health = health.New(ho)
 	}
-	s.ops = ops.New(ops.Options{Store: s.st, AllowPrivateNetworks: s.allowPrivate, Now: s.clock, Publisher: s.pub, Wake: s.wake})
+	s.ops = ops.New(ops.Options{Store: s.st, AllowPrivateNetworks: s.allowPrivate, Now: s.clock, Publisher: s.pub, Wake: s.wake,
+		Events: opts.Events})
 	s.routes()
 	return s
 }
@@ -238,6 +242,7 @@ func (s *server) routes() {
 	s.route("GET /api/v1/app/{app_id}/attempt/msg/{msg_id}", s.paged(s.attemptListByMessage))
 
 	s.sourceRoutes()
+	s.operationalRoutes()
 	s.authRoutes()
 	s.tokenRoutes()
 }

@@ -286,13 +286,11 @@ type endpointHeadersOut struct {
 	Sensitive []string          `json:"sensitive"`
 }
 
-func (s *server) endpointHeadersGet(w http.ResponseWriter, r *http.Request) error {
-	_, e, err := s.endpoint(r)
-	if err != nil {
-		return err
-	}
+// headersToWire shows custom headers as Svix's EndpointHeadersOut does:
+// the sensitive ones by name only.
+func headersToWire(headers map[string]string) endpointHeadersOut {
 	out := endpointHeadersOut{Headers: map[string]string{}, Sensitive: []string{}}
-	for k, v := range e.Headers {
+	for k, v := range headers {
 		if hookline.SensitiveHeader(k) {
 			out.Sensitive = append(out.Sensitive, k)
 		} else {
@@ -300,7 +298,15 @@ func (s *server) endpointHeadersGet(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	slices.Sort(out.Sensitive)
-	writeJSON(w, http.StatusOK, out)
+	return out
+}
+
+func (s *server) endpointHeadersGet(w http.ResponseWriter, r *http.Request) error {
+	_, e, err := s.endpoint(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, headersToWire(e.Headers))
 	return nil
 }
 
