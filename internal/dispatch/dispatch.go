@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -157,6 +158,19 @@ type Options struct {
 	UserAgent string
 	// Metrics, when set, counts the attempts.
 	Metrics Metrics
+	// Events, when set, hears of the deliveries that begin failing
+	// (message.attempt.failing, at the FailingAfter-th failed attempt),
+	// run out of attempts (.exhausted) or succeed after failing
+	// (.recovered), and of the endpoints the dispatcher disables, once
+	// their results are written. The deliveries to the operator's own
+	// endpoints tell it nothing, so that a failing one does not feed
+	// itself.
+	Events Events
+}
+
+// Events takes operational events to publish. It must not block.
+type Events interface {
+	Emit(opwebhook.Event)
 }
 
 // Metrics counts what becomes of the attempts.
@@ -323,6 +337,9 @@ type Dispatcher struct {
 	unsent []string
 	// exclude is the buffer for Claim.Exclude, reused by the claim loop.
 	exclude []string
+	// notes holds, by delivery ID, what the operator is to hear of a
+	// result once it is written.
+	notes map[string]note
 
 	claimed, sent, succeeded, failed, written, expired atomic.Int64
 }
@@ -348,6 +365,7 @@ func New(st Store, opts Options) *Dispatcher {
 		done:     make(chan struct{}),
 		queues:   make(map[string]*endpointQueue),
 		held:     make(map[string]time.Time),
+		notes:    make(map[string]note),
 		payloads: payloads{est: opts.MaxHeldBytes / 64},
 	}
 	d.cond = sync.NewCond(&d.mu)
@@ -790,6 +808,9 @@ func (d *Dispatcher) workLoop() {
 		}
 		if res.Attempt != nil && res.Attempt.Status == hookline.StatusFail {
 			d.fails.failed(d.ctx, &res)
+		}
+		if d.opts.Events != nil {
+			d.noteEvents(&t, &res)
 		}
 		d.results <- res
 	}

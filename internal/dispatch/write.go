@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -68,10 +69,12 @@ func nameAttempts(batch []store.Result) {
 // aborted.
 func (d *Dispatcher) flush(batch []store.Result) {
 	backoff := 10 * time.Millisecond
+	written := false
 	for try := 1; ; try++ {
 		err := d.st.DeliveryFinish(d.ctx, batch)
 		if err == nil {
 			d.written.Add(int64(len(batch)))
+			written = true
 			break
 		}
 		if d.ctx.Err() != nil {
@@ -88,7 +91,10 @@ func (d *Dispatcher) flush(batch []store.Result) {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
-	var due time.Time
+	var (
+		due    time.Time
+		events []opwebhook.Event
+	)
 	d.mu.Lock()
 	for i := range batch {
 		dl := &batch[i].Delivery
@@ -97,7 +103,17 @@ func (d *Dispatcher) flush(batch []store.Result) {
 			due = dl.NextAttempt
 		}
 	}
+	if len(d.notes) > 0 {
+		events = d.tell(batch)
+		if !written {
+			// Sent again once the lease lapses: the events come then.
+			events = nil
+		}
+	}
 	d.mu.Unlock()
+	for _, ev := range events {
+		d.opts.Events.Emit(ev)
+	}
 	if !due.IsZero() {
 		d.wakeAt(due)
 	}
