@@ -61,6 +61,9 @@ type Options struct {
 	AllowPrivateNetworks bool
 	// Metrics, when set, counts the requests to receive URLs.
 	Metrics Metrics
+	// Events, when set, hears of bursts of requests that fail
+	// verification (source.verification_failing; see failingBurst).
+	Events Events
 }
 
 // Metrics counts the requests to receive URLs that reach a source, by
@@ -87,6 +90,9 @@ type Service struct {
 
 	// Counters of requests refused by verification, for inspection.
 	rejected atomic.Int64
+	// events is Options.Events; failing counts the rejections it hears of.
+	events  Events
+	failing failing
 
 	mu      sync.Mutex
 	waiters map[string]chan struct{} // by source ID, closed when a request arrives
@@ -109,6 +115,7 @@ func New(opts Options) *Service {
 
 		allowPrivate: opts.AllowPrivateNetworks,
 		metrics:      opts.Metrics,
+		events:       opts.Events,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -373,6 +380,11 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	if err := verify.Verify(cfg, r.Header, body, now); err != nil {
 		s.rejected.Add(1)
 		s.log.Info("inbound request rejected", "source_id", src.ID, "reason", err.Error())
+		if s.events != nil {
+			if ev, ok := s.failing.rejected(src, now, err.Error()); ok {
+				s.events.Emit(ev)
+			}
+		}
 		if src.KeepRejected {
 			x.Verified, x.VerifyError = false, err.Error()
 			s.fillView(x, r.Header)
