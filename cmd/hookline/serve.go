@@ -25,6 +25,7 @@ import (
 	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/netguard"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/web"
 	"github.com/spf13/cobra"
@@ -179,6 +180,9 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		d    *dispatch.Dispatcher
 		wake = func() {}
 	)
+	// Operational events go to the operator's endpoints through the store
+	// as messages; a dispatcher wakes for them as for any publish.
+	events := opwebhook.New(opwebhook.Options{Store: st, Wake: func() { wake() }, Logger: log})
 	if cfg.Role != "api" {
 		client := dispatch.NewClient(netguard.Dialer(cfg.AllowPrivateNetworks, 10*time.Second), cfg.RequestTimeout)
 		d = dispatch.New(queue, dispatch.Options{
@@ -192,6 +196,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Logger:       log,
 			UserAgent:    userAgent(cfg.NodeID),
 			Metrics:      dispatchMetrics,
+			Events:       events,
 		})
 		wake = d.Wake
 	}
@@ -230,7 +235,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		if ist, ok := st.(inbound.Store); ok {
 			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log,
 				Bodies:               inflight.New(cfg.RequestMemory, requestMemoryWait),
-				AllowPrivateNetworks: cfg.AllowPrivateNetworks, Metrics: inboundMetrics})
+				AllowPrivateNetworks: cfg.AllowPrivateNetworks, Metrics: inboundMetrics, Events: events})
 		}
 		commits = store.NewGroupCommit(st, 512, deliverer)
 		apiHandler := api.New(api.Options{
@@ -246,12 +251,14 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Wake:         wake,
 			Health:       hc,
 			Metrics:      apiMetrics,
+			Events:       events,
 
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake, AdminTokenHash: tokenHash,
-			Brand: web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
+			Events: events,
+			Brand:  web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
 		if err != nil {
 			ln.Close()
 			commits.Stop()
@@ -277,6 +284,11 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		if commits != nil {
 			commits.Stop()
 		}
+		events.Stop(context.WithoutCancel(ctx))
+	}
+	if err := events.Start(context.WithoutCancel(ctx)); err != nil {
+		abort()
+		return err
 	}
 	if d != nil {
 		if err := d.Start(context.WithoutCancel(ctx)); err != nil {
@@ -341,6 +353,10 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		if err := d.Stop(shutdownCtx); err != nil {
 			errs = append(errs, fmt.Errorf("stop dispatcher: %w", err))
 		}
+	}
+	// Last, for the events of the deliveries the dispatcher finished.
+	if err := events.Stop(shutdownCtx); err != nil {
+		errs = append(errs, fmt.Errorf("publish the last operational events: %w", err))
 	}
 	return errors.Join(errs...)
 }

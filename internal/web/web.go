@@ -50,6 +50,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Events, when set, hears of the changes to endpoints, for the
+	// operator's endpoints (see package opwebhook).
+	Events ops.Events
 }
 
 // server holds what the handlers share.
@@ -85,7 +88,7 @@ func New(opts Options) (http.Handler, error) {
 		s.clock = time.Now
 	}
 	s.ops = ops.New(ops.Options{Store: opts.Store, AllowPrivateNetworks: opts.AllowPrivateNetworks, Now: s.clock,
-		Publisher: opts.Publisher, Wake: opts.Wake})
+		Publisher: opts.Publisher, Wake: opts.Wake, Events: opts.Events})
 	if u, err := url.Parse(opts.PublicURL); err == nil && u.Scheme == "https" {
 		s.secure = true
 	}
