@@ -121,7 +121,7 @@ func (n *node) deliverer(d store.Deliverer) store.Deliverer {
 
 // start starts the node's background work; wake is the dispatcher's, nil
 // on an api node.
-func (n *node) start(ctx context.Context, cfg config.Config, st store.Store, wake func(), log *slog.Logger) error {
+func (n *node) start(ctx context.Context, cfg config.Config, st store.Store, wake func(), events cluster.Events, log *slog.Logger) error {
 	if n.hb != nil {
 		if err := n.hb.Start(ctx); err != nil {
 			return err
@@ -144,6 +144,7 @@ func (n *node) start(ctx context.Context, cfg config.Config, st store.Store, wak
 			DisableAfter: cfg.DisableAfter,
 			Retention:    cfg.Retention,
 			Logger:       log,
+			Events:       events,
 		})
 		if err := n.hk.Start(ctx); err != nil {
 			return err

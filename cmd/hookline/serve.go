@@ -304,7 +304,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	if err := n.start(context.WithoutCancel(ctx), cfg, st, wake, log); err != nil {
+	if err := n.start(context.WithoutCancel(ctx), cfg, st, wake, events, log); err != nil {
 		abort()
 		return err
 	}

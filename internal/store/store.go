@@ -304,8 +304,9 @@ type Maintainer interface {
 	// EndpointDisableFailing disables, with reason, every enabled endpoint
 	// whose FailingSince is before failingBefore: those failing for too
 	// long even when none of their deliveries is being tried now. It
-	// returns the IDs of the endpoints it disabled.
-	EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]string, error)
+	// returns the endpoints it disabled, with their ID, AppID, UID,
+	// FailingSince, Disabled and DisabledReason set and no other field.
+	EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]hookline.Endpoint, error)
 	// RetentionPrune empties, in one short transaction, the payloads of up
 	// to limit messages created before the cutoff (they become {}) and the
 	// response bodies and headers of up to limit attempts created before
