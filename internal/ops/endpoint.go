@@ -72,13 +72,10 @@ func (s *Service) EndpointCreate(ctx context.Context, acc *hookline.Access, appK
 	return e, nil
 }
 
-// emitCreated tells the operator of a new endpoint, and that it is
-// disabled when it was made so.
+// emitCreated tells the operator of a new endpoint. One made disabled
+// sends no endpoint.disabled: it was never enabled.
 func (s *Service) emitCreated(e *hookline.Endpoint) {
 	s.emit(opwebhook.Endpoint(opwebhook.EndpointCreated, e))
-	if e.Disabled {
-		s.emit(opwebhook.EndpointDisabledBy(e, true))
-	}
 }
 
 // emitUpdated tells the operator of a changed endpoint, and of its being
