@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/internal/store/postgres/pgtest"
 	"github.com/hookline/hookline/webhook"
 )
 
@@ -33,21 +36,60 @@ type opEvent struct {
 // that runs out of attempts is announced by message.attempt.exhausted.
 func TestOperationalWebhooks(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, nil, "--retry-schedule", "0s,20ms,20ms")
+	srv := startServer(t, nil, "--retry-schedule", operationalRetries)
+	checkOperationalWebhooks(t, srv.URL)
+}
+
+// TestOperationalWebhooksRoles runs the same check on PostgreSQL with an
+// api node, whose API publishes endpoint.created, and a worker node, which
+// delivers it and publishes message.attempt.exhausted.
+func TestOperationalWebhooksRoles(t *testing.T) {
+	pg := pgtest.URL(t)
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	exited := make(chan error, 1)
+	env := map[string]string{"HOOKLINE_ADMIN_TOKEN": testToken}
+	go func() {
+		exited <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", pg, "--role", "worker", "--node-id", "w1",
+			"--allow-private-networks", "--retry-schedule", operationalRetries}, out, out, func(k string) string { return env[k] })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-exited; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+	eventually(t, func() string {
+		if !strings.Contains(out.String(), "worker running") {
+			return "the worker did not start:\n" + out.String()
+		}
+		return ""
+	})
+	api := startServer(t, nil, "--db", pg, "--role", "api", "--node-id", "a1")
+	checkOperationalWebhooks(t, api.URL)
+}
+
+// operationalRetries is a retry schedule that runs out in moments.
+const operationalRetries = "0s,20ms,20ms"
+
+// checkOperationalWebhooks drives the API at base as an operator would.
+func checkOperationalWebhooks(t *testing.T, base string) {
+	t.Helper()
 	operator := newReceiver(t, nil)
 	failing := newReceiver(t, func(int, *http.Request) (int, http.Header) { return http.StatusInternalServerError, nil })
 
 	const secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
 	var op struct{ ID string }
-	if code := call(t, srv.URL, "POST", "/api/v1/operational-webhook/endpoint", map[string]any{"url": operator.URL,
+	if code := call(t, base, "POST", "/api/v1/operational-webhook/endpoint", map[string]any{"url": operator.URL,
 		"secret": secret, "filterTypes": []string{"endpoint.created", "message.attempt.exhausted"}}, &op); code != http.StatusCreated {
 		t.Fatalf("create operational endpoint: %d", code)
 	}
 	var app, ep struct{ ID string }
-	if code := call(t, srv.URL, "POST", "/api/v1/app", map[string]any{"name": "shop", "uid": "shop"}, &app); code != http.StatusCreated {
+	if code := call(t, base, "POST", "/api/v1/app", map[string]any{"name": "shop", "uid": "shop"}, &app); code != http.StatusCreated {
 		t.Fatalf("create app: %d", code)
 	}
-	if code := call(t, srv.URL, "POST", "/api/v1/app/"+app.ID+"/endpoint", map[string]any{"url": failing.URL, "uid": "orders"}, &ep); code != http.StatusCreated {
+	if code := call(t, base, "POST", "/api/v1/app/"+app.ID+"/endpoint", map[string]any{"url": failing.URL, "uid": "orders"}, &ep); code != http.StatusCreated {
 		t.Fatalf("create endpoint: %d", code)
 	}
 
@@ -74,11 +116,11 @@ func TestOperationalWebhooks(t *testing.T) {
 
 	// endpoint.updated is not among the types the operator's endpoint
 	// filters on: the next event it gets is the exhausted delivery.
-	if code := call(t, srv.URL, "PATCH", "/api/v1/app/"+app.ID+"/endpoint/"+ep.ID, map[string]any{"description": "orders"}, nil); code != http.StatusOK {
+	if code := call(t, base, "PATCH", "/api/v1/app/"+app.ID+"/endpoint/"+ep.ID, map[string]any{"description": "orders"}, nil); code != http.StatusOK {
 		t.Fatalf("update endpoint: %d", code)
 	}
 	var msg struct{ ID string }
-	if code := call(t, srv.URL, "POST", "/api/v1/app/"+app.ID+"/msg", map[string]any{"eventType": "order.paid", "payload": map[string]any{"a": 1}}, &msg); code != http.StatusAccepted {
+	if code := call(t, base, "POST", "/api/v1/app/"+app.ID+"/msg", map[string]any{"eventType": "order.paid", "payload": map[string]any{"a": 1}}, &msg); code != http.StatusAccepted {
 		t.Fatalf("create message: %d", code)
 	}
 	failing.wait(t, 3)
@@ -91,7 +133,7 @@ func TestOperationalWebhooks(t *testing.T) {
 	var atts struct {
 		Data []struct{ ID string }
 	}
-	call(t, srv.URL, "GET", "/api/v1/app/"+app.ID+"/attempt/msg/"+msg.ID, nil, &atts)
+	call(t, base, "GET", "/api/v1/app/"+app.ID+"/attempt/msg/"+msg.ID, nil, &atts)
 	if len(atts.Data) != 3 || atts.Data[0].ID != exhausted.Data.LastAttempt.ID {
 		t.Errorf("attempts %+v; the event names %s", atts.Data, exhausted.Data.LastAttempt.ID)
 	}
@@ -100,7 +142,7 @@ func TestOperationalWebhooks(t *testing.T) {
 	var apps struct {
 		Data []struct{ ID string }
 	}
-	call(t, srv.URL, "GET", "/api/v1/app", nil, &apps)
+	call(t, base, "GET", "/api/v1/app", nil, &apps)
 	if len(apps.Data) != 1 || apps.Data[0].ID != app.ID {
 		t.Errorf("apps %+v, want only %s", apps.Data, app.ID)
 	}
