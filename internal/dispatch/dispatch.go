@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/buildinfo"
 	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -154,7 +155,7 @@ type Options struct {
 	// minute, which counts the failures left out. Default: discard.
 	Logger *slog.Logger
 	// UserAgent is the User-Agent header of every request. Default
-	// "hookline".
+	// buildinfo.UserAgent(), such as "hookline/v1.2.3 rev/0123456789ab".
 	UserAgent string
 	// Metrics, when set, counts the attempts.
 	Metrics Metrics
@@ -253,7 +254,7 @@ func (o Options) WithDefaults() Options {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.UserAgent == "" {
-		o.UserAgent = "hookline"
+		o.UserAgent = buildinfo.UserAgent()
 	}
 	return o
 }
