@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hookline/hookline/internal/buildinfo"
 	"github.com/hookline/hookline/internal/cluster"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/dispatch"
@@ -176,7 +177,7 @@ func (n *node) stop(ctx context.Context) error {
 // userAgent is the User-Agent of the node's deliveries: it names the node,
 // so that a receiver (or a test) can tell which node sent a request.
 func userAgent(nodeID string) string {
-	return "hookline/" + version + " node/" + nodeID
+	return buildinfo.UserAgent() + " node/" + nodeID
 }
 
 // redactURL hides the password of a URL.
