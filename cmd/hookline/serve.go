@@ -377,20 +377,25 @@ func httpServer(h http.Handler, log *slog.Logger) *http.Server {
 
 // adminTokenHash returns the SHA-256 of the API's admin token: of the
 // configured one, or of one generated and printed on first start.
+// When HOOKLINE_ADMIN_TOKEN is set over a generated token, it says which
+// of the two works, since the generated one was printed and may be in use.
 func adminTokenHash(ctx context.Context, st store.Store, configured string, out io.Writer) ([]byte, error) {
-	if configured != "" {
-		sum := sha256.Sum256([]byte(configured))
-		return sum[:], nil
-	}
 	stored, err := st.SettingGet(ctx, tokenHashSetting)
-	switch {
-	case err == nil:
-		return decodeTokenHash(stored)
-	case !errors.Is(err, hookline.ErrNotFound):
+	if err != nil && !errors.Is(err, hookline.ErrNotFound) {
 		return nil, err
 	}
-	token := "hk_" + rand.Text() + rand.Text()
-	sum := sha256.Sum256([]byte(token))
+	generated := err == nil
+	if configured != "" {
+		sum := sha256.Sum256([]byte(configured))
+		if generated && stored != hex.EncodeToString(sum[:]) {
+			fmt.Fprintf(out, "HOOKLINE_ADMIN_TOKEN is set, so it is the admin API token: the token generated earlier for this database (at first start or by \"hookline token reset\") does not work while it is set.\n\n")
+		}
+		return sum[:], nil
+	}
+	if generated {
+		return decodeTokenHash(stored)
+	}
+	token, sum := newAdminToken()
 	mine := hex.EncodeToString(sum[:])
 	// Nodes starting at once on a new database each generate a token; the
 	// first one stored is the token, and only the node that made it
@@ -405,6 +410,12 @@ func adminTokenHash(ctx context.Context, st store.Store, configured string, out 
 	}
 	fmt.Fprintf(out, "Generated an admin API token. It is shown only this once; hookline keeps only its hash:\n\n    %s\n\nUse it as \"Authorization: Bearer <token>\". To choose your own, set HOOKLINE_ADMIN_TOKEN.\n\n", token)
 	return sum[:], nil
+}
+
+// newAdminToken returns a new admin token and its SHA-256.
+func newAdminToken() (string, [sha256.Size]byte) {
+	token := "hk_" + rand.Text() + rand.Text()
+	return token, sha256.Sum256([]byte(token))
 }
 
 // decodeTokenHash reads the admin token hash as the settings keep it.
