@@ -491,3 +491,70 @@ func TestTokenReset(t *testing.T) {
 		t.Errorf("with HOOKLINE_ADMIN_TOKEN set, the generated token works or the set one does not")
 	}
 }
+
+// TestListenPrints listens to two sources at once without forwarding:
+// each request is printed with its source, ID and event type, and its
+// body with --body. A server that cannot be reached ends listen at once.
+func TestListenPrints(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, nil)
+	urls := map[string]string{}
+	for _, name := range []string{"shop", "billing"} {
+		var src struct{ URL string }
+		if st := call(t, srv.URL, "POST", "/api/v1/source", map[string]any{"name": name, "uid": name}, &src); st != http.StatusCreated {
+			t.Fatalf("create source: %d", st)
+		}
+		urls[name] = src.URL
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Main(ctx, []string{"listen", "shop", "billing", "--body", "--server", srv.URL}, stdout, stderr,
+			func(k string) string { return map[string]string{"HOOKLINE_TOKEN": testToken}[k] })
+	}()
+	eventually(t, func() string {
+		if out := stdout.String(); !strings.Contains(out, "listening to shop") || !strings.Contains(out, "listening to billing") {
+			return "listen did not open both streams:\n" + out + stderr.String()
+		}
+		return ""
+	})
+	send := func(url, eventType, body string) {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("X-Event-Type", eventType)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	send(urls["shop"], "order.created", `{"order":1}`)
+	send(urls["billing"], "invoice.paid", `{"invoice":2}`)
+	var received struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	call(t, srv.URL, "GET", "/api/v1/source/shop/request", nil, &received)
+	if len(received.Data) != 1 {
+		t.Fatalf("shop holds %d requests", len(received.Data))
+	}
+	eventually(t, func() string {
+		out := stdout.String()
+		shop := lineWith(out, " shop "+received.Data[0].ID+" order.created POST /in/**** (11 bytes)")
+		billing := lineWith(out, " billing in_")
+		if shop == "" || !strings.Contains(billing, "invoice.paid POST") || !strings.Contains(out, "\n{\"order\":1}\n") {
+			return "listen printed:\n" + out
+		}
+		return ""
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("listen returned %v", err)
+	}
+
+	var out bytes.Buffer
+	err := Main(context.Background(), []string{"listen", "shop", "--server", "http://127.0.0.1:1"}, &out, &out,
+		func(k string) string { return map[string]string{"HOOKLINE_TOKEN": testToken}[k] })
+	if err == nil || exitCode(err) != exitFailed || !strings.Contains(err.Error(), "cannot reach the hookline server at http://127.0.0.1:1") {
+		t.Errorf("listen to a closed port: %v", err)
+	}
+}
