@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 
 	"github.com/spf13/cobra"
 	svix "github.com/svix/svix-webhooks/go"
@@ -176,19 +175,23 @@ func appUpdateCommand(getenv func(string) string) *cobra.Command {
 }
 
 func appDeleteCommand(getenv func(string) string) *cobra.Command {
-	var cf clientFlags
+	var (
+		cf  clientFlags
+		out outputFlag
+	)
 	cmd := &cobra.Command{
 		Use:   "delete APP",
 		Short: "Delete an app with its endpoints, messages and attempts",
 		Args:  cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, nil, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		if err := c.Application.Delete(cmd.Context(), args[0]); err != nil {
 			return c.err(err)
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Deleted app %s.\n", args[0])
+		out.say(cmd, "Deleted app %s.\n", args[0])
 		return nil
 	})
 	cf.bind(cmd, getenv)
+	out.bind(cmd)
 	return cmd
 }

@@ -490,6 +490,7 @@ func (t *tailer) print(as []appAttempt) error {
 
 func attemptResendCommand(getenv func(string) string) *cobra.Command {
 	var (
+		out      outputFlag
 		cf       clientFlags
 		app, msg string
 	)
@@ -503,7 +504,7 @@ failed. The new attempt shows in "hookline attempt list".
 ` + clientHelp,
 		Args: cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, nil, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		a, err := c.MessageAttempt.Get(cmd.Context(), app, msg, args[0], nil)
 		if err != nil {
 			return c.err(err)
@@ -511,10 +512,11 @@ failed. The new attempt shows in "hookline attempt list".
 		if _, err := c.MessageAttempt.Resend(cmd.Context(), app, a.MsgId, a.EndpointId, nil); err != nil {
 			return c.err(err)
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Resending %s to %s.\n", a.MsgId, a.EndpointId)
+		out.say(cmd, "Resending %s to %s.\n", a.MsgId, a.EndpointId)
 		return nil
 	})
 	cf.bind(cmd, getenv)
+	out.bind(cmd)
 	appFlag(cmd, &app)
 	cmd.Flags().StringVar(&msg, "msg", "", "the attempt's message, by ID or event ID (required)")
 	_ = cmd.MarkFlagRequired("msg")

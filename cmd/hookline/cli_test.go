@@ -233,7 +233,9 @@ func TestResourcesEndToEnd(t *testing.T) {
 
 	// Deleting.
 	cli("", "endpoint", "delete", "main", "--app", "acme").must(t, "endpoint delete")
-	cli("", "app", "delete", "acme").must(t, "app delete")
+	if r = cli("", "app", "delete", "acme", "-o", "json").must(t, "app delete"); r.stdout != "" {
+		t.Errorf("app delete -o json printed %q, where the API answered nothing", r.stdout)
+	}
 	if r = cli("", "app", "get", "acme"); r.code != exitFailed {
 		t.Errorf("deleted app: %v (exit %d)", r.err, r.code)
 	}

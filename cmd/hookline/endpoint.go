@@ -269,6 +269,7 @@ func endpointUpdateCommand(getenv func(string) string) *cobra.Command {
 
 func endpointDeleteCommand(getenv func(string) string) *cobra.Command {
 	var (
+		out outputFlag
 		cf  clientFlags
 		app string
 	)
@@ -277,14 +278,15 @@ func endpointDeleteCommand(getenv func(string) string) *cobra.Command {
 		Short: "Delete an endpoint; what was due to it is not sent",
 		Args:  cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, nil, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		if err := c.Endpoint.Delete(cmd.Context(), app, args[0]); err != nil {
 			return c.err(err)
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Deleted endpoint %s.\n", args[0])
+		out.say(cmd, "Deleted endpoint %s.\n", args[0])
 		return nil
 	})
 	cf.bind(cmd, getenv)
+	out.bind(cmd)
 	appFlag(cmd, &app)
 	return cmd
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"strconv"
 
@@ -207,6 +206,7 @@ func eventTypeUpdateCommand(getenv func(string) string) *cobra.Command {
 
 func eventTypeDeleteCommand(getenv func(string) string) *cobra.Command {
 	var (
+		out     outputFlag
 		cf      clientFlags
 		expunge bool
 	)
@@ -215,7 +215,7 @@ func eventTypeDeleteCommand(getenv func(string) string) *cobra.Command {
 		Short: "Archive an event type, or with --expunge delete it for good",
 		Args:  cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, nil, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		if err := c.EventType.Delete(cmd.Context(), args[0], &svix.EventTypeDeleteOptions{Expunge: &expunge}); err != nil {
 			return c.err(err)
 		}
@@ -223,10 +223,11 @@ func eventTypeDeleteCommand(getenv func(string) string) *cobra.Command {
 		if expunge {
 			verb = "Deleted"
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s event type %s.\n", verb, args[0])
+		out.say(cmd, "%s event type %s.\n", verb, args[0])
 		return nil
 	})
 	cf.bind(cmd, getenv)
+	out.bind(cmd)
 	cmd.Flags().BoolVar(&expunge, "expunge", false, "delete it for good instead of archiving it")
 	return cmd
 }

@@ -288,6 +288,7 @@ func msgGetCommand(getenv func(string) string) *cobra.Command {
 
 func msgResendCommand(getenv func(string) string) *cobra.Command {
 	var (
+		out           outputFlag
 		cf            clientFlags
 		app, endpoint string
 	)
@@ -300,14 +301,15 @@ its earlier attempts; the new attempt shows in "hookline attempt list".
 ` + clientHelp,
 		Args: cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, nil, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		if _, err := c.MessageAttempt.Resend(cmd.Context(), app, args[0], endpoint, nil); err != nil {
 			return c.err(err)
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "Resending %s to %s.\n", args[0], endpoint)
+		out.say(cmd, "Resending %s to %s.\n", args[0], endpoint)
 		return nil
 	})
 	cf.bind(cmd, getenv)
+	out.bind(cmd)
 	appFlag(cmd, &app)
 	cmd.Flags().StringVar(&endpoint, "endpoint", "", "the endpoint to send it to, by ID or uid (required)")
 	_ = cmd.MarkFlagRequired("endpoint")

@@ -129,6 +129,14 @@ func (o *outputFlag) check() error {
 
 func (o *outputFlag) json() bool { return o.format == "json" }
 
+// say prints a sentence for people; with --output json, where the API
+// answered nothing, it prints nothing.
+func (o *outputFlag) say(cmd *cobra.Command, format string, args ...any) {
+	if !o.json() {
+		fmt.Fprintf(cmd.OutOrStdout(), format, args...)
+	}
+}
+
 // writeRaw prints an API answer as is, on a line of its own.
 func writeRaw(w io.Writer, data []byte) error {
 	data = bytes.TrimRight(data, "\n")
