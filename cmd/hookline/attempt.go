@@ -378,9 +378,10 @@ func (t *tailer) begin(ctx context.Context, last int) error {
 	if err != nil {
 		return err
 	}
-	t.start = t.c.last.date
-	if t.start.IsZero() {
-		t.start = time.Now()
+	// The start is the server's clock at its first answer: attempts are
+	// stamped by the server, whose clock may differ from this machine's.
+	if t.endpoint == "" {
+		t.start = t.c.last.date
 	}
 	var before []appAttempt
 	limit := uint64(max(last, 1))
@@ -389,7 +390,13 @@ func (t *tailer) begin(ctx context.Context, last int) error {
 		if err != nil {
 			return err
 		}
+		if t.start.IsZero() {
+			t.start = t.c.last.date
+		}
 		before = append(before, as...)
+	}
+	if t.start.IsZero() {
+		t.start = time.Now() // a server that sent no Date header
 	}
 	slices.SortFunc(before, func(a, b appAttempt) int { return newestFirst(&b.MessageAttemptOut, &a.MessageAttemptOut) })
 	for i := range before {
