@@ -32,12 +32,15 @@ type tokenView struct {
 func tokenCommand(getenv func(string) string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Create, list and revoke API tokens on a server",
+		Short: "Create, list and revoke API tokens on a server; reset a lost admin token",
 		Long: `Create, list and revoke API tokens on a running hookline server, through its
 REST API: tokens for the whole API, read-only ones, and ones limited to one
 app and some of Svix's capabilities. The token that does this is read from
 HOOKLINE_TOKEN (or HOOKLINE_ADMIN_TOKEN) and must reach the whole API; the
-server from --server or HOOKLINE_SERVER.`,
+server from --server or HOOKLINE_SERVER.
+
+"hookline token reset" works on the server's database instead, to replace
+a generated admin token that was lost.`,
 	}
 	cmd.AddCommand(tokenCreateCommand(getenv), tokenListCommand(getenv), tokenRevokeCommand(getenv),
 		tokenResetCommand(getenv))
