@@ -317,7 +317,12 @@ func TestAttemptTail(t *testing.T) {
 		return msgIDRE.FindString(r.stdout)
 	}
 	before := publish("before")
-	rc.wait(t, 2)
+	eventually(t, func() string { // both attempts recorded
+		if r := cli("", "attempt", "list", "--app", "acme").must(t, "attempt list"); strings.Count(r.stdout, "success") != 2 {
+			return "attempts of the first message:\n" + r.stdout
+		}
+		return ""
+	})
 
 	done := make(chan cliRun, 1)
 	go func() {
