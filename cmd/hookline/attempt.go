@@ -185,7 +185,7 @@ the API's attempts as they are.
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		more(cmd.ErrOrStderr(), cmd, l.Done, l.Iterator)
+		more(cmd.ErrOrStderr(), l.Done, l.Iterator)
 		return nil
 	})
 	cf.bind(cmd, getenv)
@@ -402,6 +402,18 @@ func (t *tailer) begin(ctx context.Context, last int) error {
 	for i := range before {
 		t.mark(&before[i].MessageAttemptOut)
 	}
+	// The polls look a little before the start, whose clock is rounded
+	// down to the second: what is there from before is not new. What is
+	// stamped after that second is, and the first poll prints it.
+	old, err := t.scan(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range old {
+		if old[i].Timestamp.Before(t.start.Add(time.Second)) {
+			t.mark(&old[i].MessageAttemptOut)
+		}
+	}
 	if last > 0 {
 		return t.print(before[max(len(before)-last, 0):])
 	}
@@ -422,33 +434,9 @@ func (t *tailer) poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	after := t.start
-	if back := t.newest.Add(-tailOverlap); back.After(after) {
-		after = back
-	}
-	// The filter is exclusive, and the server's Date header is rounded
-	// down to the second.
-	after = after.Add(-time.Second)
-	limit := uint64(250)
-	var fresh []appAttempt
-	for _, id := range ids {
-		var it *string
-		for range maxTailPages {
-			as, l, err := endpointAttempts(ctx, t.c, t.app, id,
-				&svix.MessageAttemptListByEndpointOptions{Limit: &limit, Iterator: it, After: &after})
-			if err != nil {
-				return err
-			}
-			for _, a := range as {
-				if _, ok := t.seen[a.Id]; !ok && !a.Timestamp.Before(t.start) {
-					fresh = append(fresh, a)
-				}
-			}
-			if l.Done || l.Iterator == nil || len(as) == 0 {
-				break
-			}
-			it = l.Iterator
-		}
+	fresh, err := t.scan(ctx, ids)
+	if err != nil {
+		return err
 	}
 	slices.SortFunc(fresh, func(a, b appAttempt) int { return newestFirst(&b.MessageAttemptOut, &a.MessageAttemptOut) })
 	for i := range fresh {
@@ -469,6 +457,40 @@ func (t *tailer) poll(ctx context.Context) error {
 	}
 	t.news += len(fresh)
 	return t.print(fresh)
+}
+
+// scan lists the attempts to the endpoints not seen yet, from a little
+// before the start or the newest attempt seen, whichever is later.
+func (t *tailer) scan(ctx context.Context, ids []string) ([]appAttempt, error) {
+	after := t.start
+	if back := t.newest.Add(-tailOverlap); back.After(after) {
+		after = back
+	}
+	// The filter is exclusive, and the server's Date header is rounded
+	// down to the second.
+	after = after.Add(-time.Second)
+	limit := uint64(250)
+	var fresh []appAttempt
+	for _, id := range ids {
+		var it *string
+		for range maxTailPages {
+			as, l, err := endpointAttempts(ctx, t.c, t.app, id,
+				&svix.MessageAttemptListByEndpointOptions{Limit: &limit, Iterator: it, After: &after})
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range as {
+				if _, ok := t.seen[a.Id]; !ok {
+					fresh = append(fresh, a)
+				}
+			}
+			if l.Done || l.Iterator == nil || len(as) == 0 {
+				break
+			}
+			it = l.Iterator
+		}
+	}
+	return fresh, nil
 }
 
 // print writes attempts, oldest first, and counts them.

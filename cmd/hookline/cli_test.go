@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -173,6 +174,14 @@ func TestResourcesEndToEnd(t *testing.T) {
 			t.Errorf("msg list lacks %s:\n%s", id, r.stdout)
 		}
 	}
+	r = cli("", "msg", "list", "--app", "acme", "--limit", "2").must(t, "msg list")
+	if strings.Count(r.stdout, "msg_") != 2 || !strings.Contains(r.stderr, "More: run the command again with --iterator "+msgIDs[1]) {
+		t.Errorf("msg list --limit 2:\n%s%s", r.stdout, r.stderr)
+	}
+	r = cli("", "msg", "list", "--app", "acme", "--limit", "2", "--iterator", msgIDs[1]).must(t, "msg list")
+	if strings.Count(r.stdout, "msg_") != 1 || !strings.Contains(r.stdout, msgIDs[0]) || r.stderr != "" {
+		t.Errorf("msg list's second page:\n%s%s", r.stdout, r.stderr)
+	}
 	r = cli("", "msg", "get", msgIDs[0], "--app", "acme").must(t, "msg get")
 	if !strings.Contains(r.stdout, "12345678901234567890") {
 		t.Errorf("msg get shows not the payload:\n%s", r.stdout)
@@ -324,27 +333,47 @@ func TestAttemptTail(t *testing.T) {
 		return ""
 	})
 
-	done := make(chan cliRun, 1)
-	go func() {
-		done <- cli("", "attempt", "tail", "--app", "acme", "--interval", "100ms", "--last", "1", "--count", "4", "-o", "json")
-	}()
+	// tail runs attempt tail until it stops, and returns its output once
+	// it has printed the attempts from before its start.
+	tail := func(args ...string) func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		stdout := &lockedBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- Main(ctx, append([]string{"attempt", "tail", "--app", "acme", "--interval", "100ms"}, args...),
+				stdout, io.Discard, func(k string) string {
+					return map[string]string{"HOOKLINE_SERVER": srv.URL, "HOOKLINE_TOKEN": testToken}[k]
+				})
+		}()
+		eventually(t, func() string {
+			if !strings.Contains(stdout.String(), before) {
+				return "attempt tail printed not the attempt from before its start"
+			}
+			return ""
+		})
+		return func() string {
+			defer cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("attempt tail: %v", err)
+			}
+			if ctx.Err() != nil {
+				t.Fatal("attempt tail did not stop after --count attempts")
+			}
+			return stdout.String()
+		}
+	}
+
 	// The tail prints the newest attempt from before its start first; then
 	// the attempts of the messages published after it.
+	wait := tail("--last", "1", "--count", "4", "-o", "json")
 	var after []string
 	for _, n := range []string{"one", "two"} {
-		time.Sleep(300 * time.Millisecond) // published while the tail runs
 		after = append(after, publish(n))
 	}
-	var r cliRun
-	select {
-	case r = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("attempt tail did not stop after --count attempts")
-	}
-	r.must(t, "attempt tail")
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	out := wait()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 5 {
-		t.Fatalf("attempt tail printed %d lines, want 1 + 4:\n%s", len(lines), r.stdout)
+		t.Fatalf("attempt tail printed %d lines, want 1 + 4:\n%s", len(lines), out)
 	}
 	var got []string
 	for _, l := range lines {
@@ -359,8 +388,20 @@ func TestAttemptTail(t *testing.T) {
 		t.Errorf("attempt tail printed the attempts of\n%v, want\n%v", got, want)
 	}
 
+	// The table has its header once, above the attempts from before the
+	// start, then a row per new attempt.
+	before = after[1]
+	wait = tail("--last", "2", "--count", "2")
+	third := publish("three")
+	out = wait()
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "TIME ") || strings.Count(out, "TIME") != 1 ||
+		!strings.Contains(lines[1], after[1]) || !strings.Contains(lines[3], third) || !strings.Contains(lines[4], "success") {
+		t.Errorf("attempt tail's table (after %v, third %s):\n%s", after, third, out)
+	}
+
 	// An API refusal ends the tail at once.
-	r = cli("", "attempt", "tail", "--app", "acme", "--last", "3", "--count", "0", "--interval", "100ms", "--endpoint", "bogus")
+	r := cli("", "attempt", "tail", "--app", "acme", "--last", "3", "--count", "0", "--interval", "100ms", "--endpoint", "bogus")
 	if r.code != exitFailed || !strings.Contains(r.err.Error(), "404") {
 		t.Errorf("tail of an unknown endpoint: %v (exit %d)", r.err, r.code)
 	}

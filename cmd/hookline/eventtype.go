@@ -126,7 +126,7 @@ func eventTypeListCommand(getenv func(string) string) *cobra.Command {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		more(cmd.ErrOrStderr(), cmd, l.Done, l.Iterator)
+		more(cmd.ErrOrStderr(), l.Done, l.Iterator)
 		return nil
 	})
 	cf.bind(cmd, getenv)

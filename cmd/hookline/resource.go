@@ -41,9 +41,9 @@ func (p *pageFlags) options() (*uint64, *string) {
 }
 
 // more says on errOut how to list the next page, when there is one.
-func more(errOut io.Writer, cmd *cobra.Command, done bool, iterator *string) {
+func more(errOut io.Writer, done bool, iterator *string) {
 	if !done && iterator != nil {
-		fmt.Fprintf(errOut, "More: %s --iterator %s\n", cmd.CommandPath(), *iterator)
+		fmt.Fprintf(errOut, "More: run the command again with --iterator %s\n", *iterator)
 	}
 }
 
