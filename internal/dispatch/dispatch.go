@@ -318,6 +318,11 @@ type Dispatcher struct {
 	// process, and one whose lease is about to lapse is not sent at all
 	// (another node may be claiming it).
 	held map[string]time.Time
+	// again holds deliveries claimed again while held because they were
+	// queued again meanwhile (a resend or a recovery): each is sent once
+	// the send in hand is written, whose result then stores only its
+	// attempt.
+	again map[string]againTask
 	// wantRoom is set when a claim was skipped for lack of room in memory.
 	wantRoom bool
 	// roomFreed is closed when memory has the roomNeed deliveries of room
@@ -366,6 +371,7 @@ func New(st Store, opts Options) *Dispatcher {
 		done:     make(chan struct{}),
 		queues:   make(map[string]*endpointQueue),
 		held:     make(map[string]time.Time),
+		again:    make(map[string]againTask),
 		notes:    make(map[string]note),
 		payloads: payloads{est: opts.MaxHeldBytes / 64},
 	}
@@ -721,6 +727,11 @@ func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 		t := &tasks[i]
 		id := t.Delivery.ID
 		if _, ok := d.held[id]; ok {
+			if t.Delivery.Trigger == hookline.TriggerManual && t.Delivery.Attempts == 0 {
+				// Queued again while this process sends it: once that send
+				// is written, it goes again.
+				d.again[id] = againTask{task: *t, leaseUntil: leaseUntil}
+			}
 			continue
 		}
 		if t.Endpoint != nil && !t.Endpoint.Disabled && t.Message != nil && !d.payloads.fits(t.Message, d.opts.MaxHeldBytes) {

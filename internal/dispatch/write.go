@@ -68,6 +68,13 @@ func nameAttempts(batch []store.Result) {
 // again once the lease lapses. It gives up only when the dispatcher is
 // aborted.
 func (d *Dispatcher) flush(batch []store.Result) {
+	d.mu.Lock()
+	for i := range batch {
+		if _, ok := d.again[batch[i].Delivery.ID]; ok {
+			batch[i].Superseded = true
+		}
+	}
+	d.mu.Unlock()
 	backoff := 10 * time.Millisecond
 	written := false
 	for try := 1; ; try++ {
@@ -94,11 +101,16 @@ func (d *Dispatcher) flush(batch []store.Result) {
 	var (
 		due    time.Time
 		events []opwebhook.Event
+		again  []againTask
 	)
 	d.mu.Lock()
 	for i := range batch {
 		dl := &batch[i].Delivery
 		delete(d.held, dl.ID)
+		if a, ok := d.again[dl.ID]; ok {
+			delete(d.again, dl.ID)
+			again = append(again, a)
+		}
 		if dl.Status == hookline.StatusPending && (due.IsZero() || dl.NextAttempt.Before(due)) {
 			due = dl.NextAttempt
 		}
@@ -111,6 +123,9 @@ func (d *Dispatcher) flush(batch []store.Result) {
 		}
 	}
 	d.mu.Unlock()
+	for _, a := range again {
+		d.enqueue([]store.Task{a.task}, a.leaseUntil)
+	}
 	for _, ev := range events {
 		d.opts.Events.Emit(ev)
 	}
@@ -134,4 +149,11 @@ func (d *Dispatcher) wakeAt(t time.Time) {
 		default:
 		}
 	}
+}
+
+// againTask is a delivery claimed again while this process was sending it
+// (see Dispatcher.again).
+type againTask struct {
+	task       store.Task
+	leaseUntil time.Time
 }

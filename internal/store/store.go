@@ -159,6 +159,10 @@ type Result struct {
 	// DisableEndpoint, when not empty, disables the endpoint with this
 	// reason (such as 410 Gone, or failing for too long).
 	DisableEndpoint string
+	// Superseded is set when the delivery was queued again (a resend)
+	// while this attempt was in flight: only the attempt is stored, and
+	// the delivery keeps its new state, to be sent again.
+	Superseded bool
 }
 
 // EndpointStatus is an endpoint a message was sent to, with the state of
