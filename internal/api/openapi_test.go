@@ -23,6 +23,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound/verify"
+	"github.com/hookline/hookline/internal/opwebhook"
 )
 
 // loadOpenAPI loads the served document and fails unless it is a valid
@@ -396,6 +397,44 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.call("DELETE", "/api/v1/token/"+tok.ID, nil).want(http.StatusNoContent)
 	c.call("GET", "/api/v1/token/"+tok.ID, nil).want(http.StatusOK)
 
+	// The operator's endpoints, which filter on every operational event
+	// type the document names.
+	const opEP = "/api/v1/operational-webhook/endpoint"
+	var op operationalOut
+	c.call("POST", opEP, map[string]any{"url": "https://example.com/ops", "uid": "ops", "description": "Ops",
+		"filterTypes": opwebhook.EventTypes, "throttleRate": 5, "metadata": map[string]string{"team": "sre"},
+		"secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"}, "idempotency-key", "op1").want(http.StatusCreated).decode(&op)
+	c.call("POST", opEP, map[string]any{"url": "https://example.com/ops-2", "disabled": true}).want(http.StatusCreated)
+	c.call("POST", opEP, map[string]any{"url": "https://example.com/ops", "uid": "ops"}).wantError(http.StatusConflict, "conflict")
+	c.bad("POST", opEP, map[string]any{"url": "https://example.com/ops", "filterTypes": []string{"order.paid"}}).
+		wantInvalid("body", "filterTypes")
+	c.call("GET", opEP+"?limit=1&order=ascending", nil).want(http.StatusOK)
+	c.call("GET", opEP, nil).want(http.StatusOK)
+	c.bad("GET", opEP+"?limit=0", nil).wantInvalid("query", "limit")
+	var reader tokenOut
+	c.call("POST", "/api/v1/token", map[string]any{"name": "reader", "scope": "read-only"}).want(http.StatusCreated).decode(&reader)
+	c.call("GET", opEP, nil, "Authorization", "Bearer "+reader.Token).wantError(http.StatusForbidden, "forbidden")
+	c.call("GET", opEP+"/ops", nil).want(http.StatusOK)
+	c.call("GET", opEP+"/"+op.ID+"x", nil).wantError(http.StatusNotFound, "not_found")
+	c.call("PUT", opEP+"/ops", map[string]any{"url": "https://example.com/ops", "uid": "ops", "rateLimit": 3, "filterTypes": nil}).
+		want(http.StatusOK)
+	c.call("PUT", opEP+"/spare", map[string]any{"url": "https://example.com/spare"}).want(http.StatusOK)
+	c.bad("PUT", opEP+"/ops", map[string]any{"url": "https://example.com/ops", "secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"}).
+		wantInvalid("body", "secret")
+	c.call("PUT", opEP+"/ops/headers", map[string]any{"headers": map[string]string{"X-Team": "sre", "Authorization": "Bearer x"}}).
+		want(http.StatusNoContent)
+	c.call("GET", opEP+"/ops/headers", nil).want(http.StatusOK)
+	c.bad("PUT", opEP+"/ops/headers", map[string]any{}).wantInvalid("body", "headers")
+	c.call("GET", opEP+"/spare/headers", nil).want(http.StatusOK)
+	c.call("GET", opEP+"/ops/secret", nil).want(http.StatusOK)
+	c.call("GET", opEP+"/gone/secret", nil).wantError(http.StatusNotFound, "not_found")
+	c.call("POST", opEP+"/ops/secret/rotate", nil).want(http.StatusNoContent)
+	c.call("POST", opEP+"/ops/secret/rotate", map[string]any{"key": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oE"}).want(http.StatusNoContent)
+	c.call("POST", opEP+"/ops/secret/rotate", map[string]any{"key": "whsec_short"}).wantInvalid("body", "key")
+	c.call("DELETE", opEP+"/spare", nil).want(http.StatusNoContent)
+	c.call("DELETE", opEP+"/spare", nil).wantError(http.StatusNotFound, "not_found")
+	c.call("DELETE", opEP+"/ops", nil).want(http.StatusNoContent)
+
 	// Sources and what they receive.
 	var src sourceOut
 	c.call("POST", "/api/v1/source", map[string]any{
@@ -536,6 +575,10 @@ func TestOpenAPIWireTypes(t *testing.T) {
 		{schema: "EndpointOut", value: endpointOut{}},
 		{schema: "EndpointHeadersOut", value: endpointHeadersOut{}},
 		{schema: "RecoverOut", value: recoverOut{}},
+		{schema: "OperationalWebhookEndpointIn", value: operationalIn{}},
+		// A PUT refuses a secret: rotate it instead.
+		{schema: "OperationalWebhookEndpointUpdate", value: operationalIn{}, missing: []string{"secret"}},
+		{schema: "OperationalWebhookEndpointOut", value: operationalOut{}},
 		{schema: "MessageIn", value: messageIn{}},
 		{schema: "MessageOut", value: messageOut{}, extra: []string{"payload"}},
 		{schema: "EndpointMessageOut", value: endpointMessageOut{}, extra: []string{"payload"}},
