@@ -133,4 +133,3 @@ func (s *server) tokenRevoke(w http.ResponseWriter, r *http.Request, sess *sessi
 	http.Redirect(w, r, "/console/tokens?done=revoked", http.StatusSeeOther)
 	return nil
 }
-
