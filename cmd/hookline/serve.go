@@ -171,9 +171,23 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		dispatchMetrics dispatch.Metrics
 		inboundMetrics  inbound.Metrics
 	)
+	var history web.History
 	if cfg.Metrics {
 		m = newMetrics(cfg, st, log)
 		apiMetrics, dispatchMetrics, inboundMetrics = m, m, m
+		// The console's charts: the counters, read once a minute.
+		h := m.NewHistory(nil)
+		historyCtx, stopHistory := context.WithCancel(context.WithoutCancel(ctx))
+		historyDone := make(chan struct{})
+		go func() {
+			defer close(historyDone)
+			h.Run(historyCtx)
+		}()
+		defer func() {
+			stopHistory()
+			<-historyDone
+		}()
+		history = h
 	}
 
 	var (
@@ -257,8 +271,8 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake, AdminTokenHash: tokenHash,
-			Events: events,
-			Brand:  web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
+			Events: events, History: history,
+			Brand: web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
 		if err != nil {
 			ln.Close()
 			commits.Stop()

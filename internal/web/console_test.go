@@ -5,6 +5,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/metrics"
 )
 
 // consoleLogin logs b in to the console with token, wanting status.
@@ -167,4 +171,32 @@ func TestConsoleScreens(t *testing.T) {
 	b.post(revoke, url.Values{"csrf": {csrf}}).want(http.StatusSeeOther)
 	ro.get("/console/").want(http.StatusSeeOther)
 	e.browser().consoleLogin(secret, http.StatusUnauthorized)
+}
+
+func TestConsoleOverviewCharts(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	h := m.NewHistory(nil)
+	m.Published(3)
+	m.Attempted(hookline.StatusSuccess, time.Millisecond, time.Millisecond)
+	m.Attempted(hookline.StatusFail, time.Millisecond, time.Millisecond)
+	h.Tick()
+	e := newEnv(t, func(o *Options) { o.History = h })
+	b := e.browser()
+	b.consoleLogin(adminToken, http.StatusSeeOther)
+	p := b.get("/console/").want(http.StatusOK)
+	if n := len(p.all(`[data-test-id=chart]`)); n != 5 {
+		t.Fatalf("%d charts, want 5", n)
+	}
+	if got := textOf(p.all(`[data-test-id=chart] figcaption`)[0]); !strings.Contains(got, "Messages published in the last hour, by minute: 3") {
+		t.Errorf("first chart: %q", got)
+	}
+	if n := len(p.all(`rect`)); n < 3 {
+		t.Errorf("%d bars drawn, want the minute's published, succeeded and failed", n)
+	}
+
+	// Without metrics, the overview says why there are no charts.
+	e = newEnv(t)
+	b = e.browser()
+	b.consoleLogin(adminToken, http.StatusSeeOther)
+	b.get("/console/").want(http.StatusOK).none(`[data-test-id=chart]`)
 }

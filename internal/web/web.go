@@ -34,6 +34,9 @@ type Options struct {
 	// AllowPrivateNetworks lets endpoint URLs name private addresses, as
 	// the API's option of that name does.
 	AllowPrivateNetworks bool
+	// History, when set, is the node's counts over the last day, which
+	// the console's overview charts.
+	History History
 	// AdminTokenHash is the SHA-256 of the bootstrap admin token, which
 	// logs in to the console as stored admin tokens do; nil for none.
 	AdminTokenHash []byte
@@ -69,6 +72,7 @@ type server struct {
 	mux    *http.ServeMux
 	// adminHash is Options.AdminTokenHash.
 	adminHash []byte
+	history   History
 	// consoleCSP is the console's policy: it is never framed.
 	consoleCSP string
 }
@@ -80,7 +84,7 @@ func New(opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{st: opts.Store, log: opts.Logger, clock: opts.Now, mux: http.NewServeMux(), brand: opts.Brand,
-		adminHash: opts.AdminTokenHash}
+		adminHash: opts.AdminTokenHash, history: opts.History}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
