@@ -361,6 +361,13 @@ type Gauger interface {
 	GaugesRead(ctx context.Context) (Gauges, error)
 }
 
+// TroubleLister is a store that lists, across apps and through partial
+// indexes, the endpoints in trouble: failing (oldest failure first) and
+// disabled (newest first). Both adapters implement it.
+type TroubleLister interface {
+	EndpointTroubleList(ctx context.Context, limit int) (failing, disabled []hookline.Endpoint, err error)
+}
+
 // Node is a hookline process that takes part in a cluster.
 type Node struct {
 	ID string

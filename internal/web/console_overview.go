@@ -18,7 +18,13 @@ type overviewPage struct {
 	EndpointsDisabled int64
 	// Charts are of this node's counts; none when metrics are off.
 	Charts []chart
+	// Failing and Disabled are endpoints in trouble, across apps.
+	Failing, Disabled []endpointRow
 }
+
+// troubleShown is how many failing and how many disabled endpoints the
+// overview lists.
+const troubleShown = 10
 
 func (s *server) overview(w http.ResponseWriter, r *http.Request, sess *session) error {
 	pg := overviewPage{basePage: s.base(sess, "Overview", "overview")}
@@ -27,6 +33,16 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 		return err
 	}
 	pg.Gauges = ok
+	failing, disabled, _, err := s.ops.EndpointTrouble(r.Context(), sess.acc, troubleShown)
+	if err != nil {
+		return err
+	}
+	for i := range failing {
+		pg.Failing = append(pg.Failing, newRow(&failing[i]))
+	}
+	for i := range disabled {
+		pg.Disabled = append(pg.Disabled, newRow(&disabled[i]))
+	}
 	pg.Pending, pg.EndpointsDisabled = g.Pending, g.EndpointsDisabled
 	if !g.OldestDue.IsZero() {
 		age := s.now().Sub(g.OldestDue)

@@ -767,6 +767,21 @@ func testEndpointHealth(t *testing.T, s store.Store) {
 	if got.FailingSince == nil || !got.FailingSince.Equal(fail1) {
 		t.Errorf("failing since = %v, want the first failure %v", got.FailingSince, fail1)
 	}
+	troubled := func() (failing, disabled []string) {
+		t.Helper()
+		tl, ok := s.(store.TroubleLister)
+		if !ok {
+			return nil, nil
+		}
+		f, d, err := tl.EndpointTroubleList(ctx, 10)
+		must(t, err)
+		return ids(f, func(e hookline.Endpoint) string { return e.ID }), ids(d, func(e hookline.Endpoint) string { return e.ID })
+	}
+	if _, ok := s.(store.TroubleLister); ok {
+		if f, d := troubled(); !slices.Equal(f, []string{e.ID}) || len(d) != 0 {
+			t.Errorf("trouble list: failing %v, disabled %v; want %s failing", f, d, e.ID)
+		}
+	}
 	finish(t, s, tasks[2], hookline.StatusSuccess, t0.Add(3*time.Second), time.Time{})
 	got, err = s.EndpointGet(ctx, a.ID, e.ID)
 	must(t, err)
@@ -783,6 +798,11 @@ func testEndpointHealth(t *testing.T, s store.Store) {
 	must(t, err)
 	if !got.Disabled || got.DisabledReason != "the endpoint answered 410 Gone" {
 		t.Errorf("disabled=%v reason=%q", got.Disabled, got.DisabledReason)
+	}
+	if _, ok := s.(store.TroubleLister); ok {
+		if f, d := troubled(); len(f) != 0 || !slices.Equal(d, []string{e.ID}) {
+			t.Errorf("trouble list: failing %v, disabled %v; want %s disabled", f, d, e.ID)
+		}
 	}
 	atts, _, err := s.AttemptList(ctx, a.ID, store.AttemptFilter{Page: store.Page{Limit: 10}, MessageID: m.Message.ID})
 	must(t, err)
