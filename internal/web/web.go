@@ -143,6 +143,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /console/apps/{app_id}/{$}", s.consoleApp(s.appShow))
 	s.mux.HandleFunc("POST /console/apps/{app_id}/portal", s.consoleApp(s.appPortal))
 	s.appRoutes("/console/apps/{app_id}", s.consoleApp)
+	s.mux.HandleFunc("GET /console/messages", s.consoleAuthed(s.allMessages))
 	s.mux.HandleFunc("GET /console/event-types", s.consoleAuthed(s.eventTypeList))
 	s.mux.HandleFunc("GET /console/event-types/new", s.consoleAuthed(s.eventTypeNew))
 	s.mux.HandleFunc("POST /console/event-types", s.consoleAuthed(s.eventTypeCreate))

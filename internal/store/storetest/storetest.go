@@ -515,6 +515,33 @@ func testMessageList(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(msgs[1], got); diff != "" {
 		t.Errorf("get (-want +got):\n%s", diff)
 	}
+
+	// Across apps: by ID, and every app's messages, newest first.
+	mf, ok := s.(store.MessageFinder)
+	if !ok {
+		return
+	}
+	other := newApp(t, s, "other")
+	om := &hookline.Message{ID: clock.at(t, hookline.PrefixMessage, t0.Add(5*time.Minute)), AppID: other.ID, EventType: "a.one",
+		Payload: json.RawMessage(`{}`), CreatedAt: t0.Add(5 * time.Minute)}
+	must(t, s.MessageCreate(ctx, []*store.MessageCreate{{Message: om}}))
+	found, err := mf.MessageFind(ctx, om.ID)
+	must(t, err)
+	if found.AppID != other.ID {
+		t.Errorf("found %+v", found)
+	}
+	_, err = mf.MessageFind(ctx, "msg_missing")
+	wantKind(t, err, hookline.ErrNotFound)
+	all, done, err := mf.MessageListAll(ctx, store.MessageFilter{Page: store.Page{Limit: 3, Desc: true}})
+	must(t, err)
+	if diff := cmp.Diff([]string{om.ID, msgs[3].ID, msgs[2].ID}, ids(all)); diff != "" || done {
+		t.Errorf("every app's messages (-want +got):\n%s (done %v)", diff, done)
+	}
+	all, _, err = mf.MessageListAll(ctx, store.MessageFilter{Page: store.Page{Limit: 10, Desc: true}, EventTypes: []string{"a.one"}})
+	must(t, err)
+	if diff := cmp.Diff([]string{om.ID, msgs[2].ID, msgs[0].ID}, ids(all)); diff != "" {
+		t.Errorf("every app's a.one messages (-want +got):\n%s", diff)
+	}
 }
 
 func testClaimFinish(t *testing.T, s store.Store) {
