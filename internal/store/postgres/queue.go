@@ -16,7 +16,7 @@ import (
 	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
-const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at`
+const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at, trace_parent`
 
 // scanMessage scans a message's columns, then any extra columns of the row
 // into extra.
@@ -24,11 +24,15 @@ func scanMessage(r scanner, extra ...any) (hookline.Message, error) {
 	var (
 		m              hookline.Message
 		eventID, ctype *string
+		traceParent    *string
 		chans, hdrs    []byte
 		payload        []byte
 	)
-	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &ctype, &hdrs, &m.CreatedAt}, extra...)...); err != nil {
+	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &ctype, &hdrs, &m.CreatedAt, &traceParent}, extra...)...); err != nil {
 		return m, err
+	}
+	if traceParent != nil {
+		m.TraceParent = *traceParent
 	}
 	if eventID != nil {
 		m.EventID = *eventID
@@ -138,6 +142,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 	var (
 		fresh                                           []*store.MessageCreate
 		ids, appCol, types, eventIDs, chans, ctypes, hs []pgtype.Text
+		traceParents                                    []pgtype.Text
 		payloads                                        [][]byte
 		created                                         []time.Time
 		firstOf                                         = map[appKey]*store.MessageCreate{}
@@ -172,15 +177,16 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		ctypes = append(ctypes, textOrNull(nullString(m.ContentType)))
 		hs = append(hs, textOrNull(jsonText(cleanHeaders(m.Headers))))
 		created = append(created, m.CreatedAt.UTC())
+		traceParents = append(traceParents, textOrNull(nullString(m.TraceParent)))
 	}
 	if len(fresh) > 0 {
 		// ON CONFLICT covers a message with the same event ID committed by
 		// another node since the read above.
 		rows, err := tx.Query(ctx, `INSERT INTO messages (`+messageCols+`)
-			SELECT id, app, et, eid, ch::jsonb, p, ct, h::jsonb, c
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[])
-				AS u(id, app, et, eid, ch, p, ct, h, c)
-			ON CONFLICT DO NOTHING RETURNING id`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created)
+			SELECT id, app, et, eid, ch::jsonb, p, ct, h::jsonb, c, tp
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+				AS u(id, app, et, eid, ch, p, ct, h, c, tp)
+			ON CONFLICT DO NOTHING RETURNING id`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created, traceParents)
 		inserted, err := sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
 		if err != nil {
 			return fmt.Errorf("insert messages: %w", err)
