@@ -28,6 +28,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Store is the part of store.Store the dispatcher uses.
@@ -157,6 +158,10 @@ type Options struct {
 	UserAgent string
 	// Metrics, when set, counts the attempts.
 	Metrics Metrics
+	// Tracer, when set, starts a client span for each attempt, a child of
+	// the span that published the message when the message kept one, and
+	// sends its traceparent header to the endpoint. Nil starts none.
+	Tracer trace.Tracer
 }
 
 // Metrics counts what becomes of the attempts.
