@@ -26,6 +26,7 @@ import (
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/tracing"
 	"github.com/hookline/hookline/internal/web"
 	"github.com/spf13/cobra"
 )
@@ -62,7 +63,13 @@ GET /api/v1/health is readiness (204, or 503 with a JSON body naming what
 fails: the database, a write refused for want of space, the heartbeat) and
 GET /api/v1/health/live is liveness (204 while the process serves).
 Every node also serves GET /metrics there, in Prometheus's format and
-without a token, unless --metrics=false.`,
+without a token, unless --metrics=false.
+
+Traces are exported over OTLP when the standard OpenTelemetry variables
+ask for them: OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) set, or
+OTEL_TRACES_EXPORTER=otlp. OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER,
+OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf or grpc) and OTEL_SDK_DISABLED
+are honoured; see docs/observability.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.LoadEnv(cmd.Flags(), getenv); err != nil {
@@ -72,7 +79,11 @@ without a token, unless --metrics=false.`,
 				return err
 			}
 			tuneCollector(cfg, getenv)
-			return serve(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			tracer, err := tracing.New(cmd.Context(), getenv, tracing.Options{Version: version})
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, tracer, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cfg.Bind(cmd.Flags())
@@ -143,7 +154,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // the listener for other nodes' publishes and the upkeep on worker and all
 // nodes. Every node answers the health probes on its address; a worker
 // serves nothing else there.
-func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
+//
+// With tracer, the API, the publishes, the receive URLs and the delivery
+// attempts are spans, and the spans not exported yet are flushed last
+// of all at shutdown. A nil tracer traces nothing.
+func serve(ctx context.Context, cfg config.Config, tracer *tracing.Provider, stdout, stderr io.Writer) error {
 	start := time.Now()
 	if err := checkRole(cfg); err != nil {
 		return err
@@ -152,6 +167,15 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		cfg.NodeID = newNodeID()
 	}
 	log := newLogger(cfg, stderr).With("node_id", cfg.NodeID)
+	// Flushed last, so that the spans of the shutdown's last deliveries
+	// go out too.
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := tracer.Shutdown(flushCtx); err != nil {
+			log.Error("flush traces", "err", err)
+		}
+	}()
 	st, err := openStore(ctx, cfg.DB, log)
 	if err != nil {
 		return err
@@ -192,6 +216,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Logger:       log,
 			UserAgent:    userAgent(cfg.NodeID),
 			Metrics:      dispatchMetrics,
+			Tracer:       tracer.Tracer(),
 		})
 		wake = d.Wake
 	}
@@ -230,7 +255,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		if ist, ok := st.(inbound.Store); ok {
 			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log,
 				Bodies:               inflight.New(cfg.RequestMemory, requestMemoryWait),
-				AllowPrivateNetworks: cfg.AllowPrivateNetworks, Metrics: inboundMetrics})
+				AllowPrivateNetworks: cfg.AllowPrivateNetworks, Metrics: inboundMetrics, Tracer: tracer.Tracer()})
 		}
 		commits = store.NewGroupCommit(st, 512, deliverer)
 		apiHandler := api.New(api.Options{
@@ -246,6 +271,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Wake:         wake,
 			Health:       hc,
 			Metrics:      apiMetrics,
+			Tracer:       tracer.Tracer(),
 
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
