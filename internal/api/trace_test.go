@@ -2,12 +2,16 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TestTraceByRoute shows that each request is a server span named by its
@@ -86,5 +90,50 @@ func TestTraceByRoute(t *testing.T) {
 	}
 	if attrs["hookline.duplicate"] != "true" || attrs["hookline.existing_message_id"] != first.ID {
 		t.Errorf("the publish of a taken eventId has attributes %v, want it marked a duplicate of %s", attrs, first.ID)
+	}
+}
+
+// discardExporter drops the spans it is sent.
+type discardExporter struct{}
+
+func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardExporter) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkPublishTracing measures a publish through the handler, over the
+// in-memory fake store, with tracing off (no tracer: the default) and on
+// (every request and publish a recorded span, exported in batches to
+// nowhere), so that the cost of each shows apart from the database's.
+func BenchmarkPublishTracing(b *testing.B) {
+	body := `{"eventType":"bench.event","payload":{"seq":1,"pad":"` + strings.Repeat("x", 1000) + `"}}`
+	for _, bb := range []struct {
+		name   string
+		tracer func() (trace.Tracer, func())
+	}{
+		{"off", func() (trace.Tracer, func()) { return nil, func() {} }},
+		{"on", func() (trace.Tracer, func()) {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+			return tp.Tracer("bench"), func() { tp.Shutdown(context.Background()) }
+		}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			tr, stop := bb.tracer()
+			defer stop()
+			sum := sha256.Sum256([]byte(testToken))
+			h := New(Options{Store: newFakeStore(), TokenHash: sum[:], Tracer: tr})
+			create := httptest.NewRequest("POST", "/api/v1/app", strings.NewReader(`{"name":"Acme","uid":"acme"}`))
+			create.Header.Set("Authorization", "Bearer "+testToken)
+			h.ServeHTTP(httptest.NewRecorder(), create)
+			w := &discardWriter{header: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("POST", "/api/v1/app/acme/msg", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+testToken)
+				req.Header.Set("Content-Type", "application/json")
+				h.ServeHTTP(w, req)
+			}
+			if w.status != http.StatusAccepted {
+				b.Fatalf("publish answered %d", w.status)
+			}
+		})
 	}
 }
