@@ -21,33 +21,34 @@ const messageCols = `id, app_id, event_type, event_id, channels, payload, conten
 // scanMessage scans a message's columns, then any extra columns of the row
 // into extra.
 func scanMessage(r scanner, extra ...any) (hookline.Message, error) {
-	var (
-		m              hookline.Message
-		eventID, ctype *string
-		traceParent    *string
-		chans, hdrs    []byte
-		payload        []byte
-	)
-	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &ctype, &hdrs, &m.CreatedAt, &traceParent}, extra...)...); err != nil {
-		return m, err
+	// One allocation holds every destination: each variable whose address
+	// goes to Scan would otherwise be moved to the heap on its own.
+	var v struct {
+		m                           hookline.Message
+		eventID, ctype, traceParent *string
+		chans, hdrs, payload        []byte
 	}
-	if traceParent != nil {
-		m.TraceParent = *traceParent
+	m := &v.m
+	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &v.eventID, &v.chans, &v.payload, &v.ctype, &v.hdrs, &m.CreatedAt, &v.traceParent}, extra...)...); err != nil {
+		return *m, err
 	}
-	if eventID != nil {
-		m.EventID = *eventID
+	if v.traceParent != nil {
+		m.TraceParent = *v.traceParent
 	}
-	if ctype != nil {
-		m.ContentType = *ctype
+	if v.eventID != nil {
+		m.EventID = *v.eventID
 	}
-	m.Payload, m.CreatedAt = payload, m.CreatedAt.UTC()
+	if v.ctype != nil {
+		m.ContentType = *v.ctype
+	}
+	m.Payload, m.CreatedAt = v.payload, m.CreatedAt.UTC()
 	var err, err2 error
-	m.Channels, err = sqlstore.ParseJSON[[]string](chans)
-	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](hdrs)
+	m.Channels, err = sqlstore.ParseJSON[[]string](v.chans)
+	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](v.hdrs)
 	if err == nil {
 		err = err2
 	}
-	return m, err
+	return *m, err
 }
 
 // textOrNull is a nullable element of a text[] parameter.

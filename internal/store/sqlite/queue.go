@@ -21,22 +21,24 @@ const messageCols = `id, app_id, event_type, event_id, channels, payload, conten
 // scanMessage scans a message's columns, then any extra columns of the row
 // into extra.
 func scanMessage(r interface{ Scan(...any) error }, extra ...any) (hookline.Message, error) {
-	var (
-		m                           hookline.Message
-		eventID, chans, ctype, hdrs sql.NullString
-		traceParent                 sql.NullString
-		payload                     []byte
-		created                     int64
-	)
-	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &ctype, &hdrs, &created, &traceParent}, extra...)...); err != nil {
-		return m, err
+	// One allocation holds every destination: each variable whose address
+	// goes to Scan would otherwise be moved to the heap on its own.
+	var v struct {
+		m                                        hookline.Message
+		eventID, chans, ctype, hdrs, traceParent sql.NullString
+		payload                                  []byte
+		created                                  int64
 	}
-	m.EventID, m.Payload, m.ContentType, m.CreatedAt = eventID.String, payload, ctype.String, fromMicro(created)
-	m.TraceParent = traceParent.String
+	m := &v.m
+	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &v.eventID, &v.chans, &v.payload, &v.ctype, &v.hdrs, &v.created, &v.traceParent}, extra...)...); err != nil {
+		return *m, err
+	}
+	m.EventID, m.Payload, m.ContentType, m.CreatedAt = v.eventID.String, v.payload, v.ctype.String, fromMicro(v.created)
+	m.TraceParent = v.traceParent.String
 	var err, err2 error
-	m.Channels, err = sqlstore.ParseJSON[[]string](chans.String)
-	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](hdrs.String)
-	return m, errors.Join(err, err2)
+	m.Channels, err = sqlstore.ParseJSON[[]string](v.chans.String)
+	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](v.hdrs.String)
+	return *m, errors.Join(err, err2)
 }
 
 func headersText(h map[string][]string) any {
