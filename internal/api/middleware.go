@@ -49,7 +49,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	sw.ResponseWriter = nil
 	s.statusWriters.Put(sw)
 	if span != nil {
-		endSpan(span, r.Method, pattern, status)
+		endSpan(span, pattern, status)
 	}
 	if s.metrics == nil {
 		return
@@ -72,8 +72,9 @@ func (s *server) startSpan(r *http.Request) (*http.Request, trace.Span) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	ctx, span := s.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.URLScheme(scheme)))
+	method := tracing.Method(r.Method)
+	ctx, span := s.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.URLScheme(scheme)))
 	return r.WithContext(ctx), span
 }
 
@@ -81,7 +82,7 @@ func (s *server) startSpan(r *http.Request) (*http.Request, trace.Span) {
 // ("POST /api/v1/app/{app_id}/msg"), or by its method alone when it
 // matched none, and ends it with the response's status code. A 5xx is an
 // error of the server's; a 4xx is the client's, and not.
-func endSpan(span trace.Span, method, pattern string, status int) {
+func endSpan(span trace.Span, pattern string, status int) {
 	if pattern != "" {
 		span.SetName(pattern)
 		_, route, _ := strings.Cut(pattern, " ")

@@ -33,6 +33,7 @@ func TestTraceByRoute(t *testing.T) {
 	e.do("POST", "/api/v1/app/acme/msg", msg).want(http.StatusConflict).decode(&dup)
 	e.do("GET", "/api/v1/app/acme", nil).want(http.StatusOK)
 	e.do("GET", "/api/v1/nosuchroute", nil).want(http.StatusNotFound)
+	e.do("BREW", "/api/v1/app", nil).want(http.StatusMethodNotAllowed)
 
 	type span struct {
 		Name, Parent, Route string
@@ -63,6 +64,7 @@ func TestTraceByRoute(t *testing.T) {
 		{"POST /api/v1/app/{app_id}/msg", none, "/api/v1/app/{app_id}/msg", 409},
 		{"GET /api/v1/app/{app_id}", none, "/api/v1/app/{app_id}", 200},
 		{"GET", none, "", 404},
+		{"_OTHER", none, "", 405},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("request spans (-want +got):\n%s", diff)

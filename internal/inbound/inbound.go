@@ -300,8 +300,9 @@ const receiveRoute = "/in/{token}"
 // sender's span when the request carries a traceparent header.
 func (s *Service) receiveTraced(w http.ResponseWriter, r *http.Request) {
 	ctx := tracing.Extract(r.Context(), r.Header)
-	ctx, span := s.tracer.Start(ctx, r.Method+" "+receiveRoute, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.HTTPRoute(receiveRoute)))
+	method := tracing.Method(r.Method)
+	ctx, span := s.tracer.Start(ctx, method+" "+receiveRoute, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.HTTPRoute(receiveRoute)))
 	sw := &statusWriter{ResponseWriter: w}
 	s.receive(sw, r.WithContext(ctx))
 	status := sw.status

@@ -263,6 +263,18 @@ func WithTraceParent(ctx context.Context, tp string) context.Context {
 	return propagator.Extract(ctx, propagation.MapCarrier{"traceparent": tp})
 }
 
+// Method returns an HTTP method as spans name it: the method when it is
+// one of HTTP's own, else "_OTHER", so that a client sending made-up
+// methods cannot make a span name or attribute value of each.
+func Method(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
+}
+
 // ServerAddress returns the attributes that name where a URL points,
 // its scheme, host and port, and never its path or query, which may hold
 // secrets (a receiver's token in its path, a key in its query).

@@ -232,3 +232,12 @@ func TestServerAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestMethod(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"GET": "GET", "POST": "POST", "DELETE": "DELETE", "get": "_OTHER", "BREW": "_OTHER", "": "_OTHER"} {
+		if got := Method(in); got != want {
+			t.Errorf("Method(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
