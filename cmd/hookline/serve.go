@@ -79,11 +79,7 @@ are honoured; see docs/observability.md.`,
 				return err
 			}
 			tuneCollector(cfg, getenv)
-			tracer, err := tracing.New(cmd.Context(), getenv, tracing.Options{Version: version})
-			if err != nil {
-				return err
-			}
-			return serve(cmd.Context(), cfg, tracer, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return serve(cmd.Context(), cfg, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cfg.Bind(cmd.Flags())
@@ -155,10 +151,10 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // nodes. Every node answers the health probes on its address; a worker
 // serves nothing else there.
 //
-// With tracer, the API, the publishes, the receive URLs and the delivery
-// attempts are spans, and the spans not exported yet are flushed last
-// of all at shutdown. A nil tracer traces nothing.
-func serve(ctx context.Context, cfg config.Config, tracer *tracing.Provider, stdout, stderr io.Writer) error {
+// When the OTEL_* variables (read with getenv) turn tracing on, the API,
+// the publishes, the receive URLs and the delivery attempts are spans,
+// and the spans not exported yet are flushed last of all at shutdown.
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	if err := checkRole(cfg); err != nil {
 		return err
@@ -167,6 +163,10 @@ func serve(ctx context.Context, cfg config.Config, tracer *tracing.Provider, std
 		cfg.NodeID = newNodeID()
 	}
 	log := newLogger(cfg, stderr).With("node_id", cfg.NodeID)
+	tracer, err := tracing.New(ctx, getenv, tracing.Options{Version: version, Logger: log})
+	if err != nil {
+		return err
+	}
 	// Flushed last, so that the spans of the shutdown's last deliveries
 	// go out too.
 	defer func() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -216,5 +217,18 @@ func TestTraceEndToEnd(t *testing.T) {
 		if svc != "hookline-e2e" {
 			t.Errorf("spans exported as service %q, want OTEL_SERVICE_NAME's hookline-e2e", svc)
 		}
+	}
+}
+
+// TestTraceRefusesBadEnvironment shows that serve stops at start on an
+// OTEL_* value it cannot honour, naming the variable.
+func TestTraceRefusesBadEnvironment(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"HOOKLINE_ADMIN_TOKEN": testToken, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_TRACES_SAMPLER": "sometimes"}
+	var stdout, stderr lockedBuffer
+	err := Main(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", t.TempDir() + "/hookline.db"}, &stdout, &stderr,
+		func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "OTEL_TRACES_SAMPLER") {
+		t.Errorf("serve returned %v, want an error naming OTEL_TRACES_SAMPLER", err)
 	}
 }

@@ -12,11 +12,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -65,6 +67,11 @@ type Options struct {
 	// exporter the environment describes; tests use it. Tracing is then on
 	// whatever the environment says, unless OTEL_SDK_DISABLED is true.
 	Exporter sdktrace.SpanExporter
+	// Logger, when set, receives the errors of exporting, such as a
+	// collector that cannot be reached, in place of OpenTelemetry's
+	// default of the standard log package. OpenTelemetry keeps one error
+	// handler per process.
+	Logger *slog.Logger
 }
 
 // New returns the tracing the environment, read with getenv, asks for:
@@ -111,6 +118,11 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (*Provid
 	)
 	if err != nil && res == nil {
 		return nil, fmt.Errorf("describe the service for traces: %w (check OTEL_RESOURCE_ATTRIBUTES)", err)
+	}
+	if log := opts.Logger; log != nil {
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			log.Warn("export traces", "err", err, "hint", "check that the collector at OTEL_EXPORTER_OTLP_ENDPOINT is up; spans that cannot be sent are dropped")
+		}))
 	}
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exporter),
