@@ -116,8 +116,8 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (*Provid
 		resource.WithAttributes(semconv.ServiceName(name)),
 		resource.WithTelemetrySDK(),
 	)
-	if err != nil && res == nil {
-		return nil, fmt.Errorf("describe the service for traces: %w (check OTEL_RESOURCE_ATTRIBUTES)", err)
+	if err != nil {
+		return nil, fmt.Errorf("describe the service for traces: %w: give OTEL_RESOURCE_ATTRIBUTES as key=value pairs separated by commas", err)
 	}
 	if log := opts.Logger; log != nil {
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {

@@ -241,3 +241,18 @@ func TestMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceAttributesRefused shows that a malformed
+// OTEL_RESOURCE_ATTRIBUTES, which the SDK reads from the process's
+// environment, stops New rather than being dropped unseen.
+func TestResourceAttributesRefused(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment")
+	p, err := New(context.Background(), env(nil), Options{Exporter: &keeper{}})
+	if err == nil {
+		p.Shutdown(context.Background())
+		t.Fatal("New accepted a malformed OTEL_RESOURCE_ATTRIBUTES")
+	}
+	if !strings.Contains(err.Error(), "OTEL_RESOURCE_ATTRIBUTES") {
+		t.Errorf("error %q does not name OTEL_RESOURCE_ATTRIBUTES", err)
+	}
+}
