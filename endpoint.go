@@ -104,6 +104,18 @@ func (e *Endpoint) Validate() error {
 	return v.err()
 }
 
+// sensitiveHeaders are custom headers shown by name only, never by value,
+// as Svix does: they usually carry credentials.
+var sensitiveHeaders = []string{
+	"x-auth-token", "x-api-key", "www-authenticate", "authorization", "proxy-authenticate", "proxy-authorization",
+}
+
+// SensitiveHeader reports whether a custom header's value is kept from
+// view, whatever the case of its name.
+func SensitiveHeader(name string) bool {
+	return slices.Contains(sensitiveHeaders, strings.ToLower(name))
+}
+
 // CheckHeaders returns what is wrong with a set of custom headers, or "".
 func CheckHeaders(h map[string]string) string {
 	for k, val := range h {

@@ -12,10 +12,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound"
@@ -43,44 +46,80 @@ func listenCommand(getenv func(string) string) *cobra.Command {
 		cf        clientFlags
 		forwardTo string
 		after     string
+		body      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "listen SOURCE --forward-to URL",
-		Short: "Receive a source's requests live and re-send them to a local URL",
-		Long: `Receive a source's requests live and re-send them to a local URL.
+		Use:   "listen SOURCE... [--forward-to URL]",
+		Short: "Receive sources' requests live, print them, and re-send them to a local URL",
+		Long: `Receive the requests of one or more sources live, print a line for each, and
+with --forward-to re-send them to a local URL.
 
-listen connects to the server's stream of the source (an ID or uid) and
-re-sends each verified request it receives to --forward-to, with the same
-method, the original query string, headers and body byte for byte, so a
-receiver on your machine gets real provider webhooks without being reachable
-from the internet. It prints "forwarding" once its stream is open (every
-request the source receives from then on is re-sent), then one line per
-request. When the connection drops it reconnects and resumes after the last
-request it handled, so none is missed or sent twice; --after starts after a
-given request ID instead of after the newest one stored when listen starts.
+listen connects to the server's stream of each source (an ID or uid) and
+prints a line for each verified request it receives: the time, the source,
+the request's ID (in_...) and event type, its method and masked path. With
+--forward-to it also re-sends the request there, with the same method, the
+original query string, headers and body byte for byte, so a receiver on
+your machine gets real provider webhooks without being reachable from the
+internet, and the line ends with the receiver's answer. It prints
+"forwarding" (or "listening") for each source once its stream is open:
+every request the source receives from then on is handled.
 
-The API token is read from HOOKLINE_TOKEN (or HOOKLINE_ADMIN_TOKEN).`,
-		Example: `  HOOKLINE_TOKEN=... hookline listen github --forward-to http://localhost:3000/hooks`,
-		Args:    cobra.ExactArgs(1),
+When a connection drops it reconnects and resumes after the last request it
+handled, so none is missed or sent twice; --after starts after a given
+request ID instead of after the newest one stored when listen starts. When
+the server cannot be reached at the start, listen says so and exits with
+status 1; a wrong token or an unknown source ends it the same way.
+
+The API token is read from HOOKLINE_TOKEN (or HOOKLINE_ADMIN_TOKEN); the
+server from --server or HOOKLINE_SERVER.`,
+		Example: `  HOOKLINE_TOKEN=... hookline listen github --forward-to http://localhost:3000/hooks
+  hookline listen github stripe --body`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client(getenv)
 			if err != nil {
 				return err
 			}
-			u, err := url.Parse(forwardTo)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("--forward-to %q: want an http:// or https:// URL such as http://localhost:3000/hooks", forwardTo)
+			var u *url.URL
+			if forwardTo != "" {
+				u, err = url.Parse(forwardTo)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return usagef("--forward-to %q: want an http:// or https:// URL such as http://localhost:3000/hooks", forwardTo)
+				}
 			}
-			l := &listener{api: c, source: args[0], forward: u, lastID: after,
-				out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), stream: streamClient(), local: forwardClient()}
-			return l.run(cmd.Context())
+			if after != "" && len(args) > 1 {
+				return usagef("--after names a request of one source: give one source with it")
+			}
+			var mu sync.Mutex
+			out, errOut := &syncWriter{&mu, cmd.OutOrStdout()}, &syncWriter{&mu, cmd.ErrOrStderr()}
+			g, ctx := errgroup.WithContext(cmd.Context())
+			for _, source := range args {
+				l := &listener{api: c, source: source, forward: u, lastID: after, body: body,
+					out: out, errOut: errOut, stream: streamClient(), local: forwardClient()}
+				g.Go(func() error { return l.run(ctx) })
+			}
+			return g.Wait()
 		},
 	}
 	cf.bind(cmd, getenv)
-	cmd.Flags().StringVar(&forwardTo, "forward-to", "", "local URL to re-send each request to (required)")
-	cmd.Flags().StringVar(&after, "after", "", "start after this request ID (in_...) instead of after the newest one stored")
-	_ = cmd.MarkFlagRequired("forward-to")
+	cmd.Flags().StringVar(&forwardTo, "forward-to", "", "local URL to re-send each request to (default: print the requests only)")
+	cmd.Flags().StringVar(&after, "after", "", "start after this request ID (in_...) instead of after the newest one stored; one source only")
+	cmd.Flags().BoolVar(&body, "body", false, "print each request's body too, under its line")
 	return cmd
+}
+
+// syncWriter serializes the writes of several listeners to one output.
+// The standard output and error share one lock, so that their lines do
+// not interleave on a terminal.
+type syncWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 // streamClient has no overall timeout, since a stream lasts as long as
@@ -105,9 +144,13 @@ func forwardClient() *http.Client {
 
 // listener is one run of `hookline listen`.
 type listener struct {
-	api     *apiClient
-	source  string
+	api    *apiClient
+	source string
+	// forward is the local URL requests are re-sent to; nil prints them
+	// only.
 	forward *url.URL
+	// body prints each request's body under its line.
+	body bool
 	// lastID is the last request handled, or the starting point the
 	// server announced: the stream resumes after it.
 	lastID        string
@@ -117,6 +160,13 @@ type listener struct {
 	// request the source receives is missed.
 	opened bool
 }
+
+// unreachableError is a stream that got no answer from the server.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+
+func (e *unreachableError) Unwrap() error { return e.err }
 
 // fatalError ends listen instead of reconnecting: a wrong token or source
 // will not fix itself.
@@ -145,7 +195,13 @@ func (l *listener) run(ctx context.Context) error {
 		if err == nil {
 			err = errors.New("the server closed the stream")
 		}
-		fmt.Fprintf(l.errOut, "connection lost: %v; reconnecting in %v\n", err, backoff)
+		var down *unreachableError
+		if errors.As(err, &down) && !l.opened {
+			// Never connected: a wrong --server, or no server yet. Say so
+			// rather than retry in silence.
+			return down
+		}
+		fmt.Fprintf(l.errOut, "%s: connection lost: %v; reconnecting in %v\n", l.source, err, backoff)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -172,6 +228,9 @@ func (l *listener) connect(ctx context.Context) (connected bool, err error) {
 	}
 	resp, err := l.stream.Do(req)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = &unreachableError{unreachable(l.api.base, err)}
+		}
 		return false, err
 	}
 	defer resp.Body.Close()
@@ -208,7 +267,11 @@ func (l *listener) connect(ctx context.Context) (connected bool, err error) {
 				// The server fixed the starting point before its first
 				// bytes, which end here.
 				l.opened = true
-				fmt.Fprintf(l.out, "forwarding %s to %s\n", l.source, l.forward)
+				if l.forward != nil {
+					fmt.Fprintf(l.out, "forwarding %s to %s\n", l.source, l.forward)
+				} else {
+					fmt.Fprintf(l.out, "listening to %s (printing only; --forward-to URL re-sends the requests)\n", l.source)
+				}
 			}
 			id, event, data = "", "", nil
 			continue
@@ -240,7 +303,9 @@ type streamedRequest struct {
 	Path       string              `json:"path"`
 	Query      string              `json:"query"`
 	Headers    map[string][]string `json:"headers"`
+	Body       *string             `json:"body"`
 	BodyBase64 string              `json:"bodyBase64"`
+	EventType  *string             `json:"eventType"`
 }
 
 // handle re-sends one streamed request and prints a line about it. A
@@ -258,25 +323,43 @@ func (l *listener) handle(ctx context.Context, id, data string) {
 		l.lastID = id
 		return
 	}
+	if x.ID == "" {
+		x.ID = id
+	}
+	eventType := "-"
+	if x.EventType != nil && *x.EventType != "" {
+		eventType = *x.EventType
+	}
 	start := time.Now()
-	status, err := l.send(ctx, &x, body)
-	took := time.Since(start).Round(time.Millisecond)
-	if ctx.Err() != nil && err != nil {
-		return // interrupted: not handled, so resumed at the next start
-	}
-	result := ""
-	if err != nil {
-		result = "error: " + err.Error()
-	} else {
-		result = fmt.Sprintf("%d %s", status, http.StatusText(status))
-	}
 	// The server sends the path masked; an older one sent it in clear,
 	// and terminals are shared and recorded.
-	fmt.Fprintf(l.out, "%s %s %s -> %s (%v)\n", start.Format("15:04:05"), x.Method, inbound.MaskPath(x.Path), result, took)
-	l.lastID = x.ID
-	if l.lastID == "" {
-		l.lastID = id
+	line := fmt.Sprintf("%s %s %s %s %s %s", start.Format("15:04:05"), l.source, x.ID, eventType, x.Method, inbound.MaskPath(x.Path))
+	if l.forward != nil {
+		status, err := l.send(ctx, &x, body)
+		took := time.Since(start).Round(time.Millisecond)
+		if ctx.Err() != nil && err != nil {
+			return // interrupted: not handled, so resumed at the next start
+		}
+		if err != nil {
+			line += " -> error: " + err.Error()
+		} else {
+			line += fmt.Sprintf(" -> %d %s", status, http.StatusText(status))
+		}
+		line += fmt.Sprintf(" (%v)", took)
+	} else {
+		line += fmt.Sprintf(" (%d bytes)", len(body))
 	}
+	line += "\n"
+	if l.body {
+		switch {
+		case x.Body != nil:
+			line += *x.Body + "\n"
+		case len(body) > 0:
+			line += "(" + strconv.Itoa(len(body)) + " bytes, not text; base64) " + x.BodyBase64 + "\n"
+		}
+	}
+	io.WriteString(l.out, line)
+	l.lastID = x.ID
 }
 
 // send re-sends a request to the local URL and returns its status.

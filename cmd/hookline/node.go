@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hookline/hookline/internal/buildinfo"
 	"github.com/hookline/hookline/internal/cluster"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/dispatch"
@@ -121,7 +122,7 @@ func (n *node) deliverer(d store.Deliverer) store.Deliverer {
 
 // start starts the node's background work; wake is the dispatcher's, nil
 // on an api node.
-func (n *node) start(ctx context.Context, cfg config.Config, st store.Store, wake func(), log *slog.Logger) error {
+func (n *node) start(ctx context.Context, cfg config.Config, st store.Store, wake func(), events cluster.Events, log *slog.Logger) error {
 	if n.hb != nil {
 		if err := n.hb.Start(ctx); err != nil {
 			return err
@@ -144,6 +145,7 @@ func (n *node) start(ctx context.Context, cfg config.Config, st store.Store, wak
 			DisableAfter: cfg.DisableAfter,
 			Retention:    cfg.Retention,
 			Logger:       log,
+			Events:       events,
 		})
 		if err := n.hk.Start(ctx); err != nil {
 			return err
@@ -175,7 +177,7 @@ func (n *node) stop(ctx context.Context) error {
 // userAgent is the User-Agent of the node's deliveries: it names the node,
 // so that a receiver (or a test) can tell which node sent a request.
 func userAgent(nodeID string) string {
-	return "hookline/" + version + " node/" + nodeID
+	return buildinfo.UserAgent() + " node/" + nodeID
 }
 
 // redactURL hides the password of a URL.

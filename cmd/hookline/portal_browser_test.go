@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +20,8 @@ import (
 	"github.com/chromedp/chromedp"
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
+
+	"github.com/hookline/hookline/internal/store/postgres/pgtest"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser.
@@ -112,12 +119,35 @@ func (s *shots) run(step string, actions ...chromedp.Action) {
 }
 
 // TestPortalInBrowser goes through the portal in headless Chromium as a
-// customer does: the link from the Svix SDK's AppPortalAccess, Continue,
-// an endpoint made with the form and found through the API, the secret
-// revealed and rotated; on a desktop and on a 375px phone.
+// customer does, on SQLite and on PostgreSQL: the link from the Svix SDK's
+// AppPortalAccess, Continue, an endpoint made with the form and found
+// through the API, the secret revealed and rotated, an example sent and
+// its failed attempt inspected, the message resent once the receiver
+// works and found in the logs, failures recovered, the catalog; on a
+// desktop and on a 375px phone.
 func TestPortalInBrowser(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { portalInBrowser(t) })
+	t.Run("postgres", func(t *testing.T) { portalInBrowser(t, "--db", pgtest.URL(t)) })
+}
+
+func portalInBrowser(t *testing.T, args ...string) {
 	ctx := newBrowser(t)
-	srv := startServer(t, nil)
+	// A receiver that fails until it is fixed.
+	var working atomic.Bool
+	var received atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received.Add(1)
+		if !working.Load() {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"error":"database down"}`)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
+	hookURL := receiver.URL + "/hooks/acme"
+	srv := startServer(t, nil, append([]string{"--retry-schedule", "0s,200ms"}, args...)...)
 	u, err := url.Parse(srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +199,7 @@ func TestPortalInBrowser(t *testing.T) {
 	var cleared bool
 	s.run("fill the form",
 		chromedp.Evaluate(`document.getElementById("url").value = ""; true`, &cleared),
-		chromedp.SendKeys(`#url`, "https://example.com/hooks/acme"),
+		chromedp.SendKeys(`#url`, hookURL),
 		chromedp.SendKeys(`#description`, "Billing events"),
 		chromedp.Click(`input[name=eventTypes][value="invoice.paid"]`),
 		chromedp.Click(`#format-xml`),
@@ -186,7 +216,7 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Fatalf("the API lists %d endpoints, want 1", len(eps.Data))
 	}
 	ep := eps.Data[0]
-	if ep.Url != "https://example.com/hooks/acme" || ep.Description != "Billing events" ||
+	if ep.Url != hookURL || ep.Description != "Billing events" ||
 		len(ep.FilterTypes) != 1 || ep.FilterTypes[0] != "invoice.paid" {
 		t.Fatalf("the API shows %+v", ep)
 	}
@@ -219,6 +249,78 @@ func TestPortalInBrowser(t *testing.T) {
 	if after.Key == before.Key {
 		t.Fatal("the secret did not change")
 	}
+
+	// Send an example from the endpoint's page: the receiver fails it, and
+	// the attempt shows what was sent and what came back.
+	s.run("endpoint page",
+		chromedp.Navigate(srv.URL+"/portal/endpoints"), chromedp.WaitVisible(`[data-test-id=endpoint-link]`),
+		chromedp.Click(`[data-test-id=endpoint-link]`), chromedp.WaitVisible(`[data-test-id=send-example]`))
+	s.take("6c-endpoint")
+	var code string
+	s.run("send an example",
+		chromedp.Click(`[data-test-id=send-example]`), chromedp.WaitVisible(`[data-test-id=message-id]`),
+		chromedp.WaitVisible(`[data-test-id=attempt]`),
+		// The page reloads itself until the retries are spent.
+		chromedp.WaitVisible(`[data-test-id=delivery] .state-disabled`),
+		chromedp.Text(`[data-test-id=attempt] [data-test-id=code]`, &code))
+	s.take("6d-example-failed")
+	if code != "500" {
+		t.Errorf("the attempt shows response code %q, want 500", code)
+	}
+	var msgID, reqBody, respBody string
+	s.run("the attempt",
+		chromedp.Text(`[data-test-id=message-id]`, &msgID),
+		chromedp.Click(`[data-test-id=attempt] a`), chromedp.WaitVisible(`[data-test-id=response-body]`),
+		chromedp.Text(`[data-test-id=request-body]`, &reqBody), chromedp.Text(`[data-test-id=response-body]`, &respBody))
+	s.take("6e-attempt")
+	if !strings.Contains(respBody, "database down") {
+		t.Errorf("the attempt's response body shows %q", respBody)
+	}
+	if !strings.HasPrefix(strings.TrimSpace(reqBody), "<") {
+		t.Errorf("the request body of an XML endpoint shows %q", reqBody)
+	}
+
+	// Fixed, the message is resent from its page and arrives.
+	working.Store(true)
+	s.run("resend",
+		chromedp.Navigate(srv.URL+"/portal/messages/"+msgID), chromedp.WaitVisible(`[data-test-id=resend]`),
+		chromedp.Click(`[data-test-id=resend]`), chromedp.WaitVisible(`[data-test-id=flash]`),
+		chromedp.WaitVisible(`[data-test-id=delivery] .state-enabled`))
+	s.take("6f-resent")
+
+	// The logs find it by endpoint and status, and by its ID.
+	s.run("logs",
+		chromedp.Navigate(srv.URL+"/portal/messages?endpoint="+ep.Id+"&status=success"),
+		chromedp.WaitVisible(`[data-test-id=message][data-id="`+msgID+`"]`))
+	s.take("6g-logs")
+	s.run("logs by status",
+		chromedp.Navigate(srv.URL+"/portal/messages?endpoint="+ep.Id+"&status=fail"), chromedp.WaitVisible(`[data-test-id=no-messages]`))
+	s.run("search",
+		chromedp.Navigate(srv.URL+"/portal/messages"), chromedp.WaitVisible(`[data-test-id=search]`),
+		chromedp.SendKeys(`[data-test-id=search]`, msgID+"\n"), chromedp.WaitVisible(`[data-test-id=message-id]`))
+
+	// Failures while the receiver is down are recovered at once.
+	working.Store(false)
+	failed, err := admin.Message.Create(bg, "acme", models.MessageIn{EventType: "invoice.paid", Payload: map[string]any{"n": 1}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, admin, ep.Id, failed.Id, models.MESSAGESTATUS_FAIL)
+	working.Store(true)
+	var flash string
+	s.run("recover",
+		chromedp.Navigate(srv.URL+"/portal/endpoints/"+ep.Id), chromedp.WaitVisible(`[data-test-id=recover]`),
+		chromedp.Click(`[data-test-id=recover]`), chromedp.WaitVisible(`[data-test-id=flash]`),
+		chromedp.Text(`[data-test-id=flash]`, &flash))
+	s.take("6h-recovered")
+	if !strings.HasPrefix(flash, "1 failed webhook") {
+		t.Errorf("after Recover the page says %q", flash)
+	}
+	waitStatus(t, admin, ep.Id, failed.Id, models.MESSAGESTATUS_SUCCESS)
+
+	s.run("catalog",
+		chromedp.Navigate(srv.URL+"/portal/catalog"), chromedp.WaitVisible(`[data-test-id=event-type][data-name="invoice.paid"]`))
+	s.take("6i-catalog")
 
 	// Disable and enable it again; the delete button asks on a page first.
 	var state string
@@ -295,5 +397,66 @@ func TestPortalInBrowser(t *testing.T) {
 	}
 	if _, err := admin.Endpoint.Get(bg, "acme", ep.Id); err != nil {
 		t.Fatalf("the endpoint after a forged delete: %v", err)
+	}
+}
+
+// waitStatus waits, up to 20 seconds, for the message's delivery to the
+// endpoint to reach status, as the API shows it.
+func waitStatus(t *testing.T, admin *svix.Svix, endpointID, msgID string, status models.MessageStatus) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		dests, err := admin.MessageAttempt.ListAttemptedDestinations(context.Background(), "acme", msgID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dests.Data {
+			if d.Id == endpointID && d.Status == status {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message %s to %s: %+v, want status %v", msgID, endpointID, dests.Data, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPortalBrandInBrowser shows the portal as a product brands it: its
+// name, its logo from its own host, its colour, in a fixed dark theme.
+func TestPortalBrandInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	logo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><circle cx="14" cy="14" r="13" fill="#e0457b"/></svg>`)
+	}))
+	t.Cleanup(logo.Close)
+	srv := startServer(t, nil, "--portal-name", "Acme Cloud", "--portal-color", "#e0457b", "--portal-logo-url", logo.URL+"/logo.svg")
+	var link struct{ URL string }
+	if code := call(t, srv.URL, "POST", "/api/v1/auth/app-portal-access/acme", map[string]any{
+		"application": map[string]any{"name": "Acme Corp", "uid": "acme", "metadata": map[string]string{"portal.theme": "dark"}}}, &link); code != http.StatusOK {
+		t.Fatalf("app-portal-access: %d", code)
+	}
+	s := newShots(t, ctx)
+	var logoWidth int
+	var accent string
+	s.run("open", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(link.URL), chromedp.WaitVisible(`[data-test-id=continue]`),
+		chromedp.Click(`[data-test-id=continue]`), chromedp.WaitVisible(`[data-test-id=no-endpoints]`),
+		chromedp.Poll(`document.querySelector("img.logo").complete`, nil),
+		chromedp.Evaluate(`document.querySelector("img.logo").naturalWidth`, &logoWidth),
+		chromedp.Evaluate(`getComputedStyle(document.querySelector("[data-test-id=new-endpoint]")).backgroundColor`, &accent))
+	s.take("brand-dark")
+	if logoWidth == 0 {
+		t.Error("the logo did not load (is its origin in the CSP?)")
+	}
+	// The colour, lightened as little as a dark background needs.
+	var r, g, b int
+	if _, err := fmt.Sscanf(accent, "rgb(%d, %d, %d)", &r, &g, &b); err != nil || r < 224 || g > 100 || b < 123 || b > 160 {
+		t.Errorf("the primary button is %s, want the brand colour #e0457b (224, 69, 123)", accent)
+	}
+	var brand string
+	s.run("brand", chromedp.Text(`[data-test-id=brand]`, &brand))
+	if brand != "Acme Cloud" {
+		t.Errorf("brand %q", brand)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/netguard"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/tracing"
 	"github.com/hookline/hookline/internal/web"
@@ -203,6 +204,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 		d    *dispatch.Dispatcher
 		wake = func() {}
 	)
+	// Operational events go to the operator's endpoints through the store
+	// as messages; a dispatcher wakes for them as for any publish.
+	events := opwebhook.New(opwebhook.Options{Store: st, Wake: func() { wake() }, Logger: log})
 	if cfg.Role != "api" {
 		client := dispatch.NewClient(netguard.Dialer(cfg.AllowPrivateNetworks, 10*time.Second), cfg.RequestTimeout)
 		d = dispatch.New(queue, dispatch.Options{
@@ -217,6 +221,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 			UserAgent:    userAgent(cfg.NodeID),
 			Metrics:      dispatchMetrics,
 			Tracer:       tracer.Tracer(),
+			Events:       events,
 		})
 		wake = d.Wake
 	}
@@ -255,7 +260,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 		if ist, ok := st.(inbound.Store); ok {
 			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log,
 				Bodies:               inflight.New(cfg.RequestMemory, requestMemoryWait),
-				AllowPrivateNetworks: cfg.AllowPrivateNetworks, Metrics: inboundMetrics, Tracer: tracer.Tracer()})
+				AllowPrivateNetworks: cfg.AllowPrivateNetworks, Metrics: inboundMetrics, Events: events, Tracer: tracer.Tracer()})
 		}
 		commits = store.NewGroupCommit(st, 512, deliverer)
 		apiHandler := api.New(api.Options{
@@ -272,11 +277,14 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 			Health:       hc,
 			Metrics:      apiMetrics,
 			Tracer:       tracer.Tracer(),
+			Events:       events,
 
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
-			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log})
+			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake, AdminTokenHash: tokenHash,
+			Events: events,
+			Brand:  web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
 		if err != nil {
 			ln.Close()
 			commits.Stop()
@@ -302,6 +310,11 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 		if commits != nil {
 			commits.Stop()
 		}
+		events.Stop(context.WithoutCancel(ctx))
+	}
+	if err := events.Start(context.WithoutCancel(ctx)); err != nil {
+		abort()
+		return err
 	}
 	if d != nil {
 		if err := d.Start(context.WithoutCancel(ctx)); err != nil {
@@ -317,7 +330,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 			return err
 		}
 	}
-	if err := n.start(context.WithoutCancel(ctx), cfg, st, wake, log); err != nil {
+	if err := n.start(context.WithoutCancel(ctx), cfg, st, wake, events, log); err != nil {
 		abort()
 		return err
 	}
@@ -367,6 +380,10 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 			errs = append(errs, fmt.Errorf("stop dispatcher: %w", err))
 		}
 	}
+	// Last, for the events of the deliveries the dispatcher finished.
+	if err := events.Stop(shutdownCtx); err != nil {
+		errs = append(errs, fmt.Errorf("publish the last operational events: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -386,20 +403,25 @@ func httpServer(h http.Handler, log *slog.Logger) *http.Server {
 
 // adminTokenHash returns the SHA-256 of the API's admin token: of the
 // configured one, or of one generated and printed on first start.
+// When HOOKLINE_ADMIN_TOKEN is set over a generated token, it says which
+// of the two works, since the generated one was printed and may be in use.
 func adminTokenHash(ctx context.Context, st store.Store, configured string, out io.Writer) ([]byte, error) {
-	if configured != "" {
-		sum := sha256.Sum256([]byte(configured))
-		return sum[:], nil
-	}
 	stored, err := st.SettingGet(ctx, tokenHashSetting)
-	switch {
-	case err == nil:
-		return decodeTokenHash(stored)
-	case !errors.Is(err, hookline.ErrNotFound):
+	if err != nil && !errors.Is(err, hookline.ErrNotFound) {
 		return nil, err
 	}
-	token := "hk_" + rand.Text() + rand.Text()
-	sum := sha256.Sum256([]byte(token))
+	generated := err == nil
+	if configured != "" {
+		sum := sha256.Sum256([]byte(configured))
+		if generated && stored != hex.EncodeToString(sum[:]) {
+			fmt.Fprintf(out, "HOOKLINE_ADMIN_TOKEN is set, so it is the admin API token: the token generated earlier for this database (at first start or by \"hookline token reset\") does not work while it is set.\n\n")
+		}
+		return sum[:], nil
+	}
+	if generated {
+		return decodeTokenHash(stored)
+	}
+	token, sum := newAdminToken()
 	mine := hex.EncodeToString(sum[:])
 	// Nodes starting at once on a new database each generate a token; the
 	// first one stored is the token, and only the node that made it
@@ -414,6 +436,12 @@ func adminTokenHash(ctx context.Context, st store.Store, configured string, out 
 	}
 	fmt.Fprintf(out, "Generated an admin API token. It is shown only this once; hookline keeps only its hash:\n\n    %s\n\nUse it as \"Authorization: Bearer <token>\". To choose your own, set HOOKLINE_ADMIN_TOKEN.\n\n", token)
 	return sum[:], nil
+}
+
+// newAdminToken returns a new admin token and its SHA-256.
+func newAdminToken() (string, [sha256.Size]byte) {
+	token := "hk_" + rand.Text() + rand.Text()
+	return token, sha256.Sum256([]byte(token))
 }
 
 // decodeTokenHash reads the admin token hash as the settings keep it.
@@ -475,7 +503,7 @@ func nodeHandler(apiHandler, portal http.Handler, in *inbound.Service) http.Hand
 		switch {
 		case receive != nil && strings.HasPrefix(p, "/in/"):
 			receive.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/portal/"):
+		case strings.HasPrefix(p, "/portal/"), strings.HasPrefix(p, "/console/"), p == "/console":
 			portal.ServeHTTP(w, r)
 		default:
 			apiHandler.ServeHTTP(w, r)

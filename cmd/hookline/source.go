@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,11 +47,11 @@ func (f *clientFlags) client(getenv func(string) string) (*apiClient, error) {
 		}
 	}
 	if token == "" {
-		return nil, errors.New("no API token: set HOOKLINE_TOKEN (or HOOKLINE_ADMIN_TOKEN)")
+		return nil, usagef("no API token: set HOOKLINE_TOKEN (or HOOKLINE_ADMIN_TOKEN)")
 	}
 	u, err := url.Parse(f.server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--server %q: want an http:// or https:// URL such as %s", f.server, defaultServer)
+		return nil, usagef("--server %q: want an http:// or https:// URL such as %s", f.server, defaultServer)
 	}
 	return &apiClient{base: strings.TrimSuffix(f.server, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
@@ -92,11 +91,18 @@ type apiClient struct {
 type apiError struct {
 	Method, Path string
 	Status       int
-	Detail       string
+	// Code is the API's error code, such as not_found; "" for a 422,
+	// whose detail lists the invalid fields.
+	Code   string
+	Detail string
 }
 
 func (e *apiError) Error() string {
-	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.Status, http.StatusText(e.Status), e.Detail)
+	code := e.Code
+	if code == "" {
+		code = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.Status, code, e.Detail)
 }
 
 // request builds an authenticated API request.
@@ -128,7 +134,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return unreachable(c.base, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
@@ -151,6 +157,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 func readAPIError(method, path string, status int, data []byte) error {
 	e := &apiError{Method: method, Path: path, Status: status}
 	var plain struct {
+		Code   string          `json:"code"`
 		Detail json.RawMessage `json:"detail"`
 	}
 	var fields []struct {
@@ -162,7 +169,7 @@ func readAPIError(method, path string, status int, data []byte) error {
 	case json.Unmarshal(data, &plain) != nil || len(plain.Detail) == 0:
 		e.Detail = strings.TrimSpace(string(data))
 	case json.Unmarshal(plain.Detail, &detail) == nil:
-		e.Detail = detail
+		e.Code, e.Detail = plain.Code, detail
 	case json.Unmarshal(plain.Detail, &fields) == nil:
 		parts := make([]string, len(fields))
 		for i, f := range fields {

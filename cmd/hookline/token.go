@@ -1,13 +1,17 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookline/hookline/internal/config"
 )
 
 // tokenView is an API token as the API shows it.
@@ -28,14 +32,63 @@ type tokenView struct {
 func tokenCommand(getenv func(string) string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Create, list and revoke API tokens on a server",
+		Short: "Create, list and revoke API tokens on a server; reset a lost admin token",
 		Long: `Create, list and revoke API tokens on a running hookline server, through its
 REST API: tokens for the whole API, read-only ones, and ones limited to one
 app and some of Svix's capabilities. The token that does this is read from
 HOOKLINE_TOKEN (or HOOKLINE_ADMIN_TOKEN) and must reach the whole API; the
-server from --server or HOOKLINE_SERVER.`,
+server from --server or HOOKLINE_SERVER.
+
+"hookline token reset" works on the server's database instead, to replace
+a generated admin token that was lost.`,
 	}
-	cmd.AddCommand(tokenCreateCommand(getenv), tokenListCommand(getenv), tokenRevokeCommand(getenv))
+	cmd.AddCommand(tokenCreateCommand(getenv), tokenListCommand(getenv), tokenRevokeCommand(getenv),
+		tokenResetCommand(getenv))
+	return cmd
+}
+
+func tokenResetCommand(getenv func(string) string) *cobra.Command {
+	cfg := config.Default()
+	cmd := &cobra.Command{
+		Use:   "reset [--db DB]",
+		Short: "Make a new admin API token on the server's database, when the old one is lost",
+		Long: `Make a new admin API token and print it, only once: for when the token that
+"hookline serve" generated at first start is lost. It works on the server's
+database directly (--db or HOOKLINE_DB, as for serve), not through the API,
+and replaces the generated token's hash there. The server reads the hash
+when it starts: restart it (every node, on PostgreSQL) for the new token to
+work and the old one to stop.
+
+A server started with HOOKLINE_ADMIN_TOKEN set uses that token instead,
+and says so when it starts; there, change the setting rather than reset.`,
+		Example: `  hookline token reset --db /var/lib/hookline/hookline.db && systemctl restart hookline`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.LoadEnv(cmd.Flags(), getenv); err != nil {
+				return &usageError{err}
+			}
+			st, err := openStore(cmd.Context(), cfg.DB, slog.New(slog.DiscardHandler))
+			if err != nil {
+				return err
+			}
+			token, sum := newAdminToken()
+			if err := st.SettingPut(cmd.Context(), tokenHashSetting, hex.EncodeToString(sum[:])); err != nil {
+				st.Close()
+				return fmt.Errorf("store the new token's hash in %s: %w", describeDB(cfg.DB), err)
+			}
+			if err := st.Close(); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "New admin API token for %s. It is shown only this once; hookline keeps only its hash:\n\n    %s\n\n", describeDB(cfg.DB), token)
+			fmt.Fprintf(out, "Restart the server for it to work; the old generated token stops working then.\n")
+			if getenv("HOOKLINE_ADMIN_TOKEN") != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Note: HOOKLINE_ADMIN_TOKEN is set here; a server started with it set uses it, not this token.\n")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.DB, "db", cfg.DB, "SQLite database file or postgres:// URL of the server (env HOOKLINE_DB)")
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 )
 
 // rule is what a route asks of its caller. Whether the route only reads,
@@ -20,7 +21,8 @@ import (
 // hookline.CapAdmin.
 type rule struct {
 	// cap is the capability the operation needs; "" lets any
-	// authenticated caller in (logging out its own token).
+	// authenticated caller in (logging out its own token), and capPublic
+	// anyone, with a token or without.
 	cap hookline.Capability
 	// app says that the path's {app_id} is the app the operation touches,
 	// which an app-scoped token must be limited to.
@@ -31,6 +33,13 @@ type rule struct {
 // route without a rule is refused at registration (route panics), and
 // TestAccessEveryRoute tries every rule with every kind of token.
 var rules = map[string]rule{
+	// The probes and the API's description need no token, as Svix's
+	// health check and OpenAPI document do not.
+	"GET /api/v1/health":       {capPublic, false},
+	"GET /api/v1/health/ping":  {capPublic, false},
+	"GET /api/v1/health/live":  {capPublic, false},
+	"GET /api/v1/openapi.json": {capPublic, false},
+
 	"GET /api/v1/app":             {hookline.CapRead, false},
 	"POST /api/v1/app":            {hookline.CapAdmin, false},
 	"GET /api/v1/app/{app_id}":    {hookline.CapViewBase, true},
@@ -58,6 +67,7 @@ var rules = map[string]rule{
 	"GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/secret":               {hookline.CapViewEndpointSecret, true},
 	"POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/secret/rotate":       {hookline.CapManageEndpointSecret, true},
 	"POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/recover":             {hookline.CapCreateAttempts, true},
+	"POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example":        {hookline.CapCreateAttempts, true},
 	"GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/msg":                  {hookline.CapViewBase, true},
 	"GET /api/v1/app/{app_id}/msg":                                         {hookline.CapViewBase, true},
 	"POST /api/v1/app/{app_id}/msg":                                        {hookline.CapAdmin, true},
@@ -82,6 +92,17 @@ var rules = map[string]rule{
 	"POST /api/v1/source/{source_id}/events/ack":                  {hookline.CapAdmin, false},
 	"GET /api/v1/source/{source_id}/stream":                       {hookline.CapRead, false},
 
+	// The operator's endpoints hear of every app: the admin's alone.
+	"GET /api/v1/operational-webhook/endpoint":                              {hookline.CapAdmin, false},
+	"POST /api/v1/operational-webhook/endpoint":                             {hookline.CapAdmin, false},
+	"GET /api/v1/operational-webhook/endpoint/{endpoint_id}":                {hookline.CapAdmin, false},
+	"PUT /api/v1/operational-webhook/endpoint/{endpoint_id}":                {hookline.CapAdmin, false},
+	"DELETE /api/v1/operational-webhook/endpoint/{endpoint_id}":             {hookline.CapAdmin, false},
+	"GET /api/v1/operational-webhook/endpoint/{endpoint_id}/secret":         {hookline.CapAdmin, false},
+	"POST /api/v1/operational-webhook/endpoint/{endpoint_id}/secret/rotate": {hookline.CapAdmin, false},
+	"GET /api/v1/operational-webhook/endpoint/{endpoint_id}/headers":        {hookline.CapAdmin, false},
+	"PUT /api/v1/operational-webhook/endpoint/{endpoint_id}/headers":        {hookline.CapAdmin, false},
+
 	"POST /api/v1/auth/app-portal-access/{app_id}": {hookline.CapAdmin, true},
 	"POST /api/v1/auth/app/{app_id}/expire-all":    {hookline.CapAdmin, true},
 	"POST /api/v1/auth/logout":                     {"", false},
@@ -91,6 +112,10 @@ var rules = map[string]rule{
 	"GET /api/v1/token/{token_id}":    {hookline.CapAdmin, false},
 	"DELETE /api/v1/token/{token_id}": {hookline.CapAdmin, false},
 }
+
+// capPublic is the capability of the routes that need no token: route
+// registers them without authentication.
+const capPublic hookline.Capability = "public"
 
 // ruleFor returns the rule of a pattern, and panics when there is none or
 // when it disagrees with the pattern about naming an app: a route that
@@ -200,6 +225,11 @@ func (s *server) authorize(r *http.Request, rl rule, acc *hookline.Access) error
 	appID := ""
 	if rl.app {
 		appID = r.PathValue("app_id")
+		if appID == opwebhook.AppID {
+			// The reserved app of the operator's endpoints is reached only
+			// through /api/v1/operational-webhook.
+			return notFound("application", appID)
+		}
 		if acc.Scope == hookline.ScopeApp && appID != acc.AppID {
 			var err error
 			if appID, err = s.resolveAppID(r, appID); err != nil {

@@ -47,6 +47,10 @@ func TestAccessEveryRoute(t *testing.T) {
 	// the event type catalog and logging itself out.
 	catalog := func(p string) bool { return strings.HasPrefix(p, "GET /api/v1/event-type") }
 	logout := func(p string) bool { return p == "POST /api/v1/auth/logout" }
+	// The routes anyone may call, with a token or without.
+	public := func(p string) bool {
+		return strings.HasPrefix(p, "GET /api/v1/health") || p == "GET /api/v1/openapi.json"
+	}
 	// The routes under an app that only the whole API may call.
 	adminInApp := []string{
 		"PUT /api/v1/app/{app_id}", "PATCH /api/v1/app/{app_id}", "DELETE /api/v1/app/{app_id}",
@@ -61,7 +65,7 @@ func TestAccessEveryRoute(t *testing.T) {
 			return hookline.CapViewEndpointSecret
 		case strings.HasSuffix(path, "/secret/rotate"):
 			return hookline.CapManageEndpointSecret
-		case strings.HasSuffix(path, "/resend") || strings.HasSuffix(path, "/recover"):
+		case strings.HasSuffix(path, "/resend") || strings.HasSuffix(path, "/recover") || strings.HasSuffix(path, "/send-example"):
 			return hookline.CapCreateAttempts
 		case method == "GET":
 			return hookline.CapViewBase
@@ -74,11 +78,13 @@ func TestAccessEveryRoute(t *testing.T) {
 			held == hookline.CapManageEndpointSecret && c == hookline.CapViewEndpointSecret
 	}
 	ownApp := func(p string) bool {
-		return strings.Contains(p, "{app_id}") && !slices.Contains(adminInApp, p) || catalog(p) || logout(p)
+		return strings.Contains(p, "{app_id}") && !slices.Contains(adminInApp, p) || catalog(p) || logout(p) || public(p)
 	}
 	readOnly := func(p string) bool {
 		method, path, _ := strings.Cut(p, " ")
-		return method == "GET" && !strings.HasPrefix(path, "/api/v1/token") && !strings.HasSuffix(path, "/secret") || logout(p)
+		// Tokens and the operator's endpoints are the admin's alone.
+		adminOnly := strings.HasPrefix(path, "/api/v1/token") || strings.HasPrefix(path, "/api/v1/operational-webhook")
+		return method == "GET" && !adminOnly && !strings.HasSuffix(path, "/secret") || logout(p) || public(p)
 	}
 
 	type kind struct {
@@ -98,7 +104,7 @@ func TestAccessEveryRoute(t *testing.T) {
 			})
 		}, readOnly},
 		{"app token, all capabilities", appA.ID, func(string) string { return mintToken(t, st, appToken(appA.ID, hookline.AppCapabilities...)) }, ownApp},
-		{"app token of another app", appA.ID, func(string) string { return mintToken(t, st, appToken(appB.ID, hookline.AppCapabilities...)) }, func(p string) bool { return catalog(p) || logout(p) }},
+		{"app token of another app", appA.ID, func(string) string { return mintToken(t, st, appToken(appB.ID, hookline.AppCapabilities...)) }, func(p string) bool { return catalog(p) || logout(p) || public(p) }},
 		{"app token lacking the capability", appA.ID, func(p string) string {
 			var caps []hookline.Capability
 			for _, c := range hookline.AppCapabilities {
@@ -107,7 +113,7 @@ func TestAccessEveryRoute(t *testing.T) {
 				}
 			}
 			return mintToken(t, st, appToken(appA.ID, caps...))
-		}, logout},
+		}, func(p string) bool { return logout(p) || public(p) }},
 		{"app token with only that capability", appA.ID, func(p string) string {
 			return mintToken(t, st, appToken(appA.ID, needs(p)))
 		}, ownApp},

@@ -88,6 +88,9 @@ type Options struct {
 	// route's pattern, and one for each publish, whose traceparent the
 	// message keeps for its deliveries. Nil starts none.
 	Tracer trace.Tracer
+	// Events, when set, hears of the changes to endpoints, for the
+	// operator's endpoints (see package opwebhook).
+	Events ops.Events
 }
 
 // Metrics counts what the API does.
@@ -123,7 +126,7 @@ type server struct {
 	appIDs    *appIDCache
 	tokens    *tokenCache
 	publicURL string
-	// patterns are the authenticated routes, in registration order.
+	// patterns are the routes, in registration order.
 	patterns []string
 	// allowPrivate is Options.AllowPrivateNetworks.
 	allowPrivate bool
@@ -190,7 +193,8 @@ func newServer(opts Options) *server {
 		}
 		s.health = health.New(ho)
 	}
-	s.ops = ops.New(ops.Options{Store: s.st, AllowPrivateNetworks: s.allowPrivate, Now: s.clock})
+	s.ops = ops.New(ops.Options{Store: s.st, AllowPrivateNetworks: s.allowPrivate, Now: s.clock, Publisher: s.pub, Wake: s.wake,
+		Events: opts.Events})
 	s.routes()
 	return s
 }
@@ -198,10 +202,11 @@ func newServer(opts Options) *server {
 // routes registers every endpoint. Patterns have no trailing slash; serve
 // strips one from the request path before routing.
 func (s *server) routes() {
-	// The probes need no token, as Svix's health check does not.
-	s.handle("GET /api/v1/health", http.HandlerFunc(s.health.ServeReady)) // GET patterns match HEAD too
-	s.handle("GET /api/v1/health/ping", http.HandlerFunc(s.health.ServeReady))
-	s.handle("GET /api/v1/health/live", http.HandlerFunc(health.ServeLive))
+	// GET patterns match HEAD too.
+	s.route("GET /api/v1/health", plain(s.health.ServeReady))
+	s.route("GET /api/v1/health/ping", plain(s.health.ServeReady))
+	s.route("GET /api/v1/health/live", plain(health.ServeLive))
+	s.route("GET /api/v1/openapi.json", s.openAPI)
 
 	s.route("GET /api/v1/app", s.appList)
 	s.route("POST /api/v1/app", s.appCreate)
@@ -230,6 +235,7 @@ func (s *server) routes() {
 	s.route("GET "+ep+"/secret", s.endpointSecretGet)
 	s.route("POST "+ep+"/secret/rotate", s.endpointSecretRotate)
 	s.route("POST "+ep+"/recover", s.endpointRecover)
+	s.route("POST "+ep+"/send-example", s.endpointSendExample)
 	s.route("GET "+ep+"/msg", s.paged(s.endpointMessageList))
 
 	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
@@ -244,16 +250,31 @@ func (s *server) routes() {
 	s.route("GET /api/v1/app/{app_id}/attempt/msg/{msg_id}", s.paged(s.attemptListByMessage))
 
 	s.sourceRoutes()
+	s.operationalRoutes()
 	s.authRoutes()
 	s.tokenRoutes()
 }
 
-// route registers an authenticated handler, whose access its rule in
-// rules decides before anything else happens. POSTs also honour the
+// route registers a handler, whose access its rule in rules decides
+// before anything else happens: a public route is served to anyone, any
+// other only to a token the rule allows. POSTs also honour the
 // idempotency-key header.
 func (s *server) route(pattern string, h handlerFunc) {
 	s.patterns = append(s.patterns, pattern)
-	s.handle(pattern, s.authenticate(ruleFor(pattern), s.idempotent(s.adapt(h))))
+	rl := ruleFor(pattern)
+	if rl.cap == capPublic {
+		s.handle(pattern, s.adapt(h))
+		return
+	}
+	s.handle(pattern, s.authenticate(rl, s.idempotent(s.adapt(h))))
+}
+
+// plain adapts a handler that writes its own errors.
+func plain(h http.HandlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h(w, r)
+		return nil
+	}
 }
 
 // handle registers a route, and its counter when there are metrics.

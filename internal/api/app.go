@@ -3,9 +3,11 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 )
 
 // applicationIn is Svix's ApplicationIn, the body of a create or a PUT.
@@ -94,9 +96,26 @@ func (s *server) appList(w http.ResponseWriter, r *http.Request) error {
 	if err := q.err(); err != nil {
 		return err
 	}
+	if p.Iterator == "" && !p.Desc && !p.Prev {
+		// The reserved app of the operator's endpoints has the lowest ID
+		// there is: a first page starting after it leaves it out.
+		p.Iterator = opwebhook.AppID
+	}
 	apps, done, err := s.st.AppList(r.Context(), p)
 	if err != nil {
 		return err
+	}
+	if n := len(apps); n > 0 {
+		// Elsewhere it can only be the last app of a page that walks
+		// down to the lowest ID, which then ends the list.
+		lowest := 0
+		if p.Desc {
+			lowest = n - 1
+		}
+		if apps[lowest].ID == opwebhook.AppID {
+			apps = slices.Delete(apps, lowest, lowest+1)
+			done = true
+		}
 	}
 	out := make([]applicationOut, len(apps))
 	for i := range apps {
@@ -254,10 +273,11 @@ func ptr(s string) *string {
 	return &s
 }
 
-// deref returns *p, or "" for nil.
-func deref(p *string) string {
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
 	if p == nil {
-		return ""
+		return zero
 	}
 	return *p
 }

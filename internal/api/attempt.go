@@ -234,31 +234,9 @@ func (s *server) endpointMessageList(w http.ResponseWriter, r *http.Request) err
 // manual delivery, and wakes the dispatcher. It answers 202 with an empty
 // object, Svix's EmptyResponse.
 func (s *server) messageResend(w http.ResponseWriter, r *http.Request) error {
-	a, m, err := s.message(r)
-	if err != nil {
-		return err
+	if err := s.ops.Resend(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), r.PathValue("msg_id"), r.PathValue("endpoint_id")); err != nil {
+		return opsErr(err)
 	}
-	id := r.PathValue("endpoint_id")
-	e, err := s.st.EndpointGet(r.Context(), a.ID, id)
-	if err != nil {
-		return lookup(err, "endpoint", id)
-	}
-	now := s.now()
-	d := &hookline.Delivery{
-		ID:          hookline.NewID(hookline.PrefixDelivery),
-		AppID:       a.ID,
-		MessageID:   m.ID,
-		EndpointID:  e.ID,
-		Status:      hookline.StatusPending,
-		Trigger:     hookline.TriggerManual,
-		NextAttempt: now,
-		CreatedAt:   now,
-		UpdatedAt:   now,
-	}
-	if err := s.st.DeliveryCreate(r.Context(), d); err != nil {
-		return err
-	}
-	s.wakeDispatcher()
 	writeJSON(w, http.StatusAccepted, struct{}{})
 	return nil
 }

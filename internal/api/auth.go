@@ -100,18 +100,9 @@ func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t.AppID = a.ID
-	if err := t.Validate(); err != nil {
-		return err
-	}
-	secret, hash := hookline.NewSecret(hookline.TokenPrefix)
-	t.Hash = hash
-	if err := s.st.TokenCreate(r.Context(), t); err != nil {
-		return err
-	}
-	code, codeHash := hookline.NewSecret("")
-	if err := s.st.LoginCodeCreate(r.Context(), &hookline.LoginCode{Hash: codeHash, TokenID: t.ID,
-		ExpiresAt: now.Add(hookline.LoginCodeTTL)}, now); err != nil {
-		return err
+	secret, code, err := s.ops.PortalLink(r.Context(), accessFrom(r.Context()), t)
+	if err != nil {
+		return opsErr(err)
 	}
 	writeJSON(w, http.StatusOK, appPortalAccessOut{URL: s.baseURL(r) + "/portal/login?code=" + url.QueryEscape(code), Token: secret})
 	return nil

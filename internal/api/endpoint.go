@@ -8,7 +8,6 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/ops"
-	"github.com/hookline/hookline/internal/store"
 )
 
 // endpointIn is Svix's EndpointIn (a create) and EndpointUpdate (a PUT),
@@ -281,16 +280,25 @@ func (s *server) endpointDelete(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// sensitiveHeaders are shown by name only, in "sensitive", never by value,
-// as Svix does: they usually carry credentials.
-var sensitiveHeaders = []string{
-	"x-auth-token", "x-api-key", "www-authenticate", "authorization", "proxy-authenticate", "proxy-authorization",
-}
-
 // endpointHeadersOut is Svix's EndpointHeadersOut.
 type endpointHeadersOut struct {
 	Headers   map[string]string `json:"headers"`
 	Sensitive []string          `json:"sensitive"`
+}
+
+// headersToWire shows custom headers as Svix's EndpointHeadersOut does:
+// the sensitive ones by name only.
+func headersToWire(headers map[string]string) endpointHeadersOut {
+	out := endpointHeadersOut{Headers: map[string]string{}, Sensitive: []string{}}
+	for k, v := range headers {
+		if hookline.SensitiveHeader(k) {
+			out.Sensitive = append(out.Sensitive, k)
+		} else {
+			out.Headers[k] = v
+		}
+	}
+	slices.Sort(out.Sensitive)
+	return out
 }
 
 func (s *server) endpointHeadersGet(w http.ResponseWriter, r *http.Request) error {
@@ -298,16 +306,7 @@ func (s *server) endpointHeadersGet(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	out := endpointHeadersOut{Headers: map[string]string{}, Sensitive: []string{}}
-	for k, v := range e.Headers {
-		if slices.Contains(sensitiveHeaders, strings.ToLower(k)) {
-			out.Sensitive = append(out.Sensitive, k)
-		} else {
-			out.Headers[k] = v
-		}
-	}
-	slices.Sort(out.Sensitive)
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, headersToWire(e.Headers))
 	return nil
 }
 
@@ -417,11 +416,6 @@ func (s *server) endpointSecretRotate(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-// maxRecoverWindow is how far back a recover may reach, as in Svix: two
-// weeks, plus five minutes so that "now minus two weeks" computed on a
-// client with a slow clock still passes.
-const maxRecoverWindow = 14*24*time.Hour + 5*time.Minute
-
 // recoverOut is Svix's RecoverOut.
 type recoverOut struct {
 	ID        string    `json:"id"`
@@ -442,7 +436,6 @@ func (s *server) endpointRecover(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	now := s.now()
 	since, err := bodyTime("since", in.Since)
 	if err == nil && since == nil {
 		err = hookline.Invalid([]string{"body", "since"}, "is required")
@@ -454,28 +447,10 @@ func (s *server) endpointRecover(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if until == nil {
-		until = &now
+	if _, err := s.ops.Recover(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), r.PathValue("endpoint_id"), *since, until); err != nil {
+		return opsErr(err)
 	}
-	if !since.Before(*until) {
-		return hookline.Invalid([]string{"body", "since"}, "must be before until")
-	}
-	if since.Before(until.Add(-maxRecoverWindow)) {
-		return hookline.Invalid([]string{"body", "since"}, "Cannot recover more than 14 days of messages")
-	}
-	a, e, err := s.endpoint(r)
-	if err != nil {
-		return err
-	}
-	// The window's bounds are exclusive; since is meant inclusively.
-	after := since.Add(-time.Microsecond)
-	n, err := s.st.DeliveryRecover(r.Context(), a.ID, e.ID, store.Window{After: &after, Before: until}, now)
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		s.wakeDispatcher()
-	}
+	now := s.now()
 	writeJSON(w, http.StatusAccepted, recoverOut{
 		ID:        hookline.NewID(hookline.PrefixTask),
 		Status:    "running",
@@ -496,4 +471,30 @@ func bodyTime(name string, s *string) (*time.Time, error) {
 	}
 	t = t.UTC()
 	return &t, nil
+}
+
+// endpointSendExample publishes an example message of an event type to
+// the endpoint alone, as Svix's send-example does, and answers with the
+// message.
+func (s *server) endpointSendExample(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		EventType    string `json:"eventType"`
+		ExampleIndex *int   `json:"exampleIndex"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.EventType == "" {
+		return hookline.Invalid([]string{"body", "eventType"}, "is required")
+	}
+	m, err := s.ops.SendExample(r.Context(), accessFrom(r.Context()), r.PathValue("app_id"), r.PathValue("endpoint_id"),
+		in.EventType, deref(in.ExampleIndex))
+	if err != nil {
+		return opsErr(err)
+	}
+	if s.metrics != nil {
+		s.metrics.Published(1)
+	}
+	writeJSON(w, http.StatusAccepted, messageToWire(m, true))
+	return nil
 }

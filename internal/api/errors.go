@@ -155,6 +155,8 @@ func opsErr(err error) error {
 		return &apiError{status: http.StatusNotFound, code: "not_found", detail: oe.Detail, kind: hookline.ErrNotFound}
 	case errors.Is(oe, hookline.ErrConflict):
 		return conflict(oe.Detail)
+	case errors.Is(oe, ops.ErrDisabled):
+		return &apiError{status: http.StatusConflict, code: "endpoint_disabled", detail: oe.Detail, kind: hookline.ErrConflict}
 	case errors.Is(oe, ops.ErrLimitReached):
 		return &apiError{status: http.StatusBadRequest, code: "limit_reached", detail: oe.Detail, kind: ops.ErrLimitReached}
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
@@ -127,27 +126,10 @@ func (s *server) eventTypeCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	now := s.now()
-	e := &hookline.EventType{Name: in.Name, CreatedAt: now, UpdatedAt: now}
+	e := &hookline.EventType{Name: in.Name}
 	in.apply(e)
-	if err := e.Validate(); err != nil {
-		return err
-	}
-	existing, err := s.st.EventTypeGet(r.Context(), e.Name)
-	switch {
-	case err == nil && existing.Archived:
-		e.CreatedAt = existing.CreatedAt
-		err = s.st.EventTypeUpdate(r.Context(), e)
-	case err == nil:
-		err = hookline.ErrConflict
-	case errors.Is(err, hookline.ErrNotFound):
-		err = s.st.EventTypeCreate(r.Context(), e)
-	}
-	if errors.Is(err, hookline.ErrConflict) {
-		return conflict("an event type named " + quote(e.Name) + " already exists")
-	}
-	if err != nil {
-		return err
+	if err := s.ops.EventTypeCreate(r.Context(), accessFrom(r.Context()), e); err != nil {
+		return opsErr(err)
 	}
 	writeJSON(w, http.StatusCreated, eventTypeToWire(e, true))
 	return nil
@@ -169,32 +151,13 @@ func (s *server) eventTypeUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	name := r.PathValue("event_type_name")
-	now := s.now()
-	status := http.StatusOK
-	e, err := s.st.EventTypeGet(r.Context(), name)
-	switch {
-	case errors.Is(err, hookline.ErrNotFound):
-		status = http.StatusCreated
-		e = &hookline.EventType{Name: name, CreatedAt: now}
-	case err != nil:
-		return err
-	}
-	in.apply(e)
-	e.UpdatedAt = now
-	if err := e.Validate(); err != nil {
-		return err
-	}
-	if status == http.StatusCreated {
-		err = s.st.EventTypeCreate(r.Context(), e)
-	} else {
-		err = s.st.EventTypeUpdate(r.Context(), e)
-	}
-	if errors.Is(err, hookline.ErrConflict) {
-		return conflict("an event type named " + quote(e.Name) + " already exists")
-	}
+	e, created, err := s.ops.EventTypePut(r.Context(), accessFrom(r.Context()), r.PathValue("event_type_name"), in.apply)
 	if err != nil {
-		return err
+		return opsErr(err)
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
 	}
 	writeJSON(w, status, eventTypeToWire(e, true))
 	return nil

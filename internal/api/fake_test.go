@@ -358,7 +358,7 @@ func (s *fakeStore) MessageCreate(ctx context.Context, batch []*store.MessageCre
 		s.messages[m.ID] = cloneMessage(m)
 		var eps []*hookline.Endpoint
 		for _, e := range s.endpoints {
-			if e.AppID == m.AppID && e.Accepts(m.EventType, m.Channels) {
+			if e.AppID == m.AppID && mc.Accepts(e) {
 				eps = append(eps, e)
 			}
 		}

@@ -176,6 +176,21 @@ func TestSvixSDK(t *testing.T) {
 		t.Errorf("recover %+v", rec)
 	}
 
+	// An example goes to the one endpoint asked for, not to the others
+	// subscribed to its event type.
+	_, err = client.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: "https://example.com/other"}, nil)
+	must(err)
+	example, err := client.Endpoint.SendExample(ctx, app.Id, ep.Id, models.EventExampleIn{EventType: "invoice.paid"}, nil)
+	must(err)
+	if example.EventType != "invoice.paid" {
+		t.Errorf("example message %+v", example)
+	}
+	exDests, err := client.MessageAttempt.ListAttemptedDestinations(ctx, app.Id, example.Id, nil)
+	must(err)
+	if len(exDests.Data) != 1 || exDests.Data[0].Id != ep.Id {
+		t.Errorf("the example went to %+v, want only %s", exDests.Data, ep.Id)
+	}
+
 	// Application pagination, forward and back.
 	for _, name := range []string{"b", "c", "d", "e"} {
 		_, err := client.Application.Create(ctx, models.ApplicationIn{Name: name}, nil)

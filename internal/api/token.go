@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 )
 
 // tokenRoutes registers hookline's own token management: API tokens beyond
@@ -103,6 +104,9 @@ func (s *server) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.AppID != nil && *in.AppID != "" {
 		a, err := s.st.AppGet(r.Context(), *in.AppID)
+		if err == nil && a.ID == opwebhook.AppID {
+			err = hookline.ErrNotFound
+		}
 		if errors.Is(err, hookline.ErrNotFound) {
 			return hookline.Invalid([]string{"body", "appId"}, "no application "+quote(*in.AppID))
 		}
@@ -111,13 +115,9 @@ func (s *server) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		t.AppID = a.ID
 	}
-	if err := t.Validate(); err != nil {
-		return err
-	}
-	secret, hash := hookline.NewSecret(hookline.TokenPrefix)
-	t.Hash = hash
-	if err := s.st.TokenCreate(r.Context(), t); err != nil {
-		return err
+	secret, err := s.ops.TokenCreate(r.Context(), accessFrom(r.Context()), t)
+	if err != nil {
+		return opsErr(err)
 	}
 	out := tokenToWire(t)
 	out.Token = secret

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -191,6 +192,14 @@ type HousekeeperOptions struct {
 	Now func() time.Time
 	// Logger receives what the upkeep did and its errors. Default: discard.
 	Logger *slog.Logger
+	// Events, when set, hears of the endpoints the upkeep disables
+	// (endpoint.disabled; see package opwebhook).
+	Events Events
+}
+
+// Events takes operational events to publish. It must not block.
+type Events interface {
+	Emit(opwebhook.Event)
 }
 
 // Housekeeper does the store's upkeep on the node the store elects.
@@ -272,13 +281,17 @@ func (h *Housekeeper) Round(ctx context.Context) {
 		return
 	}
 	now := h.opts.Now()
-	ids, err := h.st.EndpointDisableFailing(ctx, now.Add(-h.opts.DisableAfter),
+	eps, err := h.st.EndpointDisableFailing(ctx, now.Add(-h.opts.DisableAfter),
 		"no successful delivery for more than "+formatDuration(h.opts.DisableAfter))
 	if err != nil && ctx.Err() == nil {
 		h.log.Warn("disable failing endpoints", "err", err)
 	}
-	for _, id := range ids {
-		h.log.Info("disable endpoint", "endpoint_id", id, "reason", "failing too long")
+	for i := range eps {
+		e := &eps[i]
+		h.log.Info("disable endpoint", "app_id", e.AppID, "endpoint_id", e.ID, "reason", "failing too long")
+		if h.opts.Events != nil && e.AppID != opwebhook.AppID {
+			h.opts.Events.Emit(opwebhook.EndpointDisabledBy(e, false))
+		}
 	}
 	deadline := time.Now().Add(h.opts.Interval / 2)
 	if h.opts.Retention > 0 {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -27,12 +29,21 @@ type fakeMaintainer struct {
 
 func (f *fakeMaintainer) TryLead(ctx context.Context) (bool, error) { return f.lead, nil }
 
-func (f *fakeMaintainer) EndpointDisableFailing(ctx context.Context, before time.Time, reason string) ([]string, error) {
+func (f *fakeMaintainer) EndpointDisableFailing(ctx context.Context, before time.Time, reason string) ([]hookline.Endpoint, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.disableAt, f.reasons = append(f.disableAt, before), append(f.reasons, reason)
-	return []string{"ep_1"}, nil
+	since := before.Add(-time.Hour)
+	return []hookline.Endpoint{
+		{ID: "ep_1", AppID: "app_1", UID: "main", FailingSince: &since, Disabled: true, DisabledReason: reason},
+		{ID: "ep_2", AppID: opwebhook.AppID, FailingSince: &since, Disabled: true, DisabledReason: reason},
+	}, nil
 }
+
+// events records operational events.
+type events []opwebhook.Event
+
+func (e *events) Emit(ev opwebhook.Event) { *e = append(*e, ev) }
 
 func (f *fakeMaintainer) RetentionPrune(ctx context.Context, before time.Time, limit int) (int, error) {
 	f.mu.Lock()
@@ -69,9 +80,10 @@ func TestFollowerDoesNothing(t *testing.T) {
 func TestLeaderRound(t *testing.T) {
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	f := &fakeMaintainer{lead: true, pruneLeft: 4500}
+	evs := &events{}
 	h := NewHousekeeper(f, HousekeeperOptions{
 		Retention: 720 * time.Hour, DisableAfter: 5 * 24 * time.Hour, Batch: 1000, Pause: time.Millisecond,
-		Now: func() time.Time { return now },
+		Now: func() time.Time { return now }, Events: evs,
 	})
 	h.Round(context.Background())
 	if !h.Leading() {
@@ -82,6 +94,15 @@ func TestLeaderRound(t *testing.T) {
 	}
 	if f.reasons[0] != "no successful delivery for more than 5 days" {
 		t.Errorf("reason = %q", f.reasons[0])
+	}
+	// The operator hears of the app's endpoint, not of its own.
+	since := now.Add(-5*24*time.Hour - time.Hour)
+	wantEvents := events{{Type: opwebhook.EndpointDisabled, Data: &opwebhook.EndpointDisabledData{
+		EndpointData: opwebhook.EndpointData{AppRef: opwebhook.AppRef{AppID: "app_1"}, EndpointID: "ep_1", EndpointUID: new("main")},
+		FailSince:    &since, Trigger: "automatic",
+	}}}
+	if diff := cmp.Diff(wantEvents, *evs); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 	// 4500 rows at up to 2000 a batch: 2000, 2000, 500, then caught up.
 	if len(f.prunes) != 3 || f.pruneLeft != 0 || !f.prunes[0].Equal(now.Add(-720*time.Hour)) {

@@ -32,6 +32,9 @@ type Config struct {
 	// origins whose pages may show the portal in an iframe. Empty means
 	// 'self'.
 	PortalFrameAncestors string
+	// PortalName, PortalLogoURL, PortalColor and PortalTheme brand the
+	// portal for every app; an app's metadata may set its own.
+	PortalName, PortalLogoURL, PortalColor, PortalTheme string
 	// ConfigFile is the server's JSON config file, for what only the
 	// operator may define (inbound commands).
 	ConfigFile string
@@ -205,6 +208,10 @@ var envNames = map[string]string{
 	"db":                     "HOOKLINE_DB",
 	"public-url":             "HOOKLINE_PUBLIC_URL",
 	"portal-frame-ancestors": "HOOKLINE_PORTAL_FRAME_ANCESTORS",
+	"portal-name":            "HOOKLINE_PORTAL_NAME",
+	"portal-logo-url":        "HOOKLINE_PORTAL_LOGO_URL",
+	"portal-color":           "HOOKLINE_PORTAL_COLOR",
+	"portal-theme":           "HOOKLINE_PORTAL_THEME",
 	"config":                 "HOOKLINE_CONFIG",
 	"allow-private-networks": "HOOKLINE_ALLOW_PRIVATE_NETWORKS",
 	"max-body-bytes":         "HOOKLINE_MAX_BODY_BYTES",
@@ -236,6 +243,10 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, help("public-url", "base URL this server is reached at by users and senders; receive URLs start with it (default http://<addr>)"))
 	fs.StringVar(&c.PortalFrameAncestors, "portal-frame-ancestors", c.PortalFrameAncestors,
 		help("portal-frame-ancestors", "who may embed the portal in an iframe: a CSP frame-ancestors list such as \"'self' https://app.example.com\" (default 'self')"))
+	fs.StringVar(&c.PortalName, "portal-name", c.PortalName, help("portal-name", "name shown at the top of the portal, such as your product's (default: the app's name)"))
+	fs.StringVar(&c.PortalLogoURL, "portal-logo-url", c.PortalLogoURL, help("portal-logo-url", "absolute http(s) URL of a logo shown at the top of the portal"))
+	fs.StringVar(&c.PortalColor, "portal-color", c.PortalColor, help("portal-color", "primary colour of the portal, #rrggbb, shaded where needed to stay readable"))
+	fs.StringVar(&c.PortalTheme, "portal-theme", c.PortalTheme, help("portal-theme", "light or dark to fix the portal's theme (default: follow the visitor's system)"))
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, help("config", "JSON file with what only the operator defines, such as inbound commands"))
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", c.AllowPrivateNetworks,
 		help("allow-private-networks", "let deliveries reach loopback, private and link-local addresses (off: refused as endpoint URLs and at connect time)"))

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/buildinfo"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -154,7 +156,7 @@ type Options struct {
 	// minute, which counts the failures left out. Default: discard.
 	Logger *slog.Logger
 	// UserAgent is the User-Agent header of every request. Default
-	// "hookline".
+	// buildinfo.UserAgent(), such as "hookline/v1.2.3 rev/0123456789ab".
 	UserAgent string
 	// Metrics, when set, counts the attempts.
 	Metrics Metrics
@@ -162,6 +164,19 @@ type Options struct {
 	// the span that published the message when the message kept one, and
 	// sends its traceparent header to the endpoint. Nil starts none.
 	Tracer trace.Tracer
+	// Events, when set, hears of the deliveries that begin failing
+	// (message.attempt.failing, at the FailingAfter-th failed attempt),
+	// run out of attempts (.exhausted) or succeed after failing
+	// (.recovered), and of the endpoints the dispatcher disables, once
+	// their results are written. The deliveries to the operator's own
+	// endpoints tell it nothing, so that a failing one does not feed
+	// itself.
+	Events Events
+}
+
+// Events takes operational events to publish. It must not block.
+type Events interface {
+	Emit(opwebhook.Event)
 }
 
 // Metrics counts what becomes of the attempts.
@@ -244,7 +259,7 @@ func (o Options) WithDefaults() Options {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.UserAgent == "" {
-		o.UserAgent = "hookline"
+		o.UserAgent = buildinfo.UserAgent()
 	}
 	return o
 }
@@ -308,6 +323,11 @@ type Dispatcher struct {
 	// process, and one whose lease is about to lapse is not sent at all
 	// (another node may be claiming it).
 	held map[string]time.Time
+	// again holds deliveries claimed again while held because they were
+	// queued again meanwhile (a resend or a recovery): each is sent once
+	// the send in hand is written, whose result then stores only its
+	// attempt.
+	again map[string]againTask
 	// wantRoom is set when a claim was skipped for lack of room in memory.
 	wantRoom bool
 	// roomFreed is closed when memory has the roomNeed deliveries of room
@@ -328,6 +348,9 @@ type Dispatcher struct {
 	unsent []string
 	// exclude is the buffer for Claim.Exclude, reused by the claim loop.
 	exclude []string
+	// notes holds, by delivery ID, what the operator is to hear of a
+	// result once it is written.
+	notes map[string]note
 
 	claimed, sent, succeeded, failed, written, expired atomic.Int64
 }
@@ -353,6 +376,8 @@ func New(st Store, opts Options) *Dispatcher {
 		done:     make(chan struct{}),
 		queues:   make(map[string]*endpointQueue),
 		held:     make(map[string]time.Time),
+		again:    make(map[string]againTask),
+		notes:    make(map[string]note),
 		payloads: payloads{est: opts.MaxHeldBytes / 64},
 	}
 	d.cond = sync.NewCond(&d.mu)
@@ -707,6 +732,11 @@ func (d *Dispatcher) enqueue(tasks []store.Task, leaseUntil time.Time) {
 		t := &tasks[i]
 		id := t.Delivery.ID
 		if _, ok := d.held[id]; ok {
+			if t.Delivery.Trigger == hookline.TriggerManual && t.Delivery.Attempts == 0 {
+				// Queued again while this process sends it: once that send
+				// is written, it goes again.
+				d.again[id] = againTask{task: *t, leaseUntil: leaseUntil}
+			}
 			continue
 		}
 		if t.Endpoint != nil && !t.Endpoint.Disabled && t.Message != nil && !d.payloads.fits(t.Message, d.opts.MaxHeldBytes) {
@@ -795,6 +825,9 @@ func (d *Dispatcher) workLoop() {
 		}
 		if res.Attempt != nil && res.Attempt.Status == hookline.StatusFail {
 			d.fails.failed(d.ctx, &res)
+		}
+		if d.opts.Events != nil {
+			d.noteEvents(&t, &res)
 		}
 		d.results <- res
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/buildinfo"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -285,7 +286,7 @@ func TestWithDefaults(t *testing.T) {
 		DisableAfter:     5 * 24 * time.Hour,
 		MaxResponse:      64 << 10,
 		MaxRetryAfter:    time.Hour,
-		UserAgent:        "hookline",
+		UserAgent:        buildinfo.UserAgent(),
 	}
 	ignore := cmpopts.IgnoreFields(Options{}, "Rand", "Now", "Logger")
 	if diff := cmp.Diff(want, got, ignore); diff != "" {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -67,11 +68,20 @@ func nameAttempts(batch []store.Result) {
 // again once the lease lapses. It gives up only when the dispatcher is
 // aborted.
 func (d *Dispatcher) flush(batch []store.Result) {
+	d.mu.Lock()
+	for i := range batch {
+		if _, ok := d.again[batch[i].Delivery.ID]; ok {
+			batch[i].Superseded = true
+		}
+	}
+	d.mu.Unlock()
 	backoff := 10 * time.Millisecond
+	written := false
 	for try := 1; ; try++ {
 		err := d.st.DeliveryFinish(d.ctx, batch)
 		if err == nil {
 			d.written.Add(int64(len(batch)))
+			written = true
 			break
 		}
 		if d.ctx.Err() != nil {
@@ -88,16 +98,37 @@ func (d *Dispatcher) flush(batch []store.Result) {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
-	var due time.Time
+	var (
+		due    time.Time
+		events []opwebhook.Event
+		again  []againTask
+	)
 	d.mu.Lock()
 	for i := range batch {
 		dl := &batch[i].Delivery
 		delete(d.held, dl.ID)
+		if a, ok := d.again[dl.ID]; ok {
+			delete(d.again, dl.ID)
+			again = append(again, a)
+		}
 		if dl.Status == hookline.StatusPending && (due.IsZero() || dl.NextAttempt.Before(due)) {
 			due = dl.NextAttempt
 		}
 	}
+	if len(d.notes) > 0 {
+		events = d.tell(batch)
+		if !written {
+			// Sent again once the lease lapses: the events come then.
+			events = nil
+		}
+	}
 	d.mu.Unlock()
+	for _, a := range again {
+		d.enqueue([]store.Task{a.task}, a.leaseUntil)
+	}
+	for _, ev := range events {
+		d.opts.Events.Emit(ev)
+	}
 	if !due.IsZero() {
 		d.wakeAt(due)
 	}
@@ -118,4 +149,11 @@ func (d *Dispatcher) wakeAt(t time.Time) {
 		default:
 		}
 	}
+}
+
+// againTask is a delivery claimed again while this process was sending it
+// (see Dispatcher.again).
+type againTask struct {
+	task       store.Task
+	leaseUntil time.Time
 }

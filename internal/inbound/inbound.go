@@ -71,6 +71,9 @@ type Options struct {
 	// publish routes make keep their route span's traceparent, so that
 	// their deliveries join the sender's trace. Nil starts none.
 	Tracer trace.Tracer
+	// Events, when set, hears of bursts of requests that fail
+	// verification (source.verification_failing; see failingBurst).
+	Events Events
 }
 
 // Metrics counts the requests to receive URLs that reach a source, by
@@ -98,6 +101,9 @@ type Service struct {
 
 	// Counters of requests refused by verification, for inspection.
 	rejected atomic.Int64
+	// events is Options.Events; failing counts the rejections it hears of.
+	events  Events
+	failing failing
 
 	mu      sync.Mutex
 	waiters map[string]chan struct{} // by source ID, closed when a request arrives
@@ -121,6 +127,7 @@ func New(opts Options) *Service {
 		allowPrivate: opts.AllowPrivateNetworks,
 		metrics:      opts.Metrics,
 		tracer:       opts.Tracer,
+		events:       opts.Events,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -439,6 +446,11 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	if err := verify.Verify(cfg, r.Header, body, now); err != nil {
 		s.rejected.Add(1)
 		s.log.Info("inbound request rejected", "source_id", src.ID, "reason", err.Error())
+		if s.events != nil {
+			if ev, ok := s.failing.rejected(src, now, err.Error()); ok {
+				s.events.Emit(ev)
+			}
+		}
 		if src.KeepRejected {
 			x.Verified, x.VerifyError = false, err.Error()
 			s.fillView(x, r.Header)

@@ -20,6 +20,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/inflight"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
@@ -612,5 +613,37 @@ func TestReceiveBoundsBytesWriting(t *testing.T) {
 	}
 	if got := e.received(t, src); len(got) != 2 {
 		t.Fatalf("kept %d requests, want the small one and the large one sent with room", len(got))
+	}
+}
+
+// TestPublishRouteSkipsOperationalApp checks that a publish route cannot
+// name the reserved app of the operator's endpoints: only hookline
+// publishes operational events.
+func TestPublishRouteSkipsOperationalApp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	now := time.Now()
+	if err := e.st.AppCreate(ctx, &hookline.App{ID: opwebhook.AppID, Name: opwebhook.AppName, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	op := &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: opwebhook.AppID, URL: "https://ops.example/hook",
+		Version: 1, Format: hookline.FormatJSON, CreatedAt: now, UpdatedAt: now}
+	if err := e.st.EndpointCreate(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	_, path := e.source(t, func(s *hookline.Source) {
+		s.Routes = []hookline.Route{{ID: "pub", Type: hookline.RoutePublish, App: opwebhook.AppID, EventType: "endpoint.disabled"}}
+	})
+	body := `{"a":1}`
+	if code, _ := e.post(t, "POST", path, body, githubHeaders(body, "d-1")); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	msgs, _, err := e.st.MessageList(ctx, opwebhook.AppID, store.MessageFilter{Page: store.Page{Limit: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 0 {
+		t.Errorf("a publish route put %d messages in the reserved app", len(msgs))
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound/verify"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/tracing"
 	"github.com/hookline/hookline/webhook"
@@ -59,6 +60,10 @@ func (s *Service) planRoute(ctx context.Context, src *hookline.Source, r hooklin
 		rc.Messages = append(rc.Messages, &store.MessageCreate{Message: s.forwardMessage(src, r, x, (*forwardApp).ID)})
 	case hookline.RoutePublish:
 		app, err := s.st.AppGet(ctx, r.App)
+		if err == nil && app.ID == opwebhook.AppID {
+			// Only hookline publishes the operator's events.
+			err = hookline.ErrNotFound
+		}
 		if errors.Is(err, hookline.ErrNotFound) {
 			// The app was deleted after the route was made: the request
 			// is still kept, and the log says what to fix.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/netguard"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/webhook"
 )
@@ -64,7 +65,29 @@ func (s *Service) EndpointCreate(ctx context.Context, acc *hookline.Access, appK
 	if err != nil {
 		return nil, err
 	}
-	return e, s.create(ctx, e)
+	if err := s.create(ctx, e); err != nil {
+		return nil, err
+	}
+	s.emitCreated(e)
+	return e, nil
+}
+
+// emitCreated tells the operator of a new endpoint. One made disabled
+// sends no endpoint.disabled: it was never enabled.
+func (s *Service) emitCreated(e *hookline.Endpoint) {
+	s.emit(opwebhook.Endpoint(opwebhook.EndpointCreated, e))
+}
+
+// emitUpdated tells the operator of a changed endpoint, and of its being
+// disabled or enabled when wasDisabled says it was not or was before.
+func (s *Service) emitUpdated(e *hookline.Endpoint, wasDisabled bool) {
+	s.emit(opwebhook.Endpoint(opwebhook.EndpointUpdated, e))
+	switch {
+	case e.Disabled && !wasDisabled:
+		s.emit(opwebhook.EndpointDisabledBy(e, true))
+	case !e.Disabled && wasDisabled:
+		s.emit(opwebhook.Endpoint(opwebhook.EndpointEnabled, e))
+	}
 }
 
 func (s *Service) newEndpoint(a *hookline.App, secret string, set func(*hookline.Endpoint)) (*hookline.Endpoint, error) {
@@ -107,7 +130,12 @@ func (s *Service) EndpointUpdate(ctx context.Context, acc *hookline.Access, appK
 	if err != nil {
 		return nil, err
 	}
-	return e, s.update(ctx, e, change)
+	wasDisabled := e.Disabled
+	if err := s.update(ctx, e, change); err != nil {
+		return nil, err
+	}
+	s.emitUpdated(e, wasDisabled)
+	return e, nil
 }
 
 func (s *Service) update(ctx context.Context, e *hookline.Endpoint, change func(*hookline.Endpoint) bool) error {
@@ -140,12 +168,21 @@ func (s *Service) EndpointPut(ctx context.Context, acc *hookline.Access, appKey,
 		if e.UID == "" && !hookline.IsID(hookline.PrefixEndpoint, id) {
 			e.UID = id
 		}
-		return e, true, s.create(ctx, e)
+		if err := s.create(ctx, e); err != nil {
+			return nil, false, err
+		}
+		s.emitCreated(e)
+		return e, true, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	return e, false, s.update(ctx, e, change)
+	wasDisabled := e.Disabled
+	if err := s.update(ctx, e, change); err != nil {
+		return nil, false, err
+	}
+	s.emitUpdated(e, wasDisabled)
+	return e, false, nil
 }
 
 // EndpointDelete deletes an endpoint.
@@ -154,7 +191,11 @@ func (s *Service) EndpointDelete(ctx context.Context, acc *hookline.Access, appK
 	if err != nil {
 		return err
 	}
-	return lookup(s.st.EndpointDelete(ctx, e.AppID, e.ID), "endpoint", e.ID)
+	if err := s.st.EndpointDelete(ctx, e.AppID, e.ID); err != nil {
+		return lookup(err, "endpoint", e.ID)
+	}
+	s.emit(opwebhook.Endpoint(opwebhook.EndpointDeleted, e))
+	return nil
 }
 
 // writeErr explains a conflict on an endpoint write: uids are unique per
@@ -182,7 +223,10 @@ func (s *Service) validate(ctx context.Context, e *hookline.Endpoint, prevURL st
 			return fmt.Errorf("%w (%w)", hookline.Invalid([]string{"body", "url"}, err.Error()), err)
 		}
 	}
-	if eventTypesSet {
+	switch {
+	case eventTypesSet && e.AppID == opwebhook.AppID:
+		return checkOperationalTypes(e.EventTypes)
+	case eventTypesSet:
 		return s.checkEventTypes(ctx, e.EventTypes)
 	}
 	return nil
@@ -245,6 +289,10 @@ func (s *Service) EndpointSecret(ctx context.Context, acc *hookline.Access, appK
 	if err != nil {
 		return "", err
 	}
+	return secretOf(e)
+}
+
+func secretOf(e *hookline.Endpoint) (string, error) {
 	if len(e.Secrets) == 0 {
 		return "", errors.New("endpoint " + e.ID + " has no signing secret")
 	}
@@ -256,20 +304,34 @@ func (s *Service) EndpointSecret(ctx context.Context, acc *hookline.Access, appK
 // signing, next to the new one, for grace, so receivers can switch without
 // rejecting deliveries in between.
 func (s *Service) EndpointSecretRotate(ctx context.Context, acc *hookline.Access, appKey, id, secret string, grace time.Duration) error {
+	key, err := checkRotate(secret, grace)
+	if err != nil {
+		return err
+	}
+	e, err := s.endpoint(ctx, acc, hookline.CapManageEndpointSecret, appKey, id)
+	if err != nil {
+		return err
+	}
+	return s.rotate(ctx, e, key, grace)
+}
+
+// checkRotate checks the arguments of a rotation and returns the new key.
+func checkRotate(secret string, grace time.Duration) ([]byte, error) {
 	if grace < 0 || grace > MaxGracePeriod {
-		return hookline.Invalid([]string{"body", "gracePeriodSeconds"}, "must be between 0 and 604800 (7 days)")
+		return nil, hookline.Invalid([]string{"body", "gracePeriodSeconds"}, "must be between 0 and 604800 (7 days)")
 	}
 	if secret == "" {
 		secret = webhook.NewSecret()
 	}
 	key, err := webhook.ParseSecret(secret)
 	if err != nil {
-		return hookline.Invalid([]string{"body", "key"}, err.Error())
+		return nil, hookline.Invalid([]string{"body", "key"}, err.Error())
 	}
-	e, err := s.endpoint(ctx, acc, hookline.CapManageEndpointSecret, appKey, id)
-	if err != nil {
-		return err
-	}
+	return key, nil
+}
+
+// rotate makes key the current secret of e, keeping the old one for grace.
+func (s *Service) rotate(ctx context.Context, e *hookline.Endpoint, key []byte, grace time.Duration) error {
 	now := s.now()
 	var old []hookline.Secret
 	for i, sec := range e.Secrets {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -39,6 +40,19 @@ type Options struct {
 	AllowPrivateNetworks bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Publisher makes new messages durable; nil writes each with
+	// Store.MessageCreate and calls Wake.
+	Publisher Publisher
+	// Wake, when set, tells the dispatcher that deliveries are due now.
+	Wake func()
+	// Events, when set, hears of the changes to endpoints, for the
+	// operator's endpoints (see package opwebhook).
+	Events Events
+}
+
+// Events takes operational events to publish. It must not block.
+type Events interface {
+	Emit(opwebhook.Event)
 }
 
 // Service does the operations over one store.
@@ -46,11 +60,15 @@ type Service struct {
 	st           store.Store
 	allowPrivate bool
 	clock        func() time.Time
+	pub          Publisher
+	wakeFn       func()
+	events       Events
 }
 
 // New returns a Service.
 func New(opts Options) *Service {
-	s := &Service{st: opts.Store, allowPrivate: opts.AllowPrivateNetworks, clock: opts.Now}
+	s := &Service{st: opts.Store, allowPrivate: opts.AllowPrivateNetworks, clock: opts.Now, pub: opts.Publisher, wakeFn: opts.Wake,
+		events: opts.Events}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -62,12 +80,23 @@ func (s *Service) now() time.Time {
 	return s.clock().UTC().Truncate(time.Microsecond)
 }
 
+// emit hands ev to Events, if set.
+func (s *Service) emit(ev opwebhook.Event) {
+	if s.events != nil {
+		s.events.Emit(ev)
+	}
+}
+
 // app finds the app key names (an ID or a uid) and checks that acc may do
 // an operation needing capability c on it. An app-scoped access asking for
 // an app that does not exist is refused as for any other app, so it cannot
-// learn which apps exist.
+// learn which apps exist. The reserved app of the operator's endpoints is
+// not found here: only the Operational operations reach it.
 func (s *Service) app(ctx context.Context, acc *hookline.Access, c hookline.Capability, key string) (*hookline.App, error) {
 	a, err := s.st.AppGet(ctx, key)
+	if err == nil && a.ID == opwebhook.AppID {
+		err = hookline.ErrNotFound
+	}
 	if errors.Is(err, hookline.ErrNotFound) {
 		if err := acc.Require(c, key); err != nil {
 			return nil, err

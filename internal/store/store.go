@@ -86,6 +86,10 @@ type EndpointMessageFilter struct {
 // fills in the result fields.
 type MessageCreate struct {
 	Message *hookline.Message
+	// Endpoint, when set, is the ID of the one endpoint of the message's
+	// app to deliver it to, if enabled, whatever event types and channels
+	// it subscribes to, such as for an example sent from the portal.
+	Endpoint string
 	// Lease, when not nil, has the store lease the deliveries it creates
 	// to the caller, as a claim would, and return them in Tasks, so that
 	// they go out without being claimed back first. The items of a batch
@@ -102,6 +106,14 @@ type MessageCreate struct {
 	// Err is this item's own failure, such as hookline.ErrNotFound for an
 	// app that does not exist; the rest of the batch is unaffected.
 	Err error
+}
+
+// Accepts reports whether the message goes to endpoint e.
+func (mc *MessageCreate) Accepts(e *hookline.Endpoint) bool {
+	if mc.Endpoint != "" {
+		return e.ID == mc.Endpoint && !e.Disabled
+	}
+	return e.Accepts(mc.Message.EventType, mc.Message.Channels)
 }
 
 // Claim asks for due deliveries.
@@ -147,6 +159,10 @@ type Result struct {
 	// DisableEndpoint, when not empty, disables the endpoint with this
 	// reason (such as 410 Gone, or failing for too long).
 	DisableEndpoint string
+	// Superseded is set when the delivery was queued again (a resend)
+	// while this attempt was in flight: only the attempt is stored, and
+	// the delivery keeps its new state, to be sent again.
+	Superseded bool
 }
 
 // EndpointStatus is an endpoint a message was sent to, with the state of
@@ -292,8 +308,9 @@ type Maintainer interface {
 	// EndpointDisableFailing disables, with reason, every enabled endpoint
 	// whose FailingSince is before failingBefore: those failing for too
 	// long even when none of their deliveries is being tried now. It
-	// returns the IDs of the endpoints it disabled.
-	EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]string, error)
+	// returns the endpoints it disabled, with their ID, AppID, UID,
+	// FailingSince, Disabled and DisabledReason set and no other field.
+	EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]hookline.Endpoint, error)
 	// RetentionPrune empties, in one short transaction, the payloads of up
 	// to limit messages created before the cutoff (they become {}) and the
 	// response bodies and headers of up to limit attempts created before

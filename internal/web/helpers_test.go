@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/hookline/hookline/internal/api"
+	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
@@ -26,25 +27,31 @@ const adminToken = "test-admin-token"
 // env is the API and the portal over one SQLite store, served as
 // cmd/hookline serves them.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
-	st    *sqlite.Store
+	st    store.Store
 	appID string
 }
 
-func newEnv(t *testing.T, mod ...func(*Options)) *env {
+func newEnv(t testing.TB, mod ...func(*Options)) *env {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookline.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st, mod...)
+}
+
+// newEnvOn is newEnv over the store st.
+func newEnvOn(t testing.TB, st store.Store, mod ...func(*Options)) *env {
+	t.Helper()
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	sum := sha256.Sum256([]byte(adminToken))
 	apiHandler := api.New(api.Options{Store: st, TokenHash: sum[:], PublicURL: srv.URL})
-	opts := Options{Store: st, PublicURL: srv.URL}
+	opts := Options{Store: st, PublicURL: srv.URL, AdminTokenHash: sum[:]}
 	for _, m := range mod {
 		m(&opts)
 	}
@@ -53,7 +60,7 @@ func newEnv(t *testing.T, mod ...func(*Options)) *env {
 		t.Fatal(err)
 	}
 	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/portal/") {
+		if strings.HasPrefix(r.URL.Path, "/portal/") || strings.HasPrefix(r.URL.Path, "/console/") {
 			portal.ServeHTTP(w, r)
 			return
 		}
@@ -119,7 +126,7 @@ func (e *env) browser() *browser {
 
 // htmlPage is an answer with its parsed HTML.
 type htmlPage struct {
-	t    *testing.T
+	t    testing.TB
 	resp *http.Response
 	body string
 	doc  *html.Node

@@ -1,10 +1,15 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/netguard"
@@ -35,6 +40,8 @@ type endpointRow struct {
 	State, StateText string
 	// FormatLabel names the body format as the form does.
 	FormatLabel string
+	// Rate is the share of the latest attempts that succeeded.
+	Rate successRate
 }
 
 // formatLabels name the body formats.
@@ -69,7 +76,11 @@ func (s *server) endpointList(w http.ResponseWriter, r *http.Request, sess *sess
 	pg := endpointsPage{basePage: s.base(sess, "Endpoints", "endpoints")}
 	pg.Flash = flashes[q.Get("done")]
 	for i := range eps {
-		pg.Endpoints = append(pg.Endpoints, newRow(&eps[i]))
+		row := newRow(&eps[i])
+		if row.Rate, err = s.successRate(r.Context(), sess, eps[i].ID); err != nil {
+			return err
+		}
+		pg.Endpoints = append(pg.Endpoints, row)
 	}
 	if len(eps) > 0 {
 		// Walking back, done means no newer page; walking on, no older one.
@@ -90,13 +101,25 @@ type endpointForm struct {
 	Description string
 	EventTypes  []string
 	Format      string
+	// Channels are comma-separated; RateLimit is a number or "".
+	Channels  string
+	RateLimit string
+	// Headers has one "Name: value" per line; a sensitive header's value
+	// is shown as maskedValue, which keeps the stored value when posted.
+	Headers string
 }
+
+// maskedValue stands for a sensitive header's value in the form.
+const maskedValue = "********"
 
 func readEndpointForm(r *http.Request) endpointForm {
 	f := endpointForm{
 		URL:         strings.TrimSpace(r.PostFormValue("url")),
 		Description: strings.TrimSpace(r.PostFormValue("description")),
 		Format:      strings.TrimSpace(r.PostFormValue("format")),
+		Channels:    strings.TrimSpace(r.PostFormValue("channels")),
+		RateLimit:   strings.TrimSpace(r.PostFormValue("rateLimit")),
+		Headers:     strings.TrimSpace(r.PostFormValue("headers")),
 	}
 	for _, et := range r.PostForm["eventTypes"] {
 		if et = strings.TrimSpace(et); et != "" && !slices.Contains(f.EventTypes, et) {
@@ -109,14 +132,91 @@ func readEndpointForm(r *http.Request) endpointForm {
 	return f
 }
 
-// apply sets the form's fields on e, and reports that it set the event
-// types.
-func (f *endpointForm) apply(e *hookline.Endpoint) bool {
-	e.URL = f.URL
-	e.Description = f.Description
-	e.EventTypes = f.EventTypes
-	e.Format = hookline.Format(f.Format)
-	return true
+// formOf fills the form with an endpoint's settings.
+func formOf(e *hookline.Endpoint) endpointForm {
+	f := endpointForm{URL: e.URL, Description: e.Description, EventTypes: e.EventTypes, Format: string(e.Format),
+		Channels: strings.Join(e.Channels, ", ")}
+	if e.RateLimit != nil {
+		f.RateLimit = strconv.Itoa(*e.RateLimit)
+	}
+	names := slices.Sorted(maps.Keys(e.Headers))
+	var b strings.Builder
+	for _, k := range names {
+		v := e.Headers[k]
+		if hookline.SensitiveHeader(k) {
+			v = maskedValue
+		}
+		fmt.Fprintf(&b, "%s: %s\n", k, v)
+	}
+	f.Headers = strings.TrimSpace(b.String())
+	return f
+}
+
+// parse checks what the form holds beyond the endpoint's own rules: a
+// rate limit that is a number, header lines with a name and a value.
+func (f *endpointForm) parse() (rate *int, channels []string, headers map[string]string, err error) {
+	var v []hookline.FieldError
+	if f.RateLimit != "" {
+		n, perr := strconv.Atoi(f.RateLimit)
+		if perr != nil {
+			v = append(v, hookline.FieldError{Loc: []string{"body", "rateLimit"}, Msg: "must be a whole number of deliveries per second", Type: "value_error"})
+		} else {
+			rate = &n
+		}
+	}
+	for _, c := range strings.Split(f.Channels, ",") {
+		if c = strings.TrimSpace(c); c != "" && !slices.Contains(channels, c) {
+			channels = append(channels, c)
+		}
+	}
+	for i, line := range strings.Split(f.Headers, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" {
+			v = append(v, hookline.FieldError{Loc: []string{"body", "headers"},
+				Msg: fmt.Sprintf("line %d must be a header name, a colon and its value, such as X-Team: payments", i+1), Type: "value_error"})
+			continue
+		}
+		if headers == nil {
+			headers = map[string]string{}
+		}
+		headers[name] = value
+	}
+	if len(v) > 0 {
+		return nil, nil, nil, &hookline.ValidationError{Fields: v}
+	}
+	return rate, channels, headers, nil
+}
+
+// setter returns what sets the form's fields on an endpoint, and reports
+// that it set the event types; a sensitive header posted as maskedValue
+// keeps its stored value.
+func (f *endpointForm) setter() (func(e *hookline.Endpoint) bool, error) {
+	rate, channels, headers, err := f.parse()
+	if err != nil {
+		return nil, err
+	}
+	return func(e *hookline.Endpoint) bool {
+		for k, v := range headers {
+			if v == maskedValue {
+				if old, ok := e.Headers[k]; ok {
+					headers[k] = old
+				}
+			}
+		}
+		e.URL = f.URL
+		e.Description = f.Description
+		e.EventTypes = f.EventTypes
+		e.Format = hookline.Format(f.Format)
+		e.RateLimit = rate
+		e.Channels = channels
+		e.Headers = headers
+		return true
+	}, nil
 }
 
 // endpointFormPage shows the form, with the errors of a refused post.
@@ -131,6 +231,8 @@ type endpointFormPage struct {
 	// each linking to its input.
 	Errors  map[string]string
 	Summary []summaryItem
+	// Masked is what a sensitive header's value shows as.
+	Masked string
 }
 
 type summaryItem struct {
@@ -142,6 +244,18 @@ type catalogEntry struct {
 	Name, Description string
 	Checked           bool
 	Deprecated        bool
+	Archived          bool
+	// Example is an example payload, indented; "" when there is none.
+	Example string
+}
+
+// newCatalogEntry describes an event type with its example.
+func newCatalogEntry(et *hookline.EventType) catalogEntry {
+	c := catalogEntry{Name: et.Name, Description: et.Description, Deprecated: et.Deprecated}
+	if ex, err := ops.Example(et, 0); err == nil && string(ex) != "{}" {
+		c.Example = indentJSON(ex)
+	}
+	return c
 }
 
 type formatChoice struct {
@@ -154,14 +268,15 @@ func (s *server) formPage(r *http.Request, sess *session, id string, f endpointF
 	if id != "" {
 		title = "Edit endpoint"
 	}
-	pg := endpointFormPage{basePage: s.base(sess, title, "endpoints"), ID: id, Form: f, Errors: map[string]string{}}
+	pg := endpointFormPage{basePage: s.base(sess, title, "endpoints"), ID: id, Form: f, Errors: map[string]string{}, Masked: maskedValue}
 	ets, err := s.ops.EventTypes(r.Context(), sess.acc, catalogMax)
 	if err != nil {
 		return pg, err
 	}
-	for _, et := range ets {
-		pg.Catalog = append(pg.Catalog, catalogEntry{Name: et.Name, Description: et.Description,
-			Checked: slices.Contains(f.EventTypes, et.Name), Deprecated: et.Deprecated})
+	for i := range ets {
+		c := newCatalogEntry(&ets[i])
+		c.Checked = slices.Contains(f.EventTypes, c.Name)
+		pg.Catalog = append(pg.Catalog, c)
 	}
 	for _, c := range []formatChoice{
 		{Value: "json", Label: formatLabels[hookline.FormatJSON], Hint: "The payload as sent, application/json."},
@@ -199,7 +314,7 @@ const blockedURL = "Webhooks are not sent to this address: it is private, local 
 // fieldTarget is the ID of the first input of a field, "" for none.
 func fieldTarget(name string, catalog bool) string {
 	switch name {
-	case "url", "description":
+	case "url", "description", "channels", "rateLimit", "headers":
 		return name
 	case "eventTypes":
 		if catalog {
@@ -222,6 +337,12 @@ func fieldLabel(name string) string {
 		return "Event types"
 	case "format":
 		return "Body format"
+	case "channels":
+		return "Channels"
+	case "rateLimit":
+		return "Rate limit"
+	case "headers":
+		return "Custom headers"
 	}
 	return name
 }
@@ -239,11 +360,14 @@ func (s *server) endpointNew(w http.ResponseWriter, r *http.Request, sess *sessi
 
 func (s *server) endpointCreate(w http.ResponseWriter, r *http.Request, sess *session) error {
 	f := readEndpointForm(r)
-	_, err := s.ops.EndpointCreate(r.Context(), sess.acc, sess.app.ID, "", func(e *hookline.Endpoint) { f.apply(e) })
+	set, err := f.setter()
+	if err == nil {
+		_, err = s.ops.EndpointCreate(r.Context(), sess.acc, sess.app.ID, "", func(e *hookline.Endpoint) { set(e) })
+	}
 	if err != nil {
 		return s.formError(w, r, sess, "", f, err)
 	}
-	seeOther(w, r, "/portal/endpoints", "created")
+	seeOther(w, r, sess.base+"/endpoints", "created")
 	return nil
 }
 
@@ -268,8 +392,7 @@ func (s *server) endpointEdit(w http.ResponseWriter, r *http.Request, sess *sess
 	if err != nil {
 		return err
 	}
-	f := endpointForm{URL: e.URL, Description: e.Description, EventTypes: e.EventTypes, Format: string(e.Format)}
-	pg, err := s.formPage(r, sess, e.ID, f, nil)
+	pg, err := s.formPage(r, sess, e.ID, formOf(e), nil)
 	if err != nil {
 		return err
 	}
@@ -279,11 +402,14 @@ func (s *server) endpointEdit(w http.ResponseWriter, r *http.Request, sess *sess
 func (s *server) endpointUpdate(w http.ResponseWriter, r *http.Request, sess *session) error {
 	f := readEndpointForm(r)
 	id := r.PathValue("endpoint_id")
-	_, err := s.ops.EndpointUpdate(r.Context(), sess.acc, sess.app.ID, id, f.apply)
+	set, err := f.setter()
+	if err == nil {
+		_, err = s.ops.EndpointUpdate(r.Context(), sess.acc, sess.app.ID, id, set)
+	}
 	if err != nil {
 		return s.formError(w, r, sess, id, f, err)
 	}
-	seeOther(w, r, "/portal/endpoints", "updated")
+	seeOther(w, r, sess.base+"/endpoints", "updated")
 	return nil
 }
 
@@ -307,7 +433,7 @@ func (s *server) setDisabled(w http.ResponseWriter, r *http.Request, sess *sessi
 	if disabled {
 		done = "disabled"
 	}
-	seeOther(w, r, "/portal/endpoints", done)
+	seeOther(w, r, sess.base+"/endpoints", done)
 	return nil
 }
 
@@ -332,6 +458,112 @@ func (s *server) endpointDelete(w http.ResponseWriter, r *http.Request, sess *se
 	if err := s.ops.EndpointDelete(r.Context(), sess.acc, sess.app.ID, r.PathValue("endpoint_id")); err != nil {
 		return err
 	}
-	seeOther(w, r, "/portal/endpoints", "deleted")
+	seeOther(w, r, sess.base+"/endpoints", "deleted")
 	return nil
+}
+
+// recentAttempts is how many of an endpoint's latest attempts its success
+// rate is of.
+const recentAttempts = 100
+
+// successRate is the share of an endpoint's latest attempts that
+// succeeded.
+type successRate struct {
+	Succeeded, Of int
+}
+
+// Percent is the rate in whole percent.
+func (r successRate) Percent() int {
+	if r.Of == 0 {
+		return 0
+	}
+	return r.Succeeded * 100 / r.Of
+}
+
+func (s *server) successRate(ctx context.Context, sess *session, endpointID string) (successRate, error) {
+	ats, _, err := s.ops.AttemptList(ctx, sess.acc, sess.app.ID, store.AttemptFilter{EndpointID: endpointID,
+		Page: store.Page{Limit: recentAttempts, Desc: true}})
+	if err != nil {
+		return successRate{}, err
+	}
+	r := successRate{Of: len(ats)}
+	for _, a := range ats {
+		if a.Status == hookline.StatusSuccess {
+			r.Succeeded++
+		}
+	}
+	return r, nil
+}
+
+// endpointPage shows one endpoint: its settings and health, its latest
+// webhooks, and the forms to test it and to recover its failures.
+type endpointPage struct {
+	basePage
+	Endpoint endpointRow
+	Rate     successRate
+	Recent   []messageRow
+	Types    []option
+	// Since is the recover form's start, Errors its mistakes by input.
+	Since  string
+	Errors map[string]string
+}
+
+// endpointRecent is how many of its latest webhooks an endpoint's page
+// shows.
+const endpointRecent = 10
+
+func (s *server) endpointShow(w http.ResponseWriter, r *http.Request, sess *session) error {
+	return s.renderEndpoint(w, r, sess, http.StatusOK, nil)
+}
+
+// renderEndpoint shows the endpoint's page, with the field errors of a
+// refused form.
+func (s *server) renderEndpoint(w http.ResponseWriter, r *http.Request, sess *session, status int, errs map[string]string) error {
+	ctx := r.Context()
+	e, err := s.ops.Endpoint(ctx, sess.acc, sess.app.ID, r.PathValue("endpoint_id"))
+	if err != nil {
+		return err
+	}
+	pg := endpointPage{basePage: s.base(sess, "Endpoint", "endpoints"), Endpoint: newRow(e), Errors: errs,
+		Since: s.now().Add(-24 * time.Hour).Format(localTime)}
+	if pg.Errors == nil {
+		pg.Errors = map[string]string{}
+	}
+	q := r.URL.Query()
+	pg.Flash = flashes[q.Get("done")]
+	if n, err := strconv.Atoi(q.Get("recovered")); err == nil {
+		pg.Flash = fmt.Sprintf("%d failed webhook%s queued to be sent again.", n, plural(n))
+	}
+	if v := r.PostFormValue("since"); v != "" {
+		pg.Since = v
+	}
+	if pg.Rate, err = s.successRate(ctx, sess, e.ID); err != nil {
+		return err
+	}
+	ms, _, err := s.ops.EndpointMessages(ctx, sess.acc, sess.app.ID, e.ID,
+		store.EndpointMessageFilter{Page: store.Page{Limit: endpointRecent, Desc: true}})
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		pg.Recent = append(pg.Recent, messageRow{ID: m.Message.ID, EventType: m.Message.EventType, EventID: m.Message.EventID,
+			CreatedAt: m.Message.CreatedAt, State: statusClass(m.Delivery.Status), StateText: statusWords[m.Delivery.Status]})
+	}
+	ets, err := s.ops.EventTypes(ctx, sess.acc, catalogMax)
+	if err != nil {
+		return err
+	}
+	for _, et := range ets {
+		if len(e.EventTypes) == 0 || slices.Contains(e.EventTypes, et.Name) {
+			pg.Types = append(pg.Types, option{Value: et.Name, Label: et.Name})
+		}
+	}
+	return s.render(w, status, "endpoint", pg)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

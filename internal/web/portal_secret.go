@@ -54,6 +54,6 @@ func (s *server) secretRotate(w http.ResponseWriter, r *http.Request, sess *sess
 	if err := s.ops.EndpointSecretRotate(r.Context(), sess.acc, sess.app.ID, id, "", ops.DefaultGracePeriod); err != nil {
 		return err
 	}
-	seeOther(w, r, "/portal/endpoints/"+url.PathEscape(id)+"/secret", "rotated")
+	seeOther(w, r, sess.base+"/endpoints/"+url.PathEscape(id)+"/secret", "rotated")
 	return nil
 }

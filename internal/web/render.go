@@ -3,11 +3,14 @@ package web
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,11 +35,17 @@ func parsePages(a *assets) (map[string]*page, error) {
 			return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 		},
 		"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"ms":       func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" },
 	}
 	names, err := fs.Glob(templateFS, "templates/portal/*.tmpl")
 	if err != nil {
 		return nil, err
 	}
+	console, err := fs.Glob(templateFS, "templates/console/*.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	names = append(names, console...)
 	pages := map[string]*page{}
 	for _, n := range names {
 		t, err := template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS,
@@ -44,7 +53,11 @@ func parsePages(a *assets) (map[string]*page, error) {
 		if err != nil {
 			return nil, err
 		}
-		pages[strings.TrimSuffix(path.Base(n), ".tmpl")] = &page{tmpl: t}
+		name := strings.TrimSuffix(path.Base(n), ".tmpl")
+		if strings.HasPrefix(n, "templates/console/") {
+			name = "console/" + name
+		}
+		pages[name] = &page{tmpl: t}
 	}
 	return pages, nil
 }
@@ -63,30 +76,57 @@ type basePage struct {
 	Can can
 	// Nav is the section of the page, for the navigation's aria-current.
 	Nav string
+	// Brand is how the page presents itself.
+	Brand brandView
+	// Base is the path the app's pages are under; AppID the app's ID.
+	Base, AppID string
+	// Console is set on the operator's pages.
+	Console bool
 }
 
 type can struct {
 	ManageEndpoint bool
 	ViewSecret     bool
 	RotateSecret   bool
+	CreateAttempts bool
 	ReadOnly       bool
 }
 
 func (s *server) base(sess *session, title, nav string) basePage {
-	b := basePage{Title: title, Nav: nav}
+	b := basePage{Title: title, Nav: nav, Brand: s.brand.view(), Base: "/portal"}
 	if sess != nil {
 		acc := sess.acc
-		b.AppName = sess.app.Name
 		b.CSRF = sess.csrf
-		b.Can = can{
-			ManageEndpoint: acc.Require(hookline.CapManageEndpoint, acc.AppID) == nil,
-			ViewSecret:     acc.Require(hookline.CapViewEndpointSecret, acc.AppID) == nil,
-			RotateSecret:   acc.Require(hookline.CapManageEndpointSecret, acc.AppID) == nil,
-			ReadOnly:       acc.ReadOnly,
+		b.Console = sess.console
+		b.Base = sess.base
+		b.Can.ReadOnly = acc.ReadOnly
+		if sess.app != nil {
+			id := sess.app.ID
+			if !sess.console {
+				b.Brand = s.brand.forApp(sess.app).view()
+			}
+			b.AppName, b.AppID = sess.app.Name, id
+			b.Can = can{
+				ManageEndpoint: acc.Require(hookline.CapManageEndpoint, id) == nil,
+				ViewSecret:     acc.Require(hookline.CapViewEndpointSecret, id) == nil,
+				RotateSecret:   acc.Require(hookline.CapManageEndpointSecret, id) == nil,
+				CreateAttempts: acc.Require(hookline.CapCreateAttempts, id) == nil,
+				ReadOnly:       acc.ReadOnly,
+			}
 		}
 	}
 	return b
 }
+
+// branded is a page with a brand, whose logo the CSP must allow.
+type branded interface {
+	brand() brandView
+	console() bool
+}
+
+func (b basePage) brand() brandView { return b.Brand }
+
+func (b basePage) console() bool { return b.Console }
 
 // render executes a page into a buffer, then writes it with status.
 func (s *server) render(w http.ResponseWriter, status int, name string, data any) error {
@@ -97,6 +137,9 @@ func (s *server) render(w http.ResponseWriter, status int, name string, data any
 	var buf bytes.Buffer
 	if err := p.tmpl.Execute(&buf, data); err != nil {
 		return err
+	}
+	if b, ok := data.(branded); ok && b.brand().logoOrigin != "" && !b.console() {
+		w.Header().Set("Content-Security-Policy", fmt.Sprintf(s.csp, " "+b.brand().logoOrigin))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -200,4 +243,14 @@ func forbiddenMessage(detail string) string {
 		}
 	}
 	return "Your access does not allow this."
+}
+
+// indentJSON shows a JSON document indented for reading; a document that
+// is no valid JSON is shown as it is.
+func indentJSON(b []byte) string {
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return string(b)
+	}
+	return out.String()
 }

@@ -19,7 +19,14 @@ const cookieName = "hookline_portal"
 // secret is the session cookie.
 type session struct {
 	acc *hookline.Access
+	// app is the app the pages are of: the portal session's own, or the
+	// one a console page names.
 	app *hookline.App
+	// base is the path the app's pages are under: /portal, or
+	// /console/apps/{app_id} in the console.
+	base string
+	// console is set for an operator's session.
+	console bool
 	// csrf is the token every form of the session carries: derived from
 	// the session's secret, so it is bound to the session and needs no
 	// storage.
@@ -80,7 +87,7 @@ func (s *server) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{acc: acc, app: app, csrf: csrfToken(c.Value)}, nil
+	return &session{acc: acc, app: app, base: "/portal", csrf: csrfToken(c.Value)}, nil
 }
 
 // loginPage is the Continue form of a login link.
@@ -164,6 +171,8 @@ var flashes = map[string]string{
 	"disabled": "Endpoint disabled.",
 	"deleted":  "Endpoint deleted.",
 	"rotated":  "Secret rotated.",
+	"resent":   "Queued to be sent again.",
+	"example":  "Example sent. Its attempt shows below as soon as the endpoint answers.",
 }
 
 // seeOther redirects after a change, naming what was done.

@@ -10,6 +10,7 @@
 package web
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -33,10 +34,25 @@ type Options struct {
 	// AllowPrivateNetworks lets endpoint URLs name private addresses, as
 	// the API's option of that name does.
 	AllowPrivateNetworks bool
+	// AdminTokenHash is the SHA-256 of the bootstrap admin token, which
+	// logs in to the console as stored admin tokens do; nil for none.
+	AdminTokenHash []byte
+	// Brand is how the portal presents itself to every app's customers;
+	// an app's metadata may override it (see Brand).
+	Brand Brand
+	// Publisher makes the examples sent from the portal durable (the
+	// server's group committer); nil writes each alone and calls Wake.
+	Publisher ops.Publisher
+	// Wake, when set, tells the dispatcher that deliveries are due now,
+	// such as after a resend.
+	Wake func()
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Events, when set, hears of the changes to endpoints, for the
+	// operator's endpoints (see package opwebhook).
+	Events ops.Events
 }
 
 // server holds what the handlers share.
@@ -49,20 +65,30 @@ type server struct {
 	assets *assets
 	secure bool
 	csp    string
+	brand  Brand
 	mux    *http.ServeMux
+	// adminHash is Options.AdminTokenHash.
+	adminHash []byte
+	// consoleCSP is the console's policy: it is never framed.
+	consoleCSP string
 }
 
 // New returns the pages as an http.Handler for the paths under /portal/.
 // It fails when a template does not parse.
 func New(opts Options) (http.Handler, error) {
-	s := &server{st: opts.Store, log: opts.Logger, clock: opts.Now, mux: http.NewServeMux()}
+	if err := opts.Brand.Validate(); err != nil {
+		return nil, err
+	}
+	s := &server{st: opts.Store, log: opts.Logger, clock: opts.Now, mux: http.NewServeMux(), brand: opts.Brand,
+		adminHash: opts.AdminTokenHash}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
-	s.ops = ops.New(ops.Options{Store: opts.Store, AllowPrivateNetworks: opts.AllowPrivateNetworks, Now: s.clock})
+	s.ops = ops.New(ops.Options{Store: opts.Store, AllowPrivateNetworks: opts.AllowPrivateNetworks, Now: s.clock,
+		Publisher: opts.Publisher, Wake: opts.Wake, Events: opts.Events})
 	if u, err := url.Parse(opts.PublicURL); err == nil && u.Scheme == "https" {
 		s.secure = true
 	}
@@ -70,7 +96,8 @@ func New(opts Options) (http.Handler, error) {
 	if ancestors == "" {
 		ancestors = "'self'"
 	}
-	s.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
+	s.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:%s; form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
+	s.consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 	var err error
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
@@ -88,6 +115,7 @@ func New(opts Options) (http.Handler, error) {
 
 func (s *server) routes() {
 	s.mux.Handle("GET /portal/static/", s.assets)
+	s.mux.HandleFunc("GET /portal/brand.css", s.brandCSS)
 	s.mux.HandleFunc("GET /portal/login", s.handle(s.loginForm))
 	s.mux.HandleFunc("POST /portal/login", s.handle(s.login))
 	s.mux.HandleFunc("POST /portal/logout", s.authed(s.logout))
@@ -95,21 +123,63 @@ func (s *server) routes() {
 		http.Redirect(w, r, "/portal/endpoints", http.StatusSeeOther)
 	})
 
-	const ep = "/portal/endpoints/{endpoint_id}"
-	s.mux.HandleFunc("GET /portal/endpoints", s.authed(s.endpointList))
-	s.mux.HandleFunc("GET /portal/endpoints/new", s.authed(s.endpointNew))
-	s.mux.HandleFunc("POST /portal/endpoints", s.authed(s.endpointCreate))
-	s.mux.HandleFunc("GET "+ep+"/edit", s.authed(s.endpointEdit))
-	s.mux.HandleFunc("POST "+ep, s.authed(s.endpointUpdate))
-	s.mux.HandleFunc("POST "+ep+"/enable", s.authed(s.endpointEnable))
-	s.mux.HandleFunc("POST "+ep+"/disable", s.authed(s.endpointDisable))
-	s.mux.HandleFunc("GET "+ep+"/delete", s.authed(s.endpointDeleteConfirm))
-	s.mux.HandleFunc("POST "+ep+"/delete", s.authed(s.endpointDelete))
-	s.mux.HandleFunc("GET "+ep+"/secret", s.authed(s.secretShow))
-	s.mux.HandleFunc("POST "+ep+"/secret/rotate", s.authed(s.secretRotate))
+	s.appRoutes("/portal", s.authed)
+	s.mux.HandleFunc("GET /portal/catalog", s.authed(s.catalog))
+
+	// The console: an operator's pages, which show each app with the
+	// portal's own pages under /console/apps/{app_id}.
+	s.mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/", http.StatusSeeOther)
+	})
+	s.mux.HandleFunc("GET /console/login", s.handle(s.consoleLoginForm))
+	s.mux.HandleFunc("POST /console/login", s.handle(s.consoleLogin))
+	s.mux.HandleFunc("POST /console/logout", s.consoleAuthed(s.consoleLogout))
+	s.mux.HandleFunc("GET /console/{$}", s.consoleAuthed(s.overview))
+	s.mux.HandleFunc("GET /console/apps", s.consoleAuthed(s.appList))
+	s.mux.HandleFunc("GET /console/apps/{app_id}/{$}", s.consoleApp(s.appShow))
+	s.mux.HandleFunc("POST /console/apps/{app_id}/portal", s.consoleApp(s.appPortal))
+	s.appRoutes("/console/apps/{app_id}", s.consoleApp)
+	s.mux.HandleFunc("GET /console/event-types", s.consoleAuthed(s.eventTypeList))
+	s.mux.HandleFunc("GET /console/event-types/new", s.consoleAuthed(s.eventTypeNew))
+	s.mux.HandleFunc("POST /console/event-types", s.consoleAuthed(s.eventTypeCreate))
+	s.mux.HandleFunc("GET /console/event-types/{name}/edit", s.consoleAuthed(s.eventTypeEdit))
+	s.mux.HandleFunc("POST /console/event-types/{name}", s.consoleAuthed(s.eventTypeUpdate))
+	s.mux.HandleFunc("GET /console/tokens", s.consoleAuthed(s.tokenList))
+	s.mux.HandleFunc("POST /console/tokens", s.consoleAuthed(s.tokenCreate))
+	s.mux.HandleFunc("POST /console/tokens/{token_id}/revoke", s.consoleAuthed(s.tokenRevoke))
+	s.mux.HandleFunc("/console/", s.consoleAuthed(func(w http.ResponseWriter, r *http.Request, sess *session) error {
+		return errPageNotFound
+	}))
 	s.mux.HandleFunc("/portal/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errPageNotFound
 	}))
+}
+
+// appRoutes registers the pages of one app under prefix, each adapted by
+// wrap, which finds the session and its app: the portal's, and the
+// console's for any app.
+func (s *server) appRoutes(prefix string, wrap func(func(http.ResponseWriter, *http.Request, *session) error) http.HandlerFunc) {
+	ep := prefix + "/endpoints/{endpoint_id}"
+	s.mux.HandleFunc("GET "+prefix+"/endpoints", wrap(s.endpointList))
+	s.mux.HandleFunc("GET "+prefix+"/endpoints/new", wrap(s.endpointNew))
+	s.mux.HandleFunc("POST "+prefix+"/endpoints", wrap(s.endpointCreate))
+	s.mux.HandleFunc("GET "+ep+"/edit", wrap(s.endpointEdit))
+	s.mux.HandleFunc("POST "+ep, wrap(s.endpointUpdate))
+	s.mux.HandleFunc("POST "+ep+"/enable", wrap(s.endpointEnable))
+	s.mux.HandleFunc("POST "+ep+"/disable", wrap(s.endpointDisable))
+	s.mux.HandleFunc("GET "+ep+"/delete", wrap(s.endpointDeleteConfirm))
+	s.mux.HandleFunc("POST "+ep+"/delete", wrap(s.endpointDelete))
+	s.mux.HandleFunc("GET "+ep, wrap(s.endpointShow))
+	s.mux.HandleFunc("POST "+ep+"/example", wrap(s.endpointExample))
+	s.mux.HandleFunc("POST "+ep+"/recover", wrap(s.endpointRecover))
+	s.mux.HandleFunc("GET "+ep+"/secret", wrap(s.secretShow))
+	s.mux.HandleFunc("POST "+ep+"/secret/rotate", wrap(s.secretRotate))
+
+	msg := prefix + "/messages/{msg_id}"
+	s.mux.HandleFunc("GET "+prefix+"/messages", wrap(s.messageList))
+	s.mux.HandleFunc("GET "+msg, wrap(s.messageShow))
+	s.mux.HandleFunc("POST "+msg+"/resend", wrap(s.messageResend))
+	s.mux.HandleFunc("GET "+msg+"/attempts/{attempt_id}", wrap(s.attemptShow))
 }
 
 // maxFormBytes bounds a form post: the endpoint form with every event
@@ -122,10 +192,14 @@ const maxFormBytes = 1 << 20
 func (s *server) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", s.csp)
+		if strings.HasPrefix(r.URL.Path, "/console/") {
+			h.Set("Content-Security-Policy", s.consoleCSP)
+		} else {
+			h.Set("Content-Security-Policy", fmt.Sprintf(s.csp, ""))
+		}
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
-		if !strings.HasPrefix(r.URL.Path, "/portal/static/") {
+		if !strings.HasPrefix(r.URL.Path, "/portal/static/") && r.URL.Path != "/portal/brand.css" {
 			h.Set("Cache-Control", "no-store")
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)

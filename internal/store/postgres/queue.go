@@ -59,6 +59,12 @@ func textOrNull(v any) pgtype.Text {
 	return pgtype.Text{}
 }
 
+// sendingStatus is hookline.StatusSending, the status a delivery has
+// while it is claimed. A result is stored only over it: a delivery queued
+// again while its send was in flight (a resend) stays queued, to be sent
+// again.
+const sendingStatus = "3"
+
 // MessageCreate stores a batch of messages with their deliveries in one
 // transaction of a few statements, however many messages: each kind of
 // row goes in as one multi-row INSERT from arrays.
@@ -221,7 +227,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		eps := endpoints[m.AppID]
 		for i := range eps {
 			ep := &eps[i]
-			if !ep.Accepts(m.EventType, m.Channels) {
+			if !item.Accepts(ep) {
 				continue
 			}
 			d, due, leased := leases.Deliver(item, ep, rates[m.AppID])
@@ -426,7 +432,7 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		return nil
 	}
 	results = slices.Clone(results)
-	slices.SortFunc(results, func(a, b store.Result) int { return strings.Compare(a.Delivery.ID, b.Delivery.ID) })
+	slices.SortStableFunc(results, func(a, b store.Result) int { return strings.Compare(a.Delivery.ID, b.Delivery.ID) })
 	var (
 		ids                     []string
 		statuses, attemptCounts []int32
@@ -435,8 +441,20 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		atts                    attemptRows
 	)
 	var health sqlstore.Health
-	for _, r := range results {
+	for i, r := range results {
 		d := r.Delivery
+		// One UPDATE sets a row once: of a delivery's results in the
+		// batch, the later one is its state. A superseded result sets
+		// none.
+		if i+1 < len(results) && results[i+1].Delivery.ID == d.ID || r.Superseded {
+			if a := r.Attempt; a != nil {
+				if err := atts.add(a); err != nil {
+					return fmt.Errorf("finish deliveries: %w", err)
+				}
+			}
+			health.Add(r)
+			continue
+		}
 		ids = append(ids, d.ID)
 		statuses = append(statuses, int32(d.Status))
 		attemptCounts = append(attemptCounts, int32(d.Attempts))
@@ -453,7 +471,7 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE deliveries d SET status = u.status, attempts = u.attempts, next_attempt = u.next, updated_at = u.updated
 			FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[], $5::timestamptz[]) AS u(id, status, attempts, next, updated)
-			WHERE d.id = u.id`, ids, statuses, attemptCounts, nexts, updated)
+			WHERE d.id = u.id AND d.status = `+sendingStatus, ids, statuses, attemptCounts, nexts, updated)
 		if len(atts.id) > 0 {
 			atts.queue(b, false)
 		}

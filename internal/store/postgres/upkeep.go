@@ -7,19 +7,31 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
 // EndpointDisableFailing disables endpoints failing since before the cutoff.
-func (s *Store) EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]string, error) {
+func (s *Store) EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]hookline.Endpoint, error) {
+	reason = clean(reason)
 	rows, err := s.pool.Query(ctx, `UPDATE endpoints SET disabled = true, disabled_reason = $1
-		WHERE failing_since IS NOT NULL AND NOT disabled AND failing_since < $2 RETURNING id`, clean(reason), failingBefore.UTC())
-	ids, err := sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
+		WHERE failing_since IS NOT NULL AND NOT disabled AND failing_since < $2 RETURNING id, app_id, uid, failing_since`,
+		reason, failingBefore.UTC())
+	eps, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (hookline.Endpoint, error) {
+		e := hookline.Endpoint{Disabled: true, DisabledReason: reason}
+		var uid *string
+		err := r.Scan(&e.ID, &e.AppID, &uid, &e.FailingSince)
+		if uid != nil {
+			e.UID = *uid
+		}
+		e.FailingSince = utcPtr(e.FailingSince)
+		return e, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("disable failing endpoints: %w", err)
 	}
-	return ids, nil
+	return eps, nil
 }
 
 // RetentionPrune empties old payloads and response bodies, limit of each.

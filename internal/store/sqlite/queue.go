@@ -154,7 +154,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 		}
 		for i := range app.eps {
 			ep := &app.eps[i]
-			if !ep.Accepts(m.EventType, m.Channels) {
+			if !item.Accepts(ep) {
 				continue
 			}
 			d, due, _ := leases.Deliver(item, ep, app.rate)
@@ -334,7 +334,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 const (
 	// finishDeliverySQL takes the ID first, as the rows of
 	// finishDeliveriesSQL do.
-	finishDeliverySQL = `UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt = ?4, updated_at = ?5 WHERE id = ?1`
+	finishDeliverySQL = `UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt = ?4, updated_at = ?5 WHERE id = ?1 AND status = ` + sendingStatus
 	insertAttemptSQL  = `INSERT INTO attempts (id, delivery_id, app_id, msg_id, endpoint_id, url, status, trigger_type,
 		status_code, response_headers, response, duration_us, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	endpointHealthySQL = `UPDATE endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`
@@ -342,12 +342,18 @@ const (
 	endpointDisableSQL = `UPDATE endpoints SET disabled = 1, disabled_reason = ? WHERE id = ?`
 )
 
+// sendingStatus is hookline.StatusSending, the status a delivery has
+// while it is claimed. A result is stored only over it: a delivery queued
+// again while its send was in flight (a resend) stays queued, to be sent
+// again.
+const sendingStatus = "3"
+
 var (
 	insertMessages   = insertRows(insertMessageSQL, 10)
 	insertDeliveries = insertRows(insertDeliverySQL, 8)
 	finishDeliveries = rowStatement{one: finishDeliverySQL, cols: 5,
 		many: `UPDATE deliveries SET status = v.column2, attempts = v.column3, next_attempt = v.column4, updated_at = v.column5
-		FROM (VALUES ` + rowPlaceholders(batchRows, 5) + `) AS v WHERE deliveries.id = v.column1`}
+		FROM (VALUES ` + rowPlaceholders(batchRows, 5) + `) AS v WHERE deliveries.id = v.column1 AND deliveries.status = ` + sendingStatus}
 	insertAttempts = insertRows(insertAttemptSQL, 14)
 )
 
@@ -394,7 +400,7 @@ func (s *Store) finishDeliveries(ctx context.Context, tx *sql.Tx, results []stor
 	w := s.rowWriter(tx, finishDeliveries)
 	for i := range results {
 		d := &results[i].Delivery
-		if last[d.ID] != i {
+		if last[d.ID] != i || results[i].Superseded {
 			continue
 		}
 		if err := w.add(ctx, d.ID, d.Status, d.Attempts, microPtr(&d.NextAttempt), micro(d.UpdatedAt)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlstore"
 )
@@ -17,14 +18,24 @@ var _ store.Maintainer = (*Store)(nil)
 func (s *Store) TryLead(ctx context.Context) (bool, error) { return true, nil }
 
 // EndpointDisableFailing disables endpoints failing since before the cutoff.
-func (s *Store) EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]string, error) {
+func (s *Store) EndpointDisableFailing(ctx context.Context, failingBefore time.Time, reason string) ([]hookline.Endpoint, error) {
 	rows, err := s.w.QueryContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = ?
-		WHERE failing_since IS NOT NULL AND disabled = 0 AND failing_since < ? RETURNING id`, reason, micro(failingBefore))
-	ids, err := sqlstore.Collect(rows, err, sqlstore.ScanString[*sql.Rows])
+		WHERE failing_since IS NOT NULL AND disabled = 0 AND failing_since < ? RETURNING id, app_id, uid, failing_since`,
+		reason, micro(failingBefore))
+	eps, err := sqlstore.Collect(rows, err, func(r *sql.Rows) (hookline.Endpoint, error) {
+		e := hookline.Endpoint{Disabled: true, DisabledReason: reason}
+		var (
+			uid     sql.NullString
+			failing sql.NullInt64
+		)
+		err := r.Scan(&e.ID, &e.AppID, &uid, &failing)
+		e.UID, e.FailingSince = uid.String, fromMicroPtr(failing)
+		return e, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("disable failing endpoints: %w", err)
 	}
-	return ids, nil
+	return eps, nil
 }
 
 // RetentionPrune empties old payloads and response bodies, limit of each.

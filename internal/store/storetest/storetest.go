@@ -370,6 +370,22 @@ func testMessageFanOut(t *testing.T, s store.Store) {
 		})
 	}
 
+	// A message for one endpoint goes to it alone, even when its filters
+	// would refuse the event type, and to no disabled endpoint.
+	one := func(ep string) *store.MessageCreate {
+		mc := &store.MessageCreate{Endpoint: ep, Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage),
+			AppID: a.ID, EventType: "user.created", Payload: json.RawMessage(`{}`), CreatedAt: t0}}
+		must(t, s.MessageCreate(ctx, []*store.MessageCreate{mc}))
+		must(t, mc.Err)
+		return mc
+	}
+	if got := deliveryEndpoints(one(paid.ID)); !slices.Equal(got, []string{paid.ID}) {
+		t.Errorf("a message for endpoint %s went to %v", paid.ID, got)
+	}
+	if got := deliveryEndpoints(one(hookline.NewID(hookline.PrefixEndpoint))); len(got) != 0 {
+		t.Errorf("a message for a missing endpoint went to %v", got)
+	}
+
 	missing := &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: "app_missing", EventType: "x", Payload: json.RawMessage(`{}`), CreatedAt: t0}}
 	ok := &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "x", Payload: json.RawMessage(`{}`), CreatedAt: t0}}
 	must(t, s.MessageCreate(ctx, []*store.MessageCreate{missing, ok}))
@@ -800,6 +816,31 @@ func testResendRecover(t *testing.T, s store.Store) {
 	}
 	finish(t, s, tasks[0], hookline.StatusSuccess, t0.Add(time.Minute), time.Time{})
 	wantKind(t, s.DeliveryCreate(ctx, &hookline.Delivery{AppID: a.ID, MessageID: "msg_missing", EndpointID: e.ID, CreatedAt: t0, UpdatedAt: t0}), hookline.ErrNotFound)
+
+	// A resend while the message is being sent is not undone by the
+	// result of that send: it is sent again.
+	must(t, s.DeliveryCreate(ctx, &hookline.Delivery{AppID: a.ID, MessageID: m.Message.ID, EndpointID: e.ID, Status: hookline.StatusPending,
+		Trigger: hookline.TriggerManual, NextAttempt: t0.Add(time.Minute), CreatedAt: t0.Add(time.Minute), UpdatedAt: t0.Add(time.Minute)}))
+	inFlight := claim(t, s, t0.Add(time.Minute), 10)
+	if len(inFlight) != 1 {
+		t.Fatalf("claimed %d, want the resent one", len(inFlight))
+	}
+	must(t, s.DeliveryCreate(ctx, &hookline.Delivery{AppID: a.ID, MessageID: m.Message.ID, EndpointID: e.ID, Status: hookline.StatusPending,
+		Trigger: hookline.TriggerManual, NextAttempt: t0.Add(time.Minute), CreatedAt: t0.Add(time.Minute), UpdatedAt: t0.Add(time.Minute)}))
+	finish(t, s, inFlight[0], hookline.StatusSuccess, t0.Add(time.Minute), time.Time{})
+	again := claim(t, s, t0.Add(time.Minute), 10)
+	if len(again) != 1 || again[0].Delivery.MessageID != m.Message.ID {
+		t.Fatalf("after a resend during a send, claimed %+v, want the message again", again)
+	}
+	// A superseded result, of a send the dispatcher knows was queued again
+	// meanwhile, leaves the delivery claimed for the next send.
+	sup := store.Result{Delivery: again[0].Delivery, Superseded: true}
+	sup.Delivery.Status, sup.Delivery.NextAttempt = hookline.StatusFail, time.Time{}
+	must(t, s.DeliveryFinish(ctx, []store.Result{sup}))
+	if got := claim(t, s, t0.Add(time.Minute), 10); len(got) != 0 {
+		t.Fatalf("claimed %d after a superseded result, want the delivery still held", len(got))
+	}
+	finish(t, s, again[0], hookline.StatusSuccess, t0.Add(time.Minute), time.Time{})
 
 	// A new endpoint can be sent an old message.
 	late := newEndpoint(t, s, a.ID, nil)

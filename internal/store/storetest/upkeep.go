@@ -30,14 +30,16 @@ func testDisableFailing(t *testing.T, s store.Store) {
 	}
 	a := newApp(t, s, "a")
 	old, recent := t0.Add(-6*24*time.Hour), t0.Add(-time.Hour)
-	stale := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.FailingSince = &old })
+	stale := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.FailingSince, e.UID = &old, "stale" })
 	fresh := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.FailingSince = &recent })
 	healthy := newEndpoint(t, s, a.ID, nil)
 	off := newEndpoint(t, s, a.ID, func(e *hookline.Endpoint) { e.FailingSince, e.Disabled = &old, true })
 
 	ids, err := m.EndpointDisableFailing(ctx, t0.Add(-5*24*time.Hour), "no successful delivery for 5 days")
 	must(t, err)
-	if diff := cmp.Diff([]string{stale.ID}, ids); diff != "" {
+	want := []hookline.Endpoint{{ID: stale.ID, AppID: a.ID, UID: stale.UID, FailingSince: &old, Disabled: true,
+		DisabledReason: "no successful delivery for 5 days"}}
+	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Errorf("disabled (-want +got):\n%s", diff)
 	}
 	for _, e := range []*hookline.Endpoint{stale, fresh, healthy, off} {

@@ -24,5 +24,10 @@ document.addEventListener("DOMContentLoaded", function () {
   if (errors) {
     errors.focus();
   }
+  // A page with a delivery on its way reloads until it has arrived.
+  var refresh = document.querySelector("[data-refresh]");
+  if (refresh) {
+    setTimeout(function () { window.location.reload(); }, 1000 * Number(refresh.getAttribute("data-refresh")));
+  }
   document.body.setAttribute("data-ready", "true");
 });

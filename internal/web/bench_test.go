@@ -1,0 +1,137 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/postgres"
+	"github.com/hookline/hookline/internal/store/postgres/pgtest"
+	"github.com/hookline/hookline/internal/store/sqlite"
+)
+
+// BenchmarkPortalPages times the heaviest portal pages on an app with a
+// long history: HOOKLINE_BENCH_MESSAGES messages (100,000 by default) to
+// two endpoints, one of which takes only a rare event type. The status
+// filter that matches nothing is the worst case of a keyset list. On
+// PostgreSQL the tables are analyzed after the load, as autovacuum soon
+// does; HOOKLINE_BENCH_ANALYZE=1 analyzes the SQLite file too, which
+// hookline itself does not do.
+//
+//	go test ./internal/web -run '^$' -bench PortalPages -benchtime 10x
+func BenchmarkPortalPages(b *testing.B) {
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("HOOKLINE_BENCH_MESSAGES")); err == nil && v > 0 {
+		n = v
+	}
+	b.Run("sqlite", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), "hookline.db")
+		st, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		var loaded func()
+		if os.Getenv("HOOKLINE_BENCH_ANALYZE") != "" {
+			loaded = func() {
+				db, err := sql.Open("sqlite", path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer db.Close()
+				if _, err := db.Exec("ANALYZE"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		benchPages(b, st, n, loaded)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		dsn := pgtest.URL(b)
+		st, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		benchPages(b, st, n, func() {
+			// What autovacuum does soon after a bulk load: the planner's
+			// statistics of the new rows.
+			conn, err := pgx.Connect(context.Background(), dsn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			if _, err := conn.Exec(context.Background(), "ANALYZE"); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+func benchPages(b *testing.B, st store.Store, n int, loaded func()) {
+	e := newEnvOn(b, st)
+	var all, rare struct{ ID string }
+	e.api("POST", "/api/v1/app/"+e.appID+"/endpoint", map[string]any{"url": "https://example.com/all"}, &all, http.StatusCreated)
+	e.api("POST", "/api/v1/app/"+e.appID+"/endpoint", map[string]any{"url": "https://example.com/rare", "filterTypes": []string{"user.created"}}, &rare, http.StatusCreated)
+	start := time.Now()
+	ctx := context.Background()
+	payload := json.RawMessage(`{"invoice":"in_1","amount":1000,"currency":"eur","customer":{"id":"cus_1","email":"a@example.com"}}`)
+	var lastEventID string
+	for i := 0; i < n; {
+		batch := make([]*store.MessageCreate, 0, 1000)
+		for ; i < n && len(batch) < cap(batch); i++ {
+			et := "invoice.paid"
+			if i%1000 == 0 {
+				et = "user.created"
+			}
+			lastEventID = fmt.Sprintf("evt-%d", i)
+			batch = append(batch, &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage),
+				AppID: e.appID, EventType: et, EventID: lastEventID, Payload: payload, CreatedAt: time.Now().UTC()}})
+		}
+		if err := st.MessageCreate(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("%d messages in %s", n, time.Since(start).Round(time.Millisecond))
+	if loaded != nil {
+		loaded()
+	}
+	br := e.browser()
+	br.login(e.portalLink(nil))
+	rows := br.get("/portal/messages").want(http.StatusOK).all(`[data-test-id=message]`)
+	first, _ := attr(rows[0], "data-id")
+	pages := []struct{ name, path string }{
+		{"endpoints", "/portal/endpoints"},
+		{"endpoint", "/portal/endpoints/" + all.ID},
+		{"logs", "/portal/messages"},
+		{"logs-endpoint", "/portal/messages?endpoint=" + all.ID},
+		{"logs-rare-endpoint", "/portal/messages?endpoint=" + rare.ID},
+		{"logs-status-none", "/portal/messages?endpoint=" + all.ID + "&status=fail"},
+		{"logs-rare-type", "/portal/messages?eventType=user.created"},
+		{"logs-older", "/portal/messages?iterator=" + first},
+		{"find-event-id", "/portal/messages?q=" + lastEventID},
+		{"message", "/portal/messages/" + first},
+	}
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
+			status := http.StatusOK
+			if p.name == "find-event-id" {
+				status = http.StatusSeeOther
+			}
+			for b.Loop() {
+				br.get(p.path).want(status)
+			}
+		})
+	}
+}

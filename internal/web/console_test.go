@@ -1,0 +1,170 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// consoleLogin logs b in to the console with token, wanting status.
+func (b *browser) consoleLogin(token string, status int) *htmlPage {
+	b.e.t.Helper()
+	return b.post("/console/login", url.Values{"token": {token}, "next": {"/console/"}}).want(status)
+}
+
+// consoleCSRF reads the form token off a console page.
+func (b *browser) consoleCSRF() string {
+	b.e.t.Helper()
+	return b.get("/console/").want(http.StatusOK).attr(`form[action=/console/logout] input[name=csrf]`, "value")
+}
+
+func TestConsoleLogin(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	p := b.get("/console/apps").want(http.StatusSeeOther)
+	if loc := p.resp.Header.Get("Location"); loc != "/console/login?next=%2Fconsole%2Fapps" {
+		t.Errorf("without a session: redirect to %q", loc)
+	}
+	p = b.get("/console/login").want(http.StatusOK)
+	p.one(`input[name=token][type=password]`)
+	if csp := p.resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("console CSP %q", csp)
+	}
+	b.consoleLogin("not-a-token", http.StatusUnauthorized).hasText(`[data-test-id=login-error]`, "not valid")
+	// A portal token is for one app's pages, not the console.
+	var access struct{ Token string }
+	e.api("POST", "/api/v1/auth/app-portal-access/"+e.appID, nil, &access, http.StatusOK)
+	b.consoleLogin(access.Token, http.StatusUnauthorized).hasText(`[data-test-id=login-error]`, "one application")
+
+	p = b.consoleLogin(adminToken, http.StatusSeeOther)
+	var cookie *http.Cookie
+	for _, c := range p.resp.Cookies() {
+		if c.Name == consoleCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/console" {
+		t.Fatalf("console cookie %+v", cookie)
+	}
+	if loc := p.resp.Header.Get("Location"); loc != "/console/" {
+		t.Errorf("after login: %q", loc)
+	}
+	b.get("/console/").want(http.StatusOK).one(`[data-test-id=gauges]`)
+	// A next outside the console is not followed.
+	p = b.post("/console/login", url.Values{"token": {adminToken}, "next": {"//evil.example/"}}).want(http.StatusSeeOther)
+	if loc := p.resp.Header.Get("Location"); loc != "/console/" {
+		t.Errorf("a foreign next: redirect to %q", loc)
+	}
+
+	b.post("/console/logout", url.Values{"csrf": {b.consoleCSRF()}}).want(http.StatusSeeOther)
+	b.get("/console/").want(http.StatusSeeOther)
+}
+
+func TestConsoleScreens(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.consoleLogin(adminToken, http.StatusSeeOther)
+	csrf := b.consoleCSRF()
+
+	// Applications: listed, and found by uid.
+	b.get("/console/apps").want(http.StatusOK).one(`[data-test-id=app][data-id=` + e.appID + `]`)
+	p := b.get("/console/apps?q=acme").want(http.StatusSeeOther)
+	if loc := p.resp.Header.Get("Location"); loc != "/console/apps/"+e.appID+"/" {
+		t.Fatalf("find by uid: %q", loc)
+	}
+	b.get("/console/apps?q=nope").want(http.StatusOK).one(`[data-test-id=not-found]`)
+	b.get("/console/apps/"+e.appID+"/").want(http.StatusOK).hasText(`h1`, "Acme Corp")
+
+	// The app's endpoints through the portal's pages, under the console.
+	base := "/console/apps/" + e.appID
+	p = b.get(base + "/endpoints").want(http.StatusOK)
+	if href := p.attr(`a[data-test-id=new-endpoint]`, "href"); href != base+"/endpoints/new" {
+		t.Errorf("new endpoint link %q", href)
+	}
+	p = b.post(base+"/endpoints", url.Values{"csrf": {csrf}, "url": {"https://example.com/ops"}, "format": {"json"}}).want(http.StatusSeeOther)
+	if loc := p.resp.Header.Get("Location"); !strings.HasPrefix(loc, base+"/endpoints") {
+		t.Errorf("after create: %q", loc)
+	}
+	if eps := e.endpoints(); len(eps) != 1 || eps[0].URL != "https://example.com/ops" {
+		t.Fatalf("endpoints through the API: %+v", eps)
+	}
+	b.get(base + "/messages").want(http.StatusOK)
+	b.get("/console/apps/app_2ZZZZZZZZZZZZZZZZZZZZZZZZZZ/endpoints").want(http.StatusNotFound)
+
+	// Open its portal: a one-use link to the customer's view.
+	p = b.post(base+"/portal", url.Values{"csrf": {csrf}}).want(http.StatusSeeOther)
+	if loc := p.resp.Header.Get("Location"); !strings.HasPrefix(loc, "/portal/login?code=") {
+		t.Fatalf("open portal: %q", loc)
+	}
+	portal := e.browser()
+	portal.login(p.resp.Header.Get("Location"))
+	portal.get("/portal/endpoints").want(http.StatusOK).hasText(`[data-test-id=endpoint] h2`, "https://example.com/ops")
+
+	// Event types: made with an example, which the API and the portal show.
+	p = b.post("/console/event-types", url.Values{"csrf": {csrf}, "name": {"order.shipped"}, "description": {"An order left."},
+		"example": {`{"orderId": "o_1"}`}}).want(http.StatusSeeOther)
+	var et struct {
+		Schemas map[string]map[string]any
+	}
+	e.api("GET", "/api/v1/event-type/order.shipped", nil, &et, http.StatusOK)
+	if ex, _ := et.Schemas["1"]["examples"].([]any); len(ex) != 1 {
+		t.Errorf("schemas after the form: %+v", et.Schemas)
+	}
+	b.post("/console/event-types", url.Values{"csrf": {csrf}, "name": {"order.shipped"}}).want(http.StatusUnprocessableEntity)
+	b.post("/console/event-types", url.Values{"csrf": {csrf}, "name": {"bad"}, "example": {"[1"}}).want(http.StatusUnprocessableEntity).
+		hasText(`[id=example-error]`, "JSON")
+	b.post("/console/event-types/order.shipped", url.Values{"csrf": {csrf}, "description": {"Shipped."}, "example": {`{"orderId": "o_2"}`}}).
+		want(http.StatusSeeOther)
+	p = b.get("/console/event-types").want(http.StatusOK)
+	p.hasText(`[data-test-id=event-type][data-name=order.shipped]`, "Shipped.")
+	p.hasText(`[data-test-id=event-type][data-name=order.shipped] pre`, `"o_2"`)
+
+	// Tokens: a read-only one is shown once, and logs in to a console
+	// that changes nothing.
+	p = b.post("/console/tokens", url.Values{"csrf": {csrf}, "name": {"viewer"}, "scope": {"read-only"}}).want(http.StatusCreated)
+	secret := p.text(`[data-test-id=token-secret]`)
+	if !strings.HasPrefix(secret, "hl_") && len(secret) < 20 {
+		t.Fatalf("token secret %q", secret)
+	}
+	b.post("/console/tokens", url.Values{"csrf": {csrf}, "scope": {"app"}, "app": {"nope"}}).want(http.StatusUnprocessableEntity).
+		hasText(`[data-test-id=app-error]`, "nope")
+
+	ro := e.browser()
+	ro.consoleLogin(secret, http.StatusSeeOther)
+	roCSRF := ro.consoleCSRF()
+	p = ro.get("/console/event-types").want(http.StatusOK)
+	p.none(`[data-test-id=new-event-type]`)
+	p = ro.get(base + "/endpoints").want(http.StatusOK)
+	p.none(`[data-test-id=new-endpoint]`)
+	ro.get("/console/apps/" + e.appID + "/").want(http.StatusOK).none(`[data-test-id=open-portal]`)
+	p = ro.get("/console/tokens").want(http.StatusForbidden)
+	for path, form := range map[string]url.Values{
+		"/console/event-types": {"name": {"forged.type"}},
+		base + "/endpoints":    {"url": {"https://example.com/forged"}},
+		base + "/portal":       {},
+		"/console/tokens":      {"scope": {"admin"}},
+	} {
+		form.Set("csrf", roCSRF)
+		ro.post(path, form).want(http.StatusForbidden)
+	}
+	if eps := e.endpoints(); len(eps) != 1 {
+		t.Errorf("%d endpoints after forged posts", len(eps))
+	}
+
+	// Revoked, the token no longer logs in, and its session ends.
+	var revoke string
+	for _, row := range b.get("/console/tokens").want(http.StatusOK).all(`[data-test-id=token]`) {
+		if strings.Contains(textOf(row), "viewer") {
+			for _, f := range matchAll(row, `form`) {
+				revoke, _ = attr(f, "action")
+			}
+		}
+	}
+	if revoke == "" {
+		t.Fatal("no revoke form for the viewer token")
+	}
+	b.post(revoke, url.Values{"csrf": {csrf}}).want(http.StatusSeeOther)
+	ro.get("/console/").want(http.StatusSeeOther)
+	e.browser().consoleLogin(secret, http.StatusUnauthorized)
+}
