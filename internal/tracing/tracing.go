@@ -91,11 +91,7 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (*Provid
 	}
 	exporter := opts.Exporter
 	if exporter == nil {
-		on, err := enabled(getenv)
-		if err != nil || !on {
-			return nil, err
-		}
-		if exporter, err = newExporter(ctx, getenv); err != nil {
+		if on, err := enabled(getenv); err != nil || !on {
 			return nil, err
 		}
 	}
@@ -103,21 +99,25 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (*Provid
 	if err != nil {
 		return nil, err
 	}
-	name := getenv("OTEL_SERVICE_NAME")
-	if name == "" {
-		name = "hookline"
-	}
-	// OTEL_RESOURCE_ATTRIBUTES comes in between, so that its service.name
-	// wins over the default and OTEL_SERVICE_NAME over both, as the
-	// specification orders them.
-	res, err := resource.New(ctx,
+	// OTEL_RESOURCE_ATTRIBUTES comes after the default service name, so
+	// that its service.name wins over it, and OTEL_SERVICE_NAME over both,
+	// as the specification orders them.
+	detectors := []resource.Option{
 		resource.WithAttributes(semconv.ServiceName("hookline"), semconv.ServiceVersion(opts.Version)),
 		resource.WithFromEnv(),
-		resource.WithAttributes(semconv.ServiceName(name)),
 		resource.WithTelemetrySDK(),
-	)
+	}
+	if name := getenv("OTEL_SERVICE_NAME"); name != "" {
+		detectors = append(detectors, resource.WithAttributes(semconv.ServiceName(name)))
+	}
+	res, err := resource.New(ctx, detectors...)
 	if err != nil {
 		return nil, fmt.Errorf("describe the service for traces: %w: give OTEL_RESOURCE_ATTRIBUTES as key=value pairs separated by commas", err)
+	}
+	if exporter == nil {
+		if exporter, err = newExporter(ctx, getenv); err != nil {
+			return nil, err
+		}
 	}
 	if log := opts.Logger; log != nil {
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {

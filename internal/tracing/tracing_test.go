@@ -256,3 +256,25 @@ func TestResourceAttributesRefused(t *testing.T) {
 		t.Errorf("error %q does not name OTEL_RESOURCE_ATTRIBUTES", err)
 	}
 }
+
+// TestServiceNameFromResourceAttributes shows that a service.name in
+// OTEL_RESOURCE_ATTRIBUTES names the service when OTEL_SERVICE_NAME is
+// unset, and that OTEL_SERVICE_NAME wins when both are set.
+func TestServiceNameFromResourceAttributes(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attributes,deployment.environment=test")
+	for _, tt := range []struct{ set, want string }{{"", "from-attributes"}, {"from-name", "from-name"}} {
+		rec := &keeper{}
+		p, err := New(context.Background(), env(map[string]string{"OTEL_SERVICE_NAME": tt.set}), Options{Exporter: rec})
+		must(t, err)
+		_, span := p.Tracer().Start(context.Background(), "x")
+		span.End()
+		must(t, p.Shutdown(context.Background()))
+		attrs := map[attribute.Key]string{}
+		for _, kv := range rec.spans[0].Resource().Attributes() {
+			attrs[kv.Key] = kv.Value.Emit()
+		}
+		if attrs["service.name"] != tt.want || attrs["deployment.environment"] != "test" {
+			t.Errorf("OTEL_SERVICE_NAME=%q: service.name %q, deployment.environment %q; want %q, test", tt.set, attrs["service.name"], attrs["deployment.environment"], tt.want)
+		}
+	}
+}
