@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MessageFanOut", testMessageFanOut},
 		{"MessageEventIDDedup", testMessageEventIDDedup},
 		{"MessageList", testMessageList},
+		{"MessageTraceParent", testMessageTraceParent},
 		{"PayloadBytes", testPayloadBytes},
 		{"ClaimFinish", testClaimFinish},
 		{"FinishBatch", testFinishBatch},
@@ -1245,6 +1246,38 @@ func testSettings(t *testing.T, s store.Store) {
 // testMessageLease publishes under a lease: the store must honour the
 // lease's limit and exclusions, return tasks ready to send, and keep the
 // leased deliveries from claims until the lease lapses.
+// testMessageTraceParent checks that a message keeps the traceparent it
+// was published with, for its deliveries to join the publisher's trace,
+// and that a message published without one reads back without one.
+func testMessageTraceParent(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	newEndpoint(t, s, a.ID, nil)
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	traced := &store.MessageCreate{Message: &hookline.Message{
+		ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "x", Payload: json.RawMessage(`{}`), TraceParent: tp, CreatedAt: t0,
+	}}
+	must(t, s.MessageCreate(ctx, []*store.MessageCreate{traced}))
+	must(t, traced.Err)
+	plain := publish(t, s, a.ID, "x")
+	want := map[string]string{traced.Message.ID: tp, plain.Message.ID: ""}
+	for id, tp := range want {
+		m, err := s.MessageGet(ctx, a.ID, id)
+		must(t, err)
+		if m.TraceParent != tp {
+			t.Errorf("message %s reads back with traceparent %q, want %q", id, m.TraceParent, tp)
+		}
+	}
+	tasks := claim(t, s, t0, 10)
+	if len(tasks) != 2 {
+		t.Fatalf("claimed %d deliveries, want 2", len(tasks))
+	}
+	for _, task := range tasks {
+		if got := task.Message.TraceParent; got != want[task.Message.ID] {
+			t.Errorf("claimed delivery of message %s has traceparent %q, want %q", task.Message.ID, got, want[task.Message.ID])
+		}
+	}
+}
+
 func testMessageLease(t *testing.T, s store.Store) {
 	a, inherits, ownLimit := limitedApp(t, s, "a")
 	appRate, own := limitedAppRate, limitedEndpointRate
