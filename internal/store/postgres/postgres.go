@@ -238,6 +238,26 @@ func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return fault(err)
 }
 
+// pipeline sends the statements that fill builds as one batch and reads
+// their results: one round trip, and, with no BEGIN among them, one
+// transaction, which PostgreSQL commits at the batch's end and rolls back
+// whole when one statement fails (the extended protocol's implicit
+// transaction up to its Sync). It runs again, as tx does, after a deadlock
+// or a serialization failure.
+func (s *Store) pipeline(ctx context.Context, fill func(b *pgx.Batch)) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		b := &pgx.Batch{}
+		fill(b)
+		err = s.pool.Pool.SendBatch(ctx, b).Close()
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
+			return s.pool.writes.Record(fault(err))
+		}
+	}
+	return fault(err)
+}
+
 // notify announces new due work to every node listening on this schema. In
 // a transaction, PostgreSQL sends it at commit, and not at all on rollback.
 func notify(ctx context.Context, q interface {

@@ -411,9 +411,9 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 }
 
 // DeliveryFinish stores the results of claimed deliveries: every update
-// and insert of the batch in one round trip. Rows are locked in a fixed
-// order, deliveries by ID and then endpoints by ID, so that nodes finishing
-// at once cannot deadlock.
+// and insert of the batch in one round trip and one transaction. Rows are
+// locked in a fixed order, deliveries by ID and then endpoints by ID, so
+// that nodes finishing at once cannot deadlock.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
 	if len(results) == 0 {
 		return nil
@@ -442,8 +442,7 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		}
 		health.Add(r)
 	}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
+	err := s.pipeline(ctx, func(b *pgx.Batch) {
 		b.Queue(`UPDATE deliveries d SET status = u.status, attempts = u.attempts, next_attempt = u.next, updated_at = u.updated
 			FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[], $5::timestamptz[]) AS u(id, status, attempts, next, updated)
 			WHERE d.id = u.id`, ids, statuses, attemptCounts, nexts, updated)
@@ -455,7 +454,6 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		for _, id := range epIDs {
 			queueHealth(b, id, health.Endpoint(id))
 		}
-		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
