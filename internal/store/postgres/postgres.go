@@ -73,6 +73,8 @@ var (
 	_ store.Maintainer = (*Store)(nil)
 	_ store.Cluster    = (*Store)(nil)
 	_ store.Copier     = (*Store)(nil)
+
+	_ store.ConcurrentCreator = (*Store)(nil)
 )
 
 // IsURL reports whether dsn names a PostgreSQL database rather than a
@@ -167,6 +169,11 @@ func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
 }
+
+// Writers returns how many publish batches to commit at once: a quarter
+// of the connection pool, at least two. Each holds a connection for its
+// two round trips; the rest serve the dispatcher and the API's reads.
+func (s *Store) Writers() int { return max(2, int(s.pool.Config().MaxConns)/4) }
 
 // Schema returns the schema the store's tables are in.
 func (s *Store) Schema() string { return s.schema }
