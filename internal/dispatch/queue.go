@@ -193,6 +193,7 @@ func (d *Dispatcher) next() (store.Task, *endpointQueue, bool) {
 		t, _ := q.tasks.pop()
 		q.active++
 		d.queued--
+		d.taken++
 		if q.full && q.tasks.len() <= d.queueCap(q)/2 {
 			q.full = false
 			d.Wake()

@@ -729,10 +729,35 @@ func TestWaitRoom(t *testing.T) {
 	d.Deliver(tasks(ep, 1), testNow.Add(time.Hour))
 	poll("seven queued again", func() bool { return d.queued == 7 })
 
+	// Draining, but slower than a span of the wait: it waits on. The
+	// spans are long enough that the first token is taken within the
+	// first; the sleep lets that span end before the room is there.
+	d.Deliver(tasks(ep, 1), testNow.Add(time.Hour))
+	poll("eight queued", func() bool { return d.queued == 8 })
+	const span = 500 * time.Millisecond
+	done = waitRoom(span)
+	poll("a publish waiting for room", func() bool { return d.roomFreed != nil })
+	tokens <- struct{}{} // room for one: the queues drain
+	poll("seven queued", func() bool { return d.queued == 7 })
+	time.Sleep(span + span/2)
+	select {
+	case <-done:
+		t.Fatal("a publish stopped waiting while the queues drained")
+	default:
+	}
+	tokens <- struct{}{} // room for two
+	returns("once room freed after a span", done)
+	stuck := false
+	locked(func() { stuck = d.roomStuck })
+	if stuck {
+		t.Fatal("a wait that saw the queues drain marked them stuck")
+	}
+	d.Deliver(tasks(ep, 1), testNow.Add(time.Hour))
+	poll("seven queued once more", func() bool { return d.queued == 7 })
+
 	// The queues stop draining: a wait runs out, and the next does not
 	// wait at all.
 	returns("running out", waitRoom(10*time.Millisecond))
-	stuck := false
 	locked(func() { stuck = d.roomStuck })
 	if !stuck {
 		t.Fatal("a wait that ran out did not mark the queues stuck")
@@ -749,7 +774,7 @@ func TestWaitRoom(t *testing.T) {
 	for range 7 {
 		tokens <- struct{}{}
 	}
-	st.wait(t, "all nine delivered", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 9 })
+	st.wait(t, "all eleven delivered", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 11 })
 	locked(func() { stuck = d.roomStuck })
 	if stuck {
 		t.Error("the queues drained but publishes still would not wait")

@@ -79,8 +79,9 @@ type RoomWaiter interface {
 	WaitRoom(ctx context.Context, need int, maxWait time.Duration)
 }
 
-// roomWait is the most a batch waits for the dispatcher to have room for
-// its deliveries.
+// roomWait is how long a batch waits for the dispatcher to have room for
+// its deliveries while the dispatcher's queues do not drain; it waits
+// longer while they do (see dispatch.Dispatcher.WaitRoom).
 const roomWait = 50 * time.Millisecond
 
 // NewGroupCommit returns a GroupCommit that writes batches of up to max
