@@ -181,7 +181,14 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	)
 	if cfg.Role != "api" {
 		client := dispatch.NewClient(netguard.Dialer(cfg.AllowPrivateNetworks, 10*time.Second), cfg.RequestTimeout)
+		// A store that takes several writers (PostgreSQL) takes the
+		// results as it takes the publishes.
+		flushWriters := 1
+		if cc, ok := st.(store.ConcurrentCreator); ok {
+			flushWriters = cc.Writers()
+		}
 		d = dispatch.New(queue, dispatch.Options{
+			FlushWriters: flushWriters,
 			Schedule:     cfg.RetrySchedule,
 			Timeout:      cfg.RequestTimeout,
 			Lease:        cfg.Lease,
