@@ -471,7 +471,8 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 }
 
 // DeliveryFinish stores the results of claimed deliveries: every update
-// and insert of the batch in one round trip and one transaction. Rows are
+// and insert of the batch in one round trip and one transaction, whose
+// commit does not wait for the WAL to reach the disk. Rows are
 // locked in a fixed order, deliveries by ID and then endpoints by ID, so
 // that nodes finishing at once cannot deadlock.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
@@ -503,6 +504,11 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		health.Add(r)
 	}
 	err := s.pipeline(ctx, func(b *pgx.Batch) {
+		// A result need not wait for the disk: one that a crash of the
+		// database forgets leaves its delivery leased, to be sent again
+		// when the lease lapses, as when a node dies before writing it.
+		// Accepted messages always wait (MessageCreate).
+		b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
 		b.Queue(`UPDATE deliveries d SET status = u.status, attempts = u.attempts, next_attempt = u.next, updated_at = u.updated
 			FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[], $5::timestamptz[]) AS u(id, status, attempts, next, updated)
 			WHERE d.id = u.id`, ids, statuses, attemptCounts, nexts, updated)
