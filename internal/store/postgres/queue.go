@@ -472,9 +472,9 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 
 // DeliveryFinish stores the results of claimed deliveries: every update
 // and insert of the batch in one round trip and one transaction, whose
-// commit does not wait for the WAL to reach the disk. Rows are
-// locked in a fixed order, deliveries by ID and then endpoints by ID, so
-// that nodes finishing at once cannot deadlock.
+// commit does not wait for the WAL to reach the disk. Rows are locked in a
+// fixed order, deliveries by ID and then endpoints by ID, so that nodes
+// finishing at once cannot deadlock.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
 	if len(results) == 0 {
 		return nil
