@@ -323,8 +323,9 @@ type Dispatcher struct {
 	roomNeed  int
 	roomStuck bool
 	// taken counts the tasks workers have taken off the queues: a wait
-	// for room that sees it grow sees the queues draining.
-	taken uint64
+	// for room that sees it grow sees the queues draining. stuckAt is
+	// taken when roomStuck was set.
+	taken, stuckAt uint64
 	// drained is set once shutdown has emptied the queues.
 	drained bool
 	// nextDue is when the earliest retry written since the last claim
@@ -608,13 +609,14 @@ func (d *Dispatcher) Lease() *store.Lease {
 // PostgreSQL, the database) more per delivery and slows the delivery of
 // all of them when publishing outpaces sending. need counts at most a
 // quarter of MaxQueued. It waits in spans of maxWait, at most
-// drainingWaits of them; past one in which the workers took nothing off
-// the queues it gives up. It returns at once when there is room, when the dispatcher
-// is not running, or when an earlier wait gave up with the queues not
-// draining (endpoints that are slow or down hold the memory; waiting would
-// only slow publishing) until half of memory is free again. A claim of
-// pending deliveries may take the room a publish waits for; the wait then
-// gives up, and publishes stop waiting until the claimed work drains.
+// drainingWaits of them; past idleWaits in a row in which the workers took
+// nothing off the queues it gives up. It returns at once when there is
+// room, when the dispatcher is not running, or when an earlier wait gave
+// up with the queues not draining (endpoints that are slow or down hold
+// the memory; waiting would only slow publishing) until they drain again:
+// half of memory is free, or the workers have taken half of it since. A
+// claim of pending deliveries may take the room a publish waits for; the
+// publish then waits on, within its bound.
 func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Duration) {
 	d.mu.Lock()
 	need = min(max(need, 1), max(1, d.capacity()/4))
@@ -625,6 +627,7 @@ func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Durati
 	d.mu.Unlock()
 	t := time.NewTimer(maxWait)
 	defer t.Stop()
+	idle := 0 // spans in a row in which the workers took nothing
 	for span := 1; ; span++ {
 		d.mu.Lock()
 		if d.room() >= need {
@@ -651,8 +654,10 @@ func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Durati
 			d.mu.Unlock()
 			return
 		}
-		if d.taken == taken {
-			d.roomStuck = true
+		if d.taken != taken {
+			idle = 0
+		} else if idle++; idle >= idleWaits {
+			d.roomStuck, d.stuckAt = true, d.taken
 			d.mu.Unlock()
 			return
 		}
@@ -667,8 +672,13 @@ func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Durati
 }
 
 // drainingWaits is how many spans of its maxWait WaitRoom waits at most
-// while the queues drain.
-const drainingWaits = 20
+// while the queues drain, and idleWaits how many in a row in which they
+// do not drain: more than one, as a busy machine can leave the workers
+// without a core for a span.
+const (
+	drainingWaits = 20
+	idleWaits     = 3
+)
 
 // room returns how many more deliveries memory has room for, by count and
 // by payload bytes. d.mu is held.

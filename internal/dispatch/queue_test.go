@@ -771,10 +771,28 @@ func TestWaitRoom(t *testing.T) {
 	if !stuck {
 		t.Error("room for a publish's need cleared the stuck mark; want half of memory")
 	}
+	// Publishes refill what the workers take: memory stays short of half
+	// free, but the workers taking half of it since clears the mark.
+	d.Deliver(tasks(ep, 3), testNow.Add(time.Hour))
+	poll("nine queued", func() bool { return d.queued == 9 })
+	for range 2 {
+		tokens <- struct{}{}
+	}
+	poll("seven queued", func() bool { return d.queued == 7 })
+	locked(func() { stuck = d.roomStuck })
+	if !stuck {
+		t.Error("three of eight taken since cleared the stuck mark; want half")
+	}
+	tokens <- struct{}{}
+	poll("six queued", func() bool { return d.queued == 6 })
+	locked(func() { stuck = d.roomStuck })
+	if stuck {
+		t.Error("the workers took half of memory since the wait gave up, but publishes still would not wait")
+	}
 	for range 7 {
 		tokens <- struct{}{}
 	}
-	st.wait(t, "all eleven delivered", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 11 })
+	st.wait(t, "all fourteen delivered", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 14 })
 	locked(func() { stuck = d.roomStuck })
 	if stuck {
 		t.Error("the queues drained but publishes still would not wait")
