@@ -223,7 +223,14 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 	events := opwebhook.New(opwebhook.Options{Store: st, Wake: func() { wake() }, Logger: log})
 	if cfg.Role != "api" {
 		client := dispatch.NewClient(netguard.Dialer(cfg.AllowPrivateNetworks, 10*time.Second), cfg.RequestTimeout)
+		// A store that takes several writers (PostgreSQL) takes the
+		// results as it takes the publishes.
+		flushWriters := 1
+		if cc, ok := st.(store.ConcurrentCreator); ok {
+			flushWriters = cc.Writers()
+		}
 		d = dispatch.New(queue, dispatch.Options{
+			FlushWriters: flushWriters,
 			Schedule:     cfg.RetrySchedule,
 			Timeout:      cfg.RequestTimeout,
 			Lease:        cfg.Lease,

@@ -240,12 +240,15 @@ func TestShareRateLimits(t *testing.T) {
 	}
 }
 
-type deliveries struct{ got []store.Task }
+type deliveries struct {
+	got   []store.Task
+	waits int
+}
 
 func (d *deliveries) Lease() *store.Lease                                           { return nil }
 func (d *deliveries) Deliver(tasks []store.Task, until time.Time)                   { d.got = append(d.got, tasks...) }
 func (d *deliveries) Wake()                                                         {}
-func (d *deliveries) WaitRoom(ctx context.Context, need int, maxWait time.Duration) {}
+func (d *deliveries) WaitRoom(ctx context.Context, need int, maxWait time.Duration) { d.waits++ }
 
 func TestShareDeliveries(t *testing.T) {
 	ten := 10
@@ -257,10 +260,37 @@ func TestShareDeliveries(t *testing.T) {
 	if ten != 10 {
 		t.Error("sharing changed the publisher's own value")
 	}
-	// On a shared database, pending deliveries are work for other nodes:
-	// a publish does not wait for room in this node's memory.
-	if _, ok := ShareDeliveries(to, func() int { return 3 }).(store.RoomWaiter); ok {
-		t.Error("a node on a shared database makes publishes wait for room in its own memory")
+}
+
+// TestShareDeliveriesWaitRoom checks that a publish waits for room in this
+// node's memory only while no other worker could claim what it leaves
+// pending.
+func TestShareDeliveriesWaitRoom(t *testing.T) {
+	tests := []struct {
+		name    string
+		workers int
+		waits   int
+	}{
+		{"alone", 1, 1},
+		{"no heartbeat yet", 0, 1},
+		{"with other workers", 3, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			to := &deliveries{}
+			w, ok := ShareDeliveries(to, func() int { return tt.workers }).(store.RoomWaiter)
+			if !ok {
+				t.Fatal("the shared deliverer of a dispatcher that can wait for room cannot")
+			}
+			w.WaitRoom(context.Background(), 10, time.Millisecond)
+			if to.waits != tt.waits {
+				t.Errorf("waited %d times, want %d", to.waits, tt.waits)
+			}
+		})
+	}
+	type plain struct{ store.Deliverer }
+	if _, ok := ShareDeliveries(plain{&deliveries{}}, func() int { return 1 }).(store.RoomWaiter); ok {
+		t.Error("the shared deliverer waits for room where the dispatcher cannot")
 	}
 }
 

@@ -40,11 +40,18 @@ func (s *sharedQueue) DeliveryClaim(ctx context.Context, c store.Claim) ([]store
 
 // ShareDeliveries returns to with the rate limits of the tasks that
 // publishes hand over (store.Deliverer.Deliver) shared as ShareRateLimits
-// shares those of claimed tasks. It hides to's store.RoomWaiter, if any: on
-// a shared database a publish whose deliveries find no room in this node's
-// memory leaves them pending for any node to claim, rather than wait.
+// shares those of claimed tasks. If to is a store.RoomWaiter, a publish
+// waits for room in this node's memory only while this node is the one
+// live worker: with others, deliveries that find no room are left pending
+// for any node to claim, rather than wait; alone, pending deliveries are
+// this node's work all the same, claimed back at a higher cost, and the
+// wait keeps publishing from outrunning delivery.
 func ShareDeliveries(to store.Deliverer, workers func() int) store.Deliverer {
-	return &sharedDeliverer{Deliverer: to, workers: workers}
+	s := &sharedDeliverer{Deliverer: to, workers: workers}
+	if w, ok := to.(store.RoomWaiter); ok {
+		return &sharedWaiter{sharedDeliverer: s, waiter: w}
+	}
+	return s
 }
 
 type sharedDeliverer struct {
@@ -55,6 +62,17 @@ type sharedDeliverer struct {
 func (s *sharedDeliverer) Deliver(tasks []store.Task, until time.Time) {
 	share(tasks, s.workers())
 	s.Deliverer.Deliver(tasks, until)
+}
+
+type sharedWaiter struct {
+	*sharedDeliverer
+	waiter store.RoomWaiter
+}
+
+func (s *sharedWaiter) WaitRoom(ctx context.Context, need int, maxWait time.Duration) {
+	if s.workers() <= 1 {
+		s.waiter.WaitRoom(ctx, need, maxWait)
+	}
 }
 
 // share sets each task's rate limit to its share among n nodes.

@@ -128,6 +128,12 @@ type Options struct {
 	PollInterval time.Duration
 	// FlushBatch is the most results written in one store call. Default 256.
 	FlushBatch int
+	// FlushWriters is how many batches of results are written at once,
+	// for a store that takes several writers, as PostgreSQL does: while
+	// one batch commits, the next is written. Attempts are named in the
+	// order their batches start; with several writers, batches may commit
+	// in another order. Default 1.
+	FlushWriters int
 	// FlushDelay is how long a result may wait for others to share its
 	// write. Sent deliveries are recorded no later than this after their
 	// response; a delivery whose result was not yet written when its
@@ -240,6 +246,7 @@ func (o Options) WithDefaults() Options {
 	if o.FlushBatch <= 0 {
 		o.FlushBatch = 256
 	}
+	o.FlushWriters = max(o.FlushWriters, 1)
 	if o.FlushDelay <= 0 {
 		o.FlushDelay = 10 * time.Millisecond
 	}
@@ -302,6 +309,8 @@ type Dispatcher struct {
 	stopErr  error
 
 	claimWG, workWG, timerWG, writeWG sync.WaitGroup
+	// nameMu orders the naming of the write loops' batches.
+	nameMu sync.Mutex
 
 	mu   sync.Mutex
 	cond *sync.Cond // signaled when an endpoint queue becomes ready
@@ -338,6 +347,10 @@ type Dispatcher struct {
 	roomFreed chan struct{}
 	roomNeed  int
 	roomStuck bool
+	// taken counts the tasks workers have taken off the queues: a wait
+	// for room that sees it grow sees the queues draining. stuckAt is
+	// taken when roomStuck was set.
+	taken, stuckAt uint64
 	// drained is set once shutdown has emptied the queues.
 	drained bool
 	// nextDue is when the earliest retry written since the last claim
@@ -398,8 +411,10 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	// An abort cuts off the requests in flight; the end of run closes
 	// the idle connections.
 	context.AfterFunc(d.ctx, d.client.Close)
-	d.writeWG.Add(1)
-	go d.writeLoop()
+	for range d.opts.FlushWriters {
+		d.writeWG.Add(1)
+		go d.writeLoop()
+	}
 	d.workWG.Add(d.opts.Workers)
 	for range d.opts.Workers {
 		go d.workLoop()
@@ -618,17 +633,20 @@ func (d *Dispatcher) Lease() *store.Lease {
 	return &store.Lease{Until: d.opts.Now().Add(d.opts.Lease), Limit: limit, Exclude: d.fullQueues(nil)}
 }
 
-// WaitRoom waits, up to maxWait, until memory has room for need more
-// deliveries, those of a publish batch about to commit, so that they are
-// handed over instead of created pending and claimed back, which costs the
-// server more per delivery and slows the delivery of all of them when
-// publishing outpaces sending. need counts at most a quarter of MaxQueued.
-// It returns at once when there is room, when the dispatcher is not
-// running, or when an earlier wait ran out with the queues not draining
-// (endpoints that are slow or down hold the memory; waiting would only
-// slow publishing) until half of memory is free again. A claim of pending
-// deliveries may take the room a publish waits for; the wait then runs
-// out, and publishes stop waiting until the claimed work drains.
+// WaitRoom waits until memory has room for need more deliveries, those of
+// a publish batch about to commit, so that they are handed over instead of
+// created pending and claimed back, which costs the server (and, on
+// PostgreSQL, the database) more per delivery and slows the delivery of
+// all of them when publishing outpaces sending. need counts at most a
+// quarter of MaxQueued. It waits in spans of maxWait, at most
+// drainingWaits of them; past idleWaits in a row in which the workers took
+// nothing off the queues it gives up. It returns at once when there is
+// room, when the dispatcher is not running, or when an earlier wait gave
+// up with the queues not draining (endpoints that are slow or down hold
+// the memory; waiting would only slow publishing) until they drain again:
+// half of memory is free, or the workers have taken half of it since. A
+// claim of pending deliveries may take the room a publish waits for; the
+// publish then waits on, within its bound.
 func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Duration) {
 	d.mu.Lock()
 	need = min(max(need, 1), max(1, d.capacity()/4))
@@ -636,26 +654,61 @@ func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Durati
 		d.mu.Unlock()
 		return
 	}
-	d.roomNeed = need
-	if d.roomFreed == nil {
-		d.roomFreed = make(chan struct{})
-	}
-	freed := d.roomFreed
 	d.mu.Unlock()
 	t := time.NewTimer(maxWait)
 	defer t.Stop()
-	select {
-	case <-freed:
-	case <-ctx.Done():
-	case <-d.stopping:
-	case <-t.C:
+	idle := 0 // spans in a row in which the workers took nothing
+	for span := 1; ; span++ {
 		d.mu.Lock()
-		if d.room() < need {
-			d.roomStuck = true
+		if d.room() >= need {
+			d.mu.Unlock()
+			return
+		}
+		d.roomNeed = need
+		if d.roomFreed == nil {
+			d.roomFreed = make(chan struct{})
+		}
+		freed, taken := d.roomFreed, d.taken
+		d.mu.Unlock()
+		select {
+		case <-freed:
+			return
+		case <-ctx.Done():
+			return
+		case <-d.stopping:
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		if d.room() >= need {
+			d.mu.Unlock()
+			return
+		}
+		if d.taken != taken {
+			idle = 0
+		} else if idle++; idle >= idleWaits {
+			d.roomStuck, d.stuckAt = true, d.taken
+			d.mu.Unlock()
+			return
 		}
 		d.mu.Unlock()
+		// Draining, only slower than publishing: wait on, so that
+		// publishing keeps to the pace of sending, within a bound.
+		if span >= drainingWaits {
+			return
+		}
+		t.Reset(maxWait)
 	}
 }
+
+// drainingWaits is how many spans of its maxWait WaitRoom waits at most
+// while the queues drain, and idleWaits how many in a row in which they
+// do not drain: more than one, as a busy machine can leave the workers
+// without a core for a span.
+const (
+	drainingWaits = 20
+	idleWaits     = 3
+)
 
 // room returns how many more deliveries memory has room for, by count and
 // by payload bytes. d.mu is held.

@@ -282,6 +282,7 @@ func TestWithDefaults(t *testing.T) {
 		MaxHeldBytes:     64 << 20,
 		PollInterval:     time.Second,
 		FlushBatch:       256,
+		FlushWriters:     1,
 		FlushDelay:       10 * time.Millisecond,
 		DisableAfter:     5 * 24 * time.Hour,
 		MaxResponse:      64 << 10,

@@ -193,6 +193,7 @@ func (d *Dispatcher) next() (store.Task, *endpointQueue, bool) {
 		t, _ := q.tasks.pop()
 		q.active++
 		d.queued--
+		d.taken++
 		if q.full && q.tasks.len() <= d.queueCap(q)/2 {
 			q.full = false
 			d.Wake()
@@ -215,7 +216,7 @@ func (d *Dispatcher) noticeRoom() {
 		close(d.roomFreed)
 		d.roomFreed = nil
 	}
-	if d.roomStuck && d.room() >= max(1, d.capacity()/2) {
+	if d.roomStuck && (d.room() >= max(1, d.capacity()/2) || d.taken-d.stuckAt >= uint64(max(1, d.capacity()/2))) {
 		// Clearly draining again: publishes may wait again. Half, more
 		// than any publish waits for, so that room hovering around what
 		// publishes need does not stall them time after time.

@@ -729,10 +729,35 @@ func TestWaitRoom(t *testing.T) {
 	d.Deliver(tasks(ep, 1), testNow.Add(time.Hour))
 	poll("seven queued again", func() bool { return d.queued == 7 })
 
+	// Draining, but slower than a span of the wait: it waits on. The
+	// spans are long enough that the first token is taken within the
+	// first; the sleep lets that span end before the room is there.
+	d.Deliver(tasks(ep, 1), testNow.Add(time.Hour))
+	poll("eight queued", func() bool { return d.queued == 8 })
+	const span = 500 * time.Millisecond
+	done = waitRoom(span)
+	poll("a publish waiting for room", func() bool { return d.roomFreed != nil })
+	tokens <- struct{}{} // room for one: the queues drain
+	poll("seven queued", func() bool { return d.queued == 7 })
+	time.Sleep(span + span/2)
+	select {
+	case <-done:
+		t.Fatal("a publish stopped waiting while the queues drained")
+	default:
+	}
+	tokens <- struct{}{} // room for two
+	returns("once room freed after a span", done)
+	stuck := false
+	locked(func() { stuck = d.roomStuck })
+	if stuck {
+		t.Fatal("a wait that saw the queues drain marked them stuck")
+	}
+	d.Deliver(tasks(ep, 1), testNow.Add(time.Hour))
+	poll("seven queued once more", func() bool { return d.queued == 7 })
+
 	// The queues stop draining: a wait runs out, and the next does not
 	// wait at all.
 	returns("running out", waitRoom(10*time.Millisecond))
-	stuck := false
 	locked(func() { stuck = d.roomStuck })
 	if !stuck {
 		t.Fatal("a wait that ran out did not mark the queues stuck")
@@ -746,10 +771,28 @@ func TestWaitRoom(t *testing.T) {
 	if !stuck {
 		t.Error("room for a publish's need cleared the stuck mark; want half of memory")
 	}
+	// Publishes refill what the workers take: memory stays short of half
+	// free, but the workers taking half of it since clears the mark.
+	d.Deliver(tasks(ep, 3), testNow.Add(time.Hour))
+	poll("nine queued", func() bool { return d.queued == 9 })
+	for range 2 {
+		tokens <- struct{}{}
+	}
+	poll("seven queued", func() bool { return d.queued == 7 })
+	locked(func() { stuck = d.roomStuck })
+	if !stuck {
+		t.Error("three of eight taken since cleared the stuck mark; want half")
+	}
+	tokens <- struct{}{}
+	poll("six queued", func() bool { return d.queued == 6 })
+	locked(func() { stuck = d.roomStuck })
+	if stuck {
+		t.Error("the workers took half of memory since the wait gave up, but publishes still would not wait")
+	}
 	for range 7 {
 		tokens <- struct{}{}
 	}
-	st.wait(t, "all nine delivered", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 9 })
+	st.wait(t, "all fourteen delivered", func() bool { return count(st.results, ep.ID, hookline.StatusSuccess) == 14 })
 	locked(func() { stuck = d.roomStuck })
 	if stuck {
 		t.Error("the queues drained but publishes still would not wait")

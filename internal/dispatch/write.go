@@ -12,6 +12,7 @@ import (
 // for others to share its store call, and a batch that reaches FlushBatch
 // goes at once. While one batch is written the next gathers, so the batch
 // size grows with the load and the store sees few, larger transactions.
+// FlushWriters loops share the results.
 func (d *Dispatcher) writeLoop() {
 	defer d.writeWG.Done()
 	batch := make([]store.Result, 0, d.opts.FlushBatch)
@@ -37,7 +38,9 @@ func (d *Dispatcher) writeLoop() {
 			}
 		}
 		timer.Stop()
+		d.nameMu.Lock()
 		nameAttempts(batch)
+		d.nameMu.Unlock()
 		d.flush(batch)
 		clear(batch)
 		if !ok {

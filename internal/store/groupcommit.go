@@ -49,6 +49,16 @@ type Flusher interface {
 	Flush() error
 }
 
+// ConcurrentCreator is a MessageCreator that takes several batches at
+// once, as a database with many writers does: Writers says how many.
+// GroupCommit then commits up to that many batches at the same time, so
+// that the time one batch spends in round trips and in its commit's wait
+// for the disk is not time every publish waits for.
+type ConcurrentCreator interface {
+	MessageCreator
+	Writers() int
+}
+
 // Deliverer is told of the deliveries that each batch creates: the
 // dispatcher, which so learns of new work without polling, and may take it
 // leased straight from the publish instead of claiming it back.
@@ -69,8 +79,9 @@ type RoomWaiter interface {
 	WaitRoom(ctx context.Context, need int, maxWait time.Duration)
 }
 
-// roomWait is the most a batch waits for the dispatcher to have room for
-// its deliveries.
+// roomWait is how long a batch waits for the dispatcher to have room for
+// its deliveries while the dispatcher's queues do not drain; it waits
+// longer while they do (see dispatch.Dispatcher.WaitRoom).
 const roomWait = 50 * time.Millisecond
 
 // NewGroupCommit returns a GroupCommit that writes batches of up to max
@@ -139,6 +150,26 @@ type committed struct {
 func (g *GroupCommit) run() {
 	defer close(g.done)
 	fl, pipelined := g.st.(Flusher)
+	writers := 1
+	if cc, ok := g.st.(ConcurrentCreator); ok && !pipelined {
+		writers = max(1, cc.Writers())
+	}
+	if writers == 1 {
+		g.write(fl, pipelined)
+		return
+	}
+	// Each writer takes the publishes queued when it is free: while one
+	// commits, the next batch gathers and goes to another.
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() { g.write(nil, false) })
+	}
+	wg.Wait()
+}
+
+// write commits batches of the queued publishes until Stop; with
+// pipelined, through fl, flushing each while it writes the next.
+func (g *GroupCommit) write(fl Flusher, pipelined bool) {
 	var flushes chan *committed
 	var flushed chan struct{}
 	if pipelined {

@@ -391,3 +391,51 @@ func TestGroupCommitForeseesRoom(t *testing.T) {
 		t.Errorf("waited for room for %v, want [1 3]: the second publish's message foreseen to fan out as the first did", to.needs)
 	}
 }
+
+// concurrentCreator is a blockingCreator that takes two batches at once.
+type concurrentCreator struct{ blockingCreator }
+
+func (c *concurrentCreator) Writers() int { return 2 }
+
+// TestGroupCommitConcurrentWriters checks that a store that takes several
+// writers gets a second batch while the first is still committing, and
+// that Stop waits for both.
+func TestGroupCommitConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	c := &concurrentCreator{blockingCreator{first: make(chan struct{}), release: make(chan struct{})}}
+	g := store.NewGroupCommit(c, 64, &deliverer{})
+	first := make(chan error, 1)
+	go func() {
+		first <- g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}})
+	}()
+	<-c.first // the first batch holds its writer
+	// The second publish commits with the first still held: bounded, as a
+	// single writer would wait for the release forever.
+	second := make(chan error, 1)
+	go func() {
+		second <- g.Publish(context.Background(), &store.MessageCreate{Message: &hookline.Message{AppID: "a"}})
+	}()
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatalf("second publish: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second batch waited for the first to commit")
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("the first publish returned (%v) before its batch committed", err)
+	default:
+	}
+	stopped := make(chan struct{})
+	go func() { g.Stop(); close(stopped) }()
+	close(c.release)
+	if err := <-first; err != nil {
+		t.Fatalf("first publish: %v", err)
+	}
+	<-stopped
+	if len(c.batches) != 2 {
+		t.Errorf("batches = %v, want two of one", c.batches)
+	}
+}

@@ -73,6 +73,8 @@ var (
 	_ store.Maintainer = (*Store)(nil)
 	_ store.Cluster    = (*Store)(nil)
 	_ store.Copier     = (*Store)(nil)
+
+	_ store.ConcurrentCreator = (*Store)(nil)
 )
 
 // IsURL reports whether dsn names a PostgreSQL database rather than a
@@ -168,6 +170,11 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Writers returns how many publish batches to commit at once: a quarter
+// of the connection pool, at least two. Each holds a connection for its
+// two round trips; the rest serve the dispatcher and the API's reads.
+func (s *Store) Writers() int { return max(2, int(s.pool.Config().MaxConns)/4) }
+
 // Schema returns the schema the store's tables are in.
 func (s *Store) Schema() string { return s.schema }
 
@@ -230,6 +237,26 @@ func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	var err error
 	for try := 0; try < 3; try++ {
 		err = pgx.BeginFunc(ctx, s.pool, fn)
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
+			return s.pool.writes.Record(fault(err))
+		}
+	}
+	return fault(err)
+}
+
+// pipeline sends the statements that fill builds as one batch and reads
+// their results: one round trip, and, with no BEGIN among them, one
+// transaction, which PostgreSQL commits at the batch's end and rolls back
+// whole when one statement fails (the extended protocol's implicit
+// transaction up to its Sync). It runs again, as tx does, after a deadlock
+// or a serialization failure.
+func (s *Store) pipeline(ctx context.Context, fill func(b *pgx.Batch)) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		b := &pgx.Batch{}
+		fill(b)
+		err = s.pool.Pool.SendBatch(ctx, b).Close()
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
 			return s.pool.writes.Record(fault(err))

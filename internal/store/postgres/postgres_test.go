@@ -523,3 +523,27 @@ func TestMigrationMasksReceivedPaths(t *testing.T) {
 	defer s.Close()
 	storetest.WantMaskedPaths(t, s, sourceID)
 }
+
+// TestFailedPublishStoresNothing checks that a publish batch that fails in
+// its second round trip stores none of its messages, and that the store
+// publishes again after it.
+func TestFailedPublishStoresNothing(t *testing.T) {
+	t.Parallel()
+	s := openN(t, 1)[0]
+	a, _ := newApp(t, s)
+	first := message(a.ID, "")
+	pgtest.Must(t, s.MessageCreate(ctx, []*store.MessageCreate{first}))
+	fresh, again := message(a.ID, ""), message(a.ID, "")
+	again.Message.ID = first.Message.ID // a message ID taken: the insert fails
+	if err := s.MessageCreate(ctx, []*store.MessageCreate{fresh, again}); err == nil {
+		t.Fatal("a batch repeating a stored message ID was stored")
+	}
+	if _, err := s.MessageGet(ctx, a.ID, fresh.Message.ID); !errors.Is(err, hookline.ErrNotFound) {
+		t.Errorf("the failed batch's other message: %v, want not found", err)
+	}
+	later := message(a.ID, "")
+	pgtest.Must(t, s.MessageCreate(ctx, []*store.MessageCreate{later}))
+	if _, err := s.MessageGet(ctx, a.ID, later.Message.ID); err != nil {
+		t.Errorf("publish after a failed batch: %v", err)
+	}
+}

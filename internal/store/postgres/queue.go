@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hookline/hookline"
@@ -66,20 +68,57 @@ func textOrNull(v any) pgtype.Text {
 const sendingStatus = "3"
 
 // MessageCreate stores a batch of messages with their deliveries in one
-// transaction of a few statements, however many messages: each kind of
-// row goes in as one multi-row INSERT from arrays.
+// transaction of two round trips, however many messages: the first begins
+// it and reads what the batch needs, the second inserts each kind of row
+// as one multi-row INSERT from arrays and commits.
 func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
-	err := s.tx(ctx, func(tx pgx.Tx) error { return createMessages(ctx, tx, batch) })
-	if err != nil {
+	var err error
+	for try := 0; try < 3; try++ {
+		err = s.createOwn(ctx, batch)
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
+			break
+		}
+	}
+	if err = s.pool.writes.Record(fault(err)); err != nil {
 		return fmt.Errorf("create messages: %w", err)
 	}
 	return nil
 }
 
+// createOwn runs createMessages in a transaction of its own on one
+// connection, rolled back if it fails.
+func (s *Store) createOwn(ctx context.Context, batch []*store.MessageCreate) error {
+	c, err := s.pool.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	err = createMessages(ctx, c.Conn(), batch, true)
+	if err != nil && c.Conn().PgConn().TxStatus() != 'I' {
+		// A connection left in a transaction is closed on release
+		// instead; the rollback keeps it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		c.Exec(rctx, `ROLLBACK`)
+		cancel()
+	}
+	return err
+}
+
 // appKey names a message by its app and event ID.
 type appKey struct{ app, eventID string }
 
-func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate) error {
+// batcher sends statements in batches: a transaction, or a connection
+// outside of one.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// createMessages stores batch through c in two round trips. With own set,
+// c is a connection outside a transaction, and the first round trip begins
+// one that the second commits; without, c is a transaction that goes on.
+func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate, own bool) error {
 	var appIDs []string
 	seenApp := map[string]bool{}
 	var keyApps, keyIDs []string
@@ -98,10 +137,19 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 	// messages that already have one of the batch's event IDs. FOR KEY
 	// SHARE keeps the apps from being deleted under the new messages.
 	b := &pgx.Batch{}
+	if own {
+		b.Queue(`BEGIN`)
+	}
 	b.Queue(`SELECT id, rate_limit FROM apps WHERE id = ANY($1) FOR KEY SHARE`, appIDs)
 	b.Queue(`SELECT `+endpointCols+` FROM endpoints WHERE app_id = ANY($1) AND NOT disabled ORDER BY id`, appIDs)
 	b.Queue(`SELECT `+messageCols+` FROM messages WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, keyApps, keyIDs)
-	br := tx.SendBatch(ctx, b)
+	br := c.SendBatch(ctx, b)
+	if own {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+	}
 	rows, err := br.Query()
 	type appRate struct {
 		id   string
@@ -186,29 +234,6 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		created = append(created, m.CreatedAt.UTC())
 		traceParents = append(traceParents, textOrNull(nullString(m.TraceParent)))
 	}
-	if len(fresh) > 0 {
-		// ON CONFLICT covers a message with the same event ID committed by
-		// another node since the read above.
-		rows, err := tx.Query(ctx, `INSERT INTO messages (`+messageCols+`)
-			SELECT id, app, et, eid, ch::jsonb, p, ct, h::jsonb, c, tp
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[], $10::text[])
-				AS u(id, app, et, eid, ch, p, ct, h, c, tp)
-			ON CONFLICT DO NOTHING RETURNING id`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created, traceParents)
-		inserted, err := sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
-		if err != nil {
-			return fmt.Errorf("insert messages: %w", err)
-		}
-		if len(inserted) < len(fresh) {
-			if err := raced(ctx, tx, fresh, inserted); err != nil {
-				return err
-			}
-		}
-	}
-	for _, item := range repeats {
-		first := firstOf[appKey{item.Message.AppID, clean(item.Message.EventID)}]
-		cp := *first.Message
-		item.Message, item.Existing = &cp, true
-	}
 
 	// Each delivery is leased to the caller where its item asks for it and
 	// the lease has room, else pending (sqlstore.Leases.Deliver).
@@ -220,9 +245,6 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		pending                  bool
 	)
 	for _, item := range fresh {
-		if item.Existing {
-			continue
-		}
 		m := item.Message
 		eps := endpoints[m.AppID]
 		for i := range eps {
@@ -236,27 +258,68 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 			dStatus, dTimes, dNext = append(dStatus, int(d.Status)), append(dTimes, m.CreatedAt.UTC()), append(dNext, due.UTC())
 		}
 	}
-	if len(dIDs) == 0 {
-		return nil
-	}
+
+	// The second round trip inserts the messages and, in the same
+	// statement, the deliveries of those it inserted. ON CONFLICT covers a
+	// message with the same event ID committed by another node since the
+	// read above: it is skipped, and so are its deliveries.
 	b = &pgx.Batch{}
-	b.Queue(`INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
-		SELECT id, app, msg, ep, st, 0, 0, nx, c, c
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[]) AS u(id, app, msg, ep, st, c, nx)`,
-		dIDs, dApps, dMsgs, dEps, dStatus, dTimes, dNext)
-	if pending {
-		// Deliveries leased to this node need no other node woken.
-		b.Queue(`SELECT pg_notify('` + notifyChannel + `', current_schema())`)
+	if len(fresh) > 0 {
+		b.Queue(`WITH m AS (
+				INSERT INTO messages (`+messageCols+`)
+				SELECT id, app, et, eid, ch::jsonb, p, ct, h::jsonb, c, tp
+				FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+					AS u(id, app, et, eid, ch, p, ct, h, c, tp)
+				ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING RETURNING id
+			), d AS (
+				INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
+				SELECT id, app, msg, ep, st, 0, 0, nx, c, c
+				FROM unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::int[], $16::timestamptz[], $17::timestamptz[])
+					AS u(id, app, msg, ep, st, c, nx)
+				WHERE msg IN (SELECT id FROM m)
+			)
+			SELECT id FROM m`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created, traceParents,
+			dIDs, dApps, dMsgs, dEps, dStatus, dTimes, dNext)
+		if pending {
+			// Deliveries leased to this node need no other node woken.
+			b.Queue(`SELECT pg_notify('` + notifyChannel + `', current_schema())`)
+		}
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("insert deliveries: %w", err)
+	if own {
+		b.Queue(`COMMIT`)
+	}
+	var inserted []string
+	if b.Len() > 0 {
+		br = c.SendBatch(ctx, b)
+		if len(fresh) > 0 {
+			rows, err := br.Query()
+			inserted, err = sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("insert messages: %w", err)
+			}
+		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("insert messages: %w", err)
+		}
+	}
+	if len(inserted) < len(fresh) {
+		if err := raced(ctx, c, fresh, inserted); err != nil {
+			return err
+		}
+	}
+	for _, item := range repeats {
+		first := firstOf[appKey{item.Message.AppID, clean(item.Message.EventID)}]
+		cp := *first.Message
+		item.Message, item.Existing = &cp, true
 	}
 	return nil
 }
 
 // raced marks the items of fresh that the insert skipped, because another
-// node stored a message with the same event ID meanwhile, as repeats of it.
-func raced(ctx context.Context, tx pgx.Tx, fresh []*store.MessageCreate, inserted []string) error {
+// node stored a message with the same event ID meanwhile, as repeats of it:
+// they created no deliveries.
+func raced(ctx context.Context, c batcher, fresh []*store.MessageCreate, inserted []string) error {
 	ok := make(map[string]bool, len(inserted))
 	for _, id := range inserted {
 		ok[id] = true
@@ -266,14 +329,11 @@ func raced(ctx context.Context, tx pgx.Tx, fresh []*store.MessageCreate, inserte
 		if ok[m.ID] {
 			continue
 		}
-		if m.EventID == "" {
-			return fmt.Errorf("message %s exists", m.ID)
-		}
-		ex, err := scanMessage(tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE app_id = $1 AND event_id = $2`, m.AppID, clean(m.EventID)))
+		ex, err := scanMessage(c.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE app_id = $1 AND event_id = $2`, m.AppID, clean(m.EventID)))
 		if err != nil {
 			return fmt.Errorf("find message with event ID %s: %w", m.EventID, err)
 		}
-		item.Message, item.Existing = &ex, true
+		item.Message, item.Existing, item.Deliveries, item.Tasks = &ex, true, nil, nil
 	}
 	return nil
 }
@@ -424,9 +484,10 @@ func (s *Store) DeliveryClaim(ctx context.Context, c store.Claim) ([]store.Task,
 }
 
 // DeliveryFinish stores the results of claimed deliveries: every update
-// and insert of the batch in one round trip. Rows are locked in a fixed
-// order, deliveries by ID and then endpoints by ID, so that nodes finishing
-// at once cannot deadlock.
+// and insert of the batch in one round trip and one transaction, whose
+// commit does not wait for the WAL to reach the disk. Rows are locked in a
+// fixed order, deliveries by ID and then endpoints by ID, so that nodes
+// finishing at once cannot deadlock.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
 	if len(results) == 0 {
 		return nil
@@ -467,8 +528,12 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		}
 		health.Add(r)
 	}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
+	err := s.pipeline(ctx, func(b *pgx.Batch) {
+		// A result need not wait for the disk: one that a crash of the
+		// database forgets leaves its delivery leased, to be sent again
+		// when the lease lapses, as when a node dies before writing it.
+		// Accepted messages always wait (MessageCreate).
+		b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
 		b.Queue(`UPDATE deliveries d SET status = u.status, attempts = u.attempts, next_attempt = u.next, updated_at = u.updated
 			FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[], $5::timestamptz[]) AS u(id, status, attempts, next, updated)
 			WHERE d.id = u.id AND d.status = `+sendingStatus, ids, statuses, attemptCounts, nexts, updated)
@@ -480,7 +545,6 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 		for _, id := range epIDs {
 			queueHealth(b, id, health.Endpoint(id))
 		}
-		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
