@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.AddCommand(serveCommand(getenv), migrateCommand(getenv), dbCommand(), benchCommand(getenv), versionCommand())
 	root.AddCommand(sourceCommand(getenv), listenCommand(getenv), tokenCommand(getenv))
 	root.AddCommand(appCommand(getenv), endpointCommand(getenv), eventTypeCommand(getenv), msgCommand(getenv),
-		attemptCommand(getenv))
+		attemptCommand(getenv), receiverCommand())
 	ran := false
 	markRun(root, &ran)
 	err := root.ExecuteContext(ctx)
