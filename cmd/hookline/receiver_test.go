@@ -20,7 +20,9 @@ func TestReceiver(t *testing.T) {
 	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
 	start := func(args ...string) {
-		go func() { done <- Main(ctx, append([]string{"receiver", "--addr", "127.0.0.1:0"}, args...), stdout, stderr, func(string) string { return "" }) }()
+		go func() {
+			done <- Main(ctx, append([]string{"receiver", "--addr", "127.0.0.1:0"}, args...), stdout, stderr, func(string) string { return "" })
+		}()
 	}
 	// First without a secret, to learn the address; the endpoint's secret
 	// is only known once the endpoint exists.
