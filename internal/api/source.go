@@ -621,24 +621,10 @@ func receivedItems(reqs []hookline.Received) []receivedItem {
 	return out
 }
 
-func runStatusText(st hookline.RunStatus) string {
-	switch st {
-	case hookline.RunPending:
-		return "pending"
-	case hookline.RunRunning:
-		return "running"
-	case hookline.RunSucceeded:
-		return "succeeded"
-	case hookline.RunFailed:
-		return "failed"
-	}
-	return "unknown"
-}
-
 func runsToWire(runs []hookline.Run) []runOut {
 	out := make([]runOut, len(runs))
 	for i, r := range runs {
-		out[i] = runOut{ID: r.ID, RouteID: r.RouteID, Command: r.Command, Status: runStatusText(r.Status),
+		out[i] = runOut{ID: r.ID, RouteID: r.RouteID, Command: r.Command, Status: r.Status.String(),
 			Attempts: r.Attempts, ExitCode: r.ExitCode, Output: r.Output, Error: r.Error, UpdatedAt: r.UpdatedAt.UTC()}
 	}
 	return out
