@@ -257,8 +257,8 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake, AdminTokenHash: tokenHash,
-			Events: events,
-			Brand:  web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
+			Events: events, Inbound: in,
+			Brand: web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
 		if err != nil {
 			ln.Close()
 			commits.Stop()
