@@ -265,6 +265,9 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			return err
 		}
 		srv = httpServer(withMetrics(nodeHandler(apiHandler, portal, in), m), log)
+		if in != nil {
+			srv.RegisterOnShutdown(in.EndStreams)
+		}
 	} else {
 		// A worker serves no API, but answers the health probes on its
 		// own address, so that it can be probed as any node is.

@@ -35,7 +35,15 @@ type Encoder func(b []byte, x *hookline.Received) ([]byte, error)
 // hookline, as forwards do. It returns when the client goes away or the
 // source is deleted; an error only when nothing was written yet.
 func (s *Service) Stream(w http.ResponseWriter, r *http.Request, src *hookline.Source, after string, enc Encoder) error {
-	ctx := r.Context()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.streamsEnd:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	if after == "" {
 		latest, _, err := s.st.ReceivedList(ctx, src.ID, store.ReceivedFilter{Page: store.Page{Limit: 1, Desc: true}})
 		if err != nil {
@@ -112,6 +120,14 @@ func (s *Service) Stream(w http.ResponseWriter, r *http.Request, src *hookline.S
 		WaitChange(ctx, changed, StreamPoll)
 	}
 	return nil
+}
+
+// EndStreams ends every stream, for a server shutting down: a stream
+// never ends by itself, and http.Server.Shutdown waits for it (register
+// it with http.Server.RegisterOnShutdown). Clients reconnect, to another
+// node or once this one is back.
+func (s *Service) EndStreams() {
+	s.endOnce.Do(func() { close(s.streamsEnd) })
 }
 
 // WaitChange returns when changed is closed, after d, or when ctx ends.
