@@ -168,4 +168,7 @@ func TestConsoleSourcesInBrowser(t *testing.T) {
 	s.run("phone size", chromedp.EmulateViewport(375, 740))
 	s.run("inspector on a phone", chromedp.Click(`.crumbs a`), chromedp.WaitVisible(`[data-test-id=requests]`))
 	s.take("sources-9-inspector-phone")
+	s.run("desktop size again", chromedp.EmulateViewport(1280, 800))
+	s.run("the list", chromedp.Click(`.crumbs a`), chromedp.WaitVisible(`[data-test-id=sources]`))
+	s.take("sources-10-list")
 }

@@ -122,7 +122,17 @@ type inspectorPage struct {
 type receivedRow struct {
 	*hookline.Received
 	Size string
+	// When is the time received, to the second: requests often come in
+	// bursts.
+	When string
 }
+
+func newReceivedRow(x *hookline.Received) receivedRow {
+	return receivedRow{Received: x, Size: byteSize(len(x.Body)), When: stamp(x.CreatedAt)}
+}
+
+// stamp writes a time to the second.
+func stamp(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04:05 UTC") }
 
 // byteSize says a size in bytes for people.
 func byteSize(n int) string {
@@ -168,7 +178,7 @@ func (s *server) receivedList(w http.ResponseWriter, r *http.Request, sess *sess
 		return err
 	}
 	for i := range page.Reqs {
-		pg.Requests = append(pg.Requests, receivedRow{Received: &page.Reqs[i], Size: byteSize(len(page.Reqs[i].Body))})
+		pg.Requests = append(pg.Requests, newReceivedRow(&page.Reqs[i]))
 	}
 	pg.Stopped, pg.Read = page.Stopped, page.Read
 	if len(page.Reqs) > 0 {
@@ -191,6 +201,7 @@ type receivedPage struct {
 	// Text is the body when it is valid UTF-8; Hex its dump otherwise.
 	Text, Hex string
 	Size      string
+	When      string
 	Headers   []headerRow
 	// View is the request's JSON view, indented.
 	View    string
@@ -212,7 +223,7 @@ func (s *server) receivedShow(w http.ResponseWriter, r *http.Request, sess *sess
 		return err
 	}
 	pg := receivedPage{basePage: s.base(sess, "Request "+x.ID, "sources"), Source: src, Req: x, Path: inbound.MaskPath(x.Path),
-		Size: byteSize(len(x.Body)), Results: results}
+		Size: byteSize(len(x.Body)), When: stamp(x.CreatedAt), Results: results}
 	if r.URL.Query().Get("done") == "replayed" {
 		pg.Flash = "Replayed through the source's routes."
 	}

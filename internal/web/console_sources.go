@@ -53,7 +53,7 @@ type sourceRow struct {
 	*hookline.Source
 	Provider string
 	Routes   string
-	Latest   *hookline.Received
+	Latest   *receivedRow
 }
 
 // provider names a source's verification scheme.
@@ -99,7 +99,8 @@ func (s *server) sourceList(w http.ResponseWriter, r *http.Request, sess *sessio
 			return err
 		}
 		if len(latest.Reqs) > 0 {
-			row.Latest = &latest.Reqs[0]
+			r := newReceivedRow(&latest.Reqs[0])
+			row.Latest = &r
 		}
 		pg.Sources = append(pg.Sources, row)
 	}

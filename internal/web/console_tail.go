@@ -35,7 +35,7 @@ func (s *server) sourceTail(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	pg := tailPage{basePage: s.base(sess, "Live tail", "sources"), Source: src, After: hookline.FirstID(hookline.PrefixReceived)}
 	for i := range page.Reqs {
-		pg.Requests = append(pg.Requests, receivedRow{Received: &page.Reqs[i], Size: byteSize(len(page.Reqs[i].Body))})
+		pg.Requests = append(pg.Requests, newReceivedRow(&page.Reqs[i]))
 	}
 	if len(page.Reqs) > 0 {
 		pg.After = page.Reqs[0].ID
@@ -74,7 +74,7 @@ func (s *server) sourceStream(w http.ResponseWriter, r *http.Request, sess *sess
 	return s.in.Stream(w, r, src, after, func(b []byte, x *hookline.Received) ([]byte, error) {
 		enc, err := json.Marshal(tailEvent{ID: x.ID, URL: base + x.ID, Method: x.Method, EventType: x.EventType,
 			Verified: x.Verified, Size: byteSize(len(x.Body)), ReceivedAt: x.CreatedAt.UTC(),
-			When: x.CreatedAt.UTC().Format("2 Jan 2006, 15:04:05 UTC")})
+			When: stamp(x.CreatedAt)})
 		return append(b, enc...), err
 	})
 }
