@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/hex"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -95,6 +96,18 @@ func (f receivedFilter) values() url.Values {
 
 // Query is the filter as a query string, "" when it selects everything.
 func (f receivedFilter) Query() string { return f.values().Encode() }
+
+// Link is a link to path with the filter and the pairs kv in its query.
+// It is built here, not in a template: a template escapes a query string
+// put into an attribute as one value.
+func (f receivedFilter) Link(path string, kv ...string) template.URL {
+	v := f.values()
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	u := url.URL{Path: path, RawQuery: v.Encode()}
+	return template.URL(u.String())
+}
 
 // Active reports whether the filter selects anything less than all.
 func (f receivedFilter) Active() bool { return f.Query() != "" }

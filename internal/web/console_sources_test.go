@@ -8,11 +8,15 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound"
+	"github.com/hookline/hookline/internal/ops"
+	"github.com/hookline/hookline/internal/store"
 )
 
 const ghSecret = "It's a Secret to Everybody"
@@ -143,7 +147,10 @@ func TestConsoleSources(t *testing.T) {
 	p = b.post(base+"/requests/"+openedID+"/replay", url.Values{"csrf": {csrf}}).want(http.StatusSeeOther)
 	b.get(p.resp.Header.Get("Location")).want(http.StatusOK).one(`[data-test-id=flash]`)
 	b.post(base+"/requests/"+rejectedID+"/replay", url.Values{"csrf": {csrf}}).want(http.StatusUnprocessableEntity)
-	p = b.get(base + "/replay?match=" + url.QueryEscape("repository.name=hookline")).want(http.StatusOK)
+	// The inspector's link keeps the filter.
+	replayLink := b.get(base+"?match="+url.QueryEscape("repository.name=hookline")).want(http.StatusOK).
+		attr(`[data-test-id=replay-matching]`, "href")
+	p = b.get(replayLink).want(http.StatusOK)
 	p.hasText(`[data-test-id=replay-count]`, "1 verified request")
 	form := url.Values{"csrf": {csrf}}
 	for _, n := range []string{"verified", "since", "until", "header", "match", "upto"} {
@@ -240,4 +247,36 @@ func TestConsoleSourcesReadOnly(t *testing.T) {
 	}
 	// And a post without the form token is refused for anyone.
 	b.post(base+"/rotate", url.Values{}).want(http.StatusForbidden)
+}
+
+// TestConsoleSourcesFilterStops checks that a filter the store cannot
+// apply reads a bounded number of requests, and that the page says so and
+// goes on from where it stopped.
+func TestConsoleSourcesFilterStops(t *testing.T) {
+	e := newEnv(t, withInbound)
+	b := e.browser()
+	b.consoleLogin(adminToken, http.StatusSeeOther)
+	id, receiveURL := createGitHubSource(b, b.consoleCSRF())
+	sendGitHub(t, receiveURL, "ping", ghSecret, []byte(`{"zen":"first"}`))
+	ist := e.st.(store.InboundStore)
+	ctx := context.Background()
+	// More requests than one page's scan reads (20 store pages of 20),
+	// none of which the header filter keeps.
+	n := ops.MaxFilterScan*pageSize + 5
+	for i := range n {
+		x := &hookline.Received{ID: hookline.NewID(hookline.PrefixReceived), SourceID: id, Method: "POST", Path: "/in/****",
+			Headers: map[string][]string{"X-Github-Event": {"push"}}, Body: []byte(`{"n":` + strconv.Itoa(i) + `}`),
+			Verified: true, CreatedAt: time.Now().UTC()}
+		if err := ist.ReceivedCreate(ctx, &store.Receive{Received: x}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "/console/sources/" + id
+	p := b.get(base + "?header=" + url.QueryEscape("X-Github-Event=ping")).want(http.StatusOK)
+	p.hasText(`[data-test-id=stopped]`, "stopped after reading 400 requests")
+	p.none(`[data-test-id=request]`)
+	older := p.attr(`[data-test-id=older]`, "href")
+	p = b.get(older).want(http.StatusOK)
+	p.none(`[data-test-id=stopped]`)
+	p.hasText(`[data-test-id=request]`, "ping")
 }
