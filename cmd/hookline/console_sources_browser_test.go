@@ -129,6 +129,17 @@ func TestConsoleSourcesInBrowser(t *testing.T) {
 		t.Errorf("the filtered request is %q", status)
 	}
 	s.take("sources-5-filtered")
+	var count string
+	s.run("replay what the filter selects",
+		chromedp.Click(`[data-test-id=replay-matching]`),
+		chromedp.WaitVisible(`[data-test-id=replay-all]`),
+		chromedp.Text(`[data-test-id=replay-count]`, &count))
+	if !strings.Contains(count, "1 verified request") {
+		t.Errorf("the confirmation says %q", count)
+	}
+	s.take("sources-5b-replay-confirm")
+	s.run("replayed", chromedp.Click(`[data-test-id=replay-all]`), chromedp.WaitVisible(`[data-test-id=flash]`),
+		waitCount(`[data-test-id=request]`, 1))
 
 	s.run("the request",
 		chromedp.Click(`[data-test-id=request] a`),
