@@ -280,3 +280,33 @@ func TestConsoleSourcesFilterStops(t *testing.T) {
 	p.none(`[data-test-id=stopped]`)
 	p.hasText(`[data-test-id=request]`, "ping")
 }
+
+// TestConsoleSourceRoutes checks what a request's page says its forward
+// and publish routes did.
+func TestConsoleSourceRoutes(t *testing.T) {
+	e := newEnv(t, withInbound)
+	b := e.browser()
+	b.consoleLogin(adminToken, http.StatusSeeOther)
+	csrf := b.consoleCSRF()
+	p := b.post("/console/sources", url.Values{"csrf": {csrf}, "name": {"billing"}, "provider": {"none"},
+		"forwardUrl": {"https://example.com/hooks"}, "forwardSign": {"1"}, "publishApp": {"acme"}, "publishEventType": {"invoice.paid"}}).
+		want(http.StatusCreated)
+	receiveURL := p.text(`[data-test-id=receive-url]`)
+	id := strings.TrimPrefix(p.attr(`[data-test-id=open-source]`, "href"), "/console/sources/")
+	resp, err := http.Post(receiveURL, "application/json", strings.NewReader(`{"id":"inv_1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	p = b.get("/console/sources/" + id).want(http.StatusOK)
+	reqID, _ := attr(p.one(`[data-test-id=request]`), "data-id")
+	p = b.get("/console/sources/" + id + "/requests/" + reqID).want(http.StatusOK)
+	p.hasText(`[data-test-id=route-result][data-type=forward]`, "forwarded to https://example.com/hooks: as message msg_")
+	p.hasText(`[data-test-id=route-result][data-type=publish]`, "as message msg_")
+	p.hasText(`[data-test-id=route-result][data-type=publish]`, "invoice.paid")
+	// The message links go to the application's pages in the console.
+	for _, a := range p.all(`[data-test-id=route-result] a`) {
+		href, _ := attr(a, "href")
+		b.get(href).want(http.StatusOK)
+	}
+}
