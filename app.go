@@ -20,7 +20,7 @@ type App struct {
 func (a *App) Validate() error {
 	var v ValidationError
 	if a.Name == "" {
-		v.add("name", "must not be empty")
+		v.add("name", "field required")
 	}
 	validUID(&v, a.UID)
 	if IsID(PrefixApp, a.UID) {

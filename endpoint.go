@@ -152,7 +152,7 @@ func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 func checkURL(raw string) string {
 	if raw == "" {
-		return "must not be empty"
+		return "field required"
 	}
 	if len(raw) > 65536 {
 		return "must be at most 65536 characters"

@@ -24,8 +24,12 @@ type Message struct {
 	ContentType string
 	// Headers are sent with a raw message's deliveries, such as a
 	// provider's own signature headers on a forward.
-	Headers   map[string][]string
-	CreatedAt time.Time
+	Headers map[string][]string
+	// TraceParent is the W3C traceparent of the span that published the
+	// message, when tracing is on, so that its delivery attempts join the
+	// publisher's trace. Empty otherwise.
+	TraceParent string
+	CreatedAt   time.Time
 }
 
 // Validate checks the fields a caller sets.

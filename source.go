@@ -265,7 +265,7 @@ func nameIs(quoted []byte, name string) bool {
 func (s *Source) Validate() error {
 	var v ValidationError
 	if s.Name == "" {
-		v.add("name", "must not be empty")
+		v.add("name", "field required")
 	}
 	validUID(&v, s.UID)
 	for _, m := range s.Methods {

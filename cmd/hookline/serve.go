@@ -27,6 +27,7 @@ import (
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/tracing"
 	"github.com/hookline/hookline/internal/web"
 	"github.com/spf13/cobra"
 )
@@ -63,7 +64,13 @@ GET /api/v1/health is readiness (204, or 503 with a JSON body naming what
 fails: the database, a write refused for want of space, the heartbeat) and
 GET /api/v1/health/live is liveness (204 while the process serves).
 Every node also serves GET /metrics there, in Prometheus's format and
-without a token, unless --metrics=false.`,
+without a token, unless --metrics=false.
+
+Traces are exported over OTLP when the standard OpenTelemetry variables
+ask for them: OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) set, or
+OTEL_TRACES_EXPORTER=otlp. OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER,
+OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf or grpc) and OTEL_SDK_DISABLED
+are honoured; see docs/observability.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.LoadEnv(cmd.Flags(), getenv); err != nil {
@@ -73,7 +80,7 @@ without a token, unless --metrics=false.`,
 				return err
 			}
 			tuneCollector(cfg, getenv)
-			return serve(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return serve(cmd.Context(), cfg, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cfg.Bind(cmd.Flags())
@@ -144,7 +151,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // the listener for other nodes' publishes and the upkeep on worker and all
 // nodes. Every node answers the health probes on its address; a worker
 // serves nothing else there.
-func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
+//
+// When the OTEL_* variables (read with getenv) turn tracing on, the API,
+// the publishes, the receive URLs and the delivery attempts are spans,
+// and the spans not exported yet are flushed last of all at shutdown.
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	if err := checkRole(cfg); err != nil {
 		return err
@@ -153,6 +164,19 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		cfg.NodeID = newNodeID()
 	}
 	log := newLogger(cfg, stderr).With("node_id", cfg.NodeID)
+	tracer, err := tracing.New(ctx, getenv, tracing.Options{Version: version, Logger: log})
+	if err != nil {
+		return err
+	}
+	// Flushed last, so that the spans of the shutdown's last deliveries
+	// go out too.
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := tracer.Shutdown(flushCtx); err != nil {
+			log.Error("flush traces", "err", err)
+		}
+	}()
 	st, err := openStore(ctx, cfg.DB, log)
 	if err != nil {
 		return err
@@ -171,9 +195,23 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		dispatchMetrics dispatch.Metrics
 		inboundMetrics  inbound.Metrics
 	)
+	var history web.History
 	if cfg.Metrics {
 		m = newMetrics(cfg, st, log)
 		apiMetrics, dispatchMetrics, inboundMetrics = m, m, m
+		// The console's charts: the counters, read once a minute.
+		h := m.NewHistory(nil)
+		historyCtx, stopHistory := context.WithCancel(context.WithoutCancel(ctx))
+		historyDone := make(chan struct{})
+		go func() {
+			defer close(historyDone)
+			h.Run(historyCtx)
+		}()
+		defer func() {
+			stopHistory()
+			<-historyDone
+		}()
+		history = h
 	}
 
 	var (
@@ -196,6 +234,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Logger:       log,
 			UserAgent:    userAgent(cfg.NodeID),
 			Metrics:      dispatchMetrics,
+			Tracer:       tracer.Tracer(),
 			Events:       events,
 		})
 		wake = d.Wake
@@ -235,7 +274,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		if ist, ok := st.(inbound.Store); ok {
 			in = inbound.New(inbound.Options{Store: ist, PublicURL: publicURL, Commands: file.Commands, Wake: wake, Logger: log,
 				Bodies:               inflight.New(cfg.RequestMemory, requestMemoryWait),
-				AllowPrivateNetworks: cfg.AllowPrivateNetworks, Metrics: inboundMetrics, Events: events})
+				AllowPrivateNetworks: cfg.AllowPrivateNetworks, Metrics: inboundMetrics, Events: events, Tracer: tracer.Tracer()})
 		}
 		commits = store.NewGroupCommit(st, 512, deliverer)
 		apiHandler := api.New(api.Options{
@@ -251,13 +290,14 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			Wake:         wake,
 			Health:       hc,
 			Metrics:      apiMetrics,
+			Tracer:       tracer.Tracer(),
 			Events:       events,
 
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks,
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake, AdminTokenHash: tokenHash,
-			Events: events, Inbound: in,
+			Events: events, History: history, Inbound: in,
 			Brand: web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
 		if err != nil {
 			ln.Close()

@@ -22,6 +22,7 @@ import (
 	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/ops"
 	"github.com/hookline/hookline/internal/store"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Options.MaxBodyBytes
@@ -83,6 +84,10 @@ type Options struct {
 	// Metrics, when set, counts the requests by route and the messages
 	// published.
 	Metrics Metrics
+	// Tracer, when set, starts a span for each request, named by its
+	// route's pattern, and one for each publish, whose traceparent the
+	// message keeps for its deliveries. Nil starts none.
+	Tracer trace.Tracer
 	// Events, when set, hears of the changes to endpoints, for the
 	// operator's endpoints (see package opwebhook).
 	Events ops.Events
@@ -131,6 +136,8 @@ type server struct {
 	metrics   Metrics
 	observers map[string]func(code int, took time.Duration)
 	unmatched func(code int, took time.Duration)
+	// tracer is Options.Tracer.
+	tracer trace.Tracer
 	// statusWriters are reused from request to request, so that counting
 	// a request allocates nothing; no handler keeps its writer once it
 	// returns.
@@ -164,6 +171,7 @@ func newServer(opts Options) *server {
 
 		allowPrivate: opts.AllowPrivateNetworks,
 		metrics:      opts.Metrics,
+		tracer:       opts.Tracer,
 		observers:    map[string]func(code int, took time.Duration){},
 	}
 	if s.metrics != nil {

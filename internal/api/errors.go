@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -65,7 +66,7 @@ func errorResponse(err error) (int, any) {
 		return http.StatusUnprocessableEntity, validationBody{Detail: items}
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, errorBody{Code: "payload_too_large",
-			Detail: "Request payload is too large."}
+			Detail: fmt.Sprintf("Request payload is too large: the limit is %d bytes, which the server's --max-body-bytes sets.", mbe.Limit)}
 	case errors.Is(err, hookline.ErrStorageFull):
 		return http.StatusInsufficientStorage, errorBody{Code: "insufficient_storage",
 			Detail: "The server has no room to store this; nothing was stored. Retry once space is freed."}

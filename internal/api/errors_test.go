@@ -92,3 +92,35 @@ func TestStoreFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorsSayWhatToDo covers the answers to requests a new user gets
+// wrong: a form post, a missing field, a body over the limit.
+func TestErrorsSayWhatToDo(t *testing.T) {
+	e := newEnv(t, openSQLite(t), func(o *Options) { o.MaxBodyBytes = 1024 })
+
+	b := e.do("POST", "/api/v1/app", "name=acme", "Content-Type", "application/x-www-form-urlencoded").wantError(http.StatusBadRequest, "invalid_json")
+	if !strings.Contains(b.Detail, "Content-Type: application/json") || !strings.Contains(b.Detail, `"application/x-www-form-urlencoded"`) {
+		t.Errorf("a form post: %q", b.Detail)
+	}
+	b = e.do("POST", "/api/v1/app", "name=acme", "Content-Type", "").wantError(http.StatusBadRequest, "invalid_json")
+	if !strings.Contains(b.Detail, "no Content-Type") {
+		t.Errorf("no content type: %q", b.Detail)
+	}
+	// Bad JSON declared as JSON is only that.
+	b = e.do("POST", "/api/v1/app", "{").wantError(http.StatusBadRequest, "invalid_json")
+	if strings.Contains(b.Detail, "Content-Type") {
+		t.Errorf("bad JSON: %q", b.Detail)
+	}
+
+	e.do("POST", "/api/v1/app", map[string]any{}).wantInvalid("body", "name")
+	var v struct{ Detail []struct{ Msg string } }
+	e.do("POST", "/api/v1/app", map[string]any{}).want(http.StatusUnprocessableEntity).decode(&v)
+	if len(v.Detail) == 0 || v.Detail[0].Msg != "field required" {
+		t.Errorf("a missing name: %+v", v)
+	}
+
+	b = e.do("POST", "/api/v1/app", map[string]any{"name": strings.Repeat("x", 2048)}).wantError(http.StatusRequestEntityTooLarge, "payload_too_large")
+	if !strings.Contains(b.Detail, "1024 bytes") || !strings.Contains(b.Detail, "--max-body-bytes") {
+		t.Errorf("too large: %q", b.Detail)
+	}
+}

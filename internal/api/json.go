@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,7 +28,26 @@ func decode(r *http.Request, v any) error {
 	if err != nil {
 		return err
 	}
-	return unmarshal(body, v)
+	return notJSON(r, unmarshal(body, v))
+}
+
+// notJSON says, of a body that is no JSON, what the API takes, when the
+// request declares another content type (a form post, say).
+func notJSON(r *http.Request, err error) error {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.code != "invalid_json" {
+		return err
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
+		return err
+	}
+	what := "no Content-Type"
+	if ct != "" {
+		what = "Content-Type " + strconv.Quote(ct)
+	}
+	return invalidJSON("This API takes a JSON body with Content-Type: application/json; the request has " + what + ". " + ae.detail)
 }
 
 // decodeOptional is decode for bodies that may be left out entirely, such
@@ -42,7 +62,7 @@ func decodeOptional(r *http.Request, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	return unmarshal(body, v)
+	return notJSON(r, unmarshal(body, v))
 }
 
 // readBody reads the request body into buf, which it grows to the body's

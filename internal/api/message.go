@@ -9,6 +9,10 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // messageIn is Svix's MessageIn.
@@ -113,20 +117,23 @@ func (s *server) messageCreate(w http.ResponseWriter, r *http.Request) error {
 		s.appIDs.put(appKey, appID, now)
 	}
 	m.AppID = appID
+	ctx, span := s.startPublish(r.Context(), m)
 	mc := &store.MessageCreate{Message: m}
-	err := s.publish(r.Context(), mc)
+	err := s.publish(ctx, mc)
 	if errors.Is(err, hookline.ErrNotFound) && cached {
 		// The app was deleted since it was cached: resolve the path afresh,
 		// which creates the app from the body as a first publish would.
 		s.appIDs.clear()
 		a, aerr := s.messageApp(r, in.Application, now)
 		if aerr != nil {
+			endPublish(span, mc, aerr)
 			return aerr
 		}
 		appID, m.AppID = a.ID, a.ID
 		mc = &store.MessageCreate{Message: m}
-		err = s.publish(r.Context(), mc)
+		err = s.publish(ctx, mc)
 	}
+	endPublish(span, mc, err)
 	if err != nil {
 		return lookup(err, "application", appID)
 	}
@@ -141,6 +148,41 @@ func (s *server) messageCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusAccepted, messageToWire(mc.Message, withContent))
 	return nil
+}
+
+// startPublish starts the span of a publish, when there is a tracer, and
+// keeps its traceparent in m, so that the deliveries of m join the trace.
+// Without a tracer it returns ctx and a nil span.
+func (s *server) startPublish(ctx context.Context, m *hookline.Message) (context.Context, trace.Span) {
+	if s.tracer == nil {
+		return ctx, nil
+	}
+	ctx, span := s.tracer.Start(ctx, "publish", trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+		attribute.String("hookline.app_id", m.AppID),
+		attribute.String("hookline.message_id", m.ID),
+		attribute.String("hookline.event_type", m.EventType),
+	))
+	m.TraceParent = tracing.TraceParent(span.SpanContext())
+	return ctx, span
+}
+
+// endPublish ends the span of a publish, if there is one, with what the
+// store made of it: the deliveries it created, or that the message's
+// eventId was taken, or the error.
+func endPublish(span trace.Span, mc *store.MessageCreate, err error) {
+	if span == nil {
+		return
+	}
+	switch {
+	case err != nil:
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "publish failed")
+	case mc.Existing:
+		span.SetAttributes(attribute.Bool("hookline.duplicate", true), attribute.String("hookline.existing_message_id", mc.Message.ID))
+	default:
+		span.SetAttributes(attribute.Int("hookline.deliveries", len(mc.Deliveries)))
+	}
+	span.End()
 }
 
 // publish makes one message durable, through the group committer when

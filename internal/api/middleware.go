@@ -12,6 +12,10 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/tracing"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // handlerFunc is an HTTP handler that returns its error instead of writing
@@ -20,29 +24,75 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // serve serves a request and, when there are metrics, counts it under the
 // pattern of the route it matched, never its path, whose IDs would make a
-// series of every resource.
+// series of every resource. When there is a tracer, the request is a span
+// named by that pattern too.
 func (s *server) serve(w http.ResponseWriter, r *http.Request) {
-	if s.metrics == nil {
+	if s.metrics == nil && s.tracer == nil {
 		s.serveRoute(w, r)
 		return
 	}
 	start := time.Now()
+	var span trace.Span
+	if s.tracer != nil {
+		r, span = s.startSpan(r)
+	}
 	sw, _ := s.statusWriters.Get().(*statusWriter)
 	if sw == nil {
 		sw = new(statusWriter)
 	}
 	sw.ResponseWriter, sw.status = w, 0
-	observe, ok := s.observers[s.serveRoute(sw, r)]
-	if !ok {
-		observe = s.unmatched
-	}
+	pattern := s.serveRoute(sw, r)
 	status := sw.status
 	if status == 0 {
 		status = http.StatusOK
 	}
 	sw.ResponseWriter = nil
 	s.statusWriters.Put(sw)
+	if span != nil {
+		endSpan(span, pattern, status)
+	}
+	if s.metrics == nil {
+		return
+	}
+	observe, ok := s.observers[pattern]
+	if !ok {
+		observe = s.unmatched
+	}
 	observe(status, time.Since(start))
+}
+
+// startSpan starts a request's server span, as a child of the caller's
+// span when the request carries a traceparent header, and returns the
+// request with the span in its context. The span is named by the
+// request's method until the route is known: never by its path, which
+// holds IDs and, on some routes, tokens.
+func (s *server) startSpan(r *http.Request) (*http.Request, trace.Span) {
+	ctx := tracing.Extract(r.Context(), r.Header)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	method := tracing.Method(r.Method)
+	ctx, span := s.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.URLScheme(scheme)))
+	return r.WithContext(ctx), span
+}
+
+// endSpan names a request's span by the pattern of the route it matched
+// ("POST /api/v1/app/{app_id}/msg"), or by its method alone when it
+// matched none, and ends it with the response's status code. A 5xx is an
+// error of the server's; a 4xx is the client's, and not.
+func endSpan(span trace.Span, pattern string, status int) {
+	if pattern != "" {
+		span.SetName(pattern)
+		_, route, _ := strings.Cut(pattern, " ")
+		span.SetAttributes(semconv.HTTPRoute(route))
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
 }
 
 // serveRoute normalizes the request and routes it, and returns the

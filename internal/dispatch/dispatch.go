@@ -30,6 +30,7 @@ import (
 	"github.com/hookline/hookline/internal/buildinfo"
 	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Store is the part of store.Store the dispatcher uses.
@@ -159,6 +160,10 @@ type Options struct {
 	UserAgent string
 	// Metrics, when set, counts the attempts.
 	Metrics Metrics
+	// Tracer, when set, starts a client span for each attempt, a child of
+	// the span that published the message when the message kept one, and
+	// sends its traceparent header to the endpoint. Nil starts none.
+	Tracer trace.Tracer
 	// Events, when set, hears of the deliveries that begin failing
 	// (message.attempt.failing, at the FailingAfter-th failed attempt),
 	// run out of attempts (.exhausted) or succeed after failing

@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -17,7 +18,12 @@ import (
 	"github.com/hookline/hookline/internal/encode"
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/tracing"
 	"github.com/hookline/hookline/webhook"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 const (
@@ -37,8 +43,64 @@ type worker struct {
 // send makes one attempt at a task and returns its result and what it
 // showed of the endpoint's health. It returns false when the request was
 // cut off by an abort of the dispatcher: that is no attempt, and the
-// delivery goes back to the store unsent.
+// delivery goes back to the store unsent. With a tracer, the attempt is a
+// span.
 func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool) {
+	if d.opts.Tracer == nil {
+		return d.attempt(w, t, nil)
+	}
+	span := d.startAttempt(t)
+	res, h, sent := d.attempt(w, t, span)
+	endAttempt(span, &res, sent)
+	return res, h, sent
+}
+
+// startAttempt starts the client span of an attempt at t, a child of the
+// span that published its message when the message kept one. Its
+// attributes name where the request goes by scheme, host and port only:
+// an endpoint URL's path and query may hold the receiver's secrets.
+func (d *Dispatcher) startAttempt(t *store.Task) trace.Span {
+	parent := tracing.WithTraceParent(context.Background(), t.Message.TraceParent)
+	attrs := append(tracing.ServerAddress(t.Endpoint.URL),
+		semconv.HTTPRequestMethodPost,
+		attribute.String("hookline.app_id", t.Delivery.AppID),
+		attribute.String("hookline.message_id", t.Delivery.MessageID),
+		attribute.String("hookline.endpoint_id", t.Delivery.EndpointID),
+		attribute.String("hookline.delivery_id", t.Delivery.ID),
+		attribute.Int("hookline.attempt", t.Delivery.Attempts+1),
+	)
+	_, span := d.opts.Tracer.Start(parent, "deliver", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	return span
+}
+
+// endAttempt ends the span of an attempt with its outcome: the response's
+// status code, or the error that ended it, and what became of the
+// delivery.
+func endAttempt(span trace.Span, res *store.Result, sent bool) {
+	a := res.Attempt
+	switch {
+	case !sent:
+		span.SetStatus(codes.Error, "cut off by shutdown; the delivery is due again")
+	case a == nil:
+	default:
+		if a.StatusCode != 0 {
+			span.SetAttributes(semconv.HTTPResponseStatusCode(a.StatusCode))
+		}
+		if a.Status != hookline.StatusSuccess {
+			desc := a.Error
+			if desc == "" {
+				desc = "the endpoint answered " + strconv.Itoa(a.StatusCode)
+			}
+			span.SetStatus(codes.Error, desc)
+		}
+		span.SetAttributes(attribute.String("hookline.delivery_status", res.Delivery.Status.String()))
+	}
+	span.End()
+}
+
+// attempt is send, with span the attempt's span when there is a tracer:
+// its traceparent goes out with the request.
+func (d *Dispatcher) attempt(w *worker, t *store.Task, span trace.Span) (store.Result, health, bool) {
 	ep, msg := t.Endpoint, t.Message
 	now := d.opts.Now()
 	res := store.Result{Delivery: t.Delivery}
@@ -78,6 +140,9 @@ func (d *Dispatcher) send(w *worker, t *store.Task) (store.Result, health, bool)
 		Body:     body,
 		Deadline: start.Add(d.opts.Timeout),
 		MaxBody:  d.opts.MaxResponse,
+	}
+	if span != nil {
+		tracing.Inject(trace.ContextWithSpan(context.Background(), span), req.Header)
 	}
 	resp := Response{Body: w.body[:0]}
 	err = d.client.Do(&req, &resp)

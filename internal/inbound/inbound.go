@@ -26,6 +26,11 @@ import (
 	"github.com/hookline/hookline/internal/inflight"
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Store is the state the inbound half works on: its own tables and the
@@ -61,6 +66,11 @@ type Options struct {
 	AllowPrivateNetworks bool
 	// Metrics, when set, counts the requests to receive URLs.
 	Metrics Metrics
+	// Tracer, when set, starts a span for each request to a receive URL
+	// and one for each route it runs; the messages that forward and
+	// publish routes make keep their route span's traceparent, so that
+	// their deliveries join the sender's trace. Nil starts none.
+	Tracer trace.Tracer
 	// Events, when set, hears of bursts of requests that fail
 	// verification (source.verification_failing; see failingBurst).
 	Events Events
@@ -87,6 +97,7 @@ type Service struct {
 	// allowPrivate is Options.AllowPrivateNetworks.
 	allowPrivate bool
 	metrics      Metrics
+	tracer       trace.Tracer
 
 	// Counters of requests refused by verification, for inspection.
 	rejected atomic.Int64
@@ -120,6 +131,7 @@ func New(opts Options) *Service {
 
 		allowPrivate: opts.AllowPrivateNetworks,
 		metrics:      opts.Metrics,
+		tracer:       opts.Tracer,
 		events:       opts.Events,
 	}
 	if s.now == nil {
@@ -284,9 +296,60 @@ func (s *Service) Handler() http.Handler {
 			writeError(w, http.StatusBadRequest, "invalid_path", "the path is refused: "+why)
 			return
 		}
-		s.receive(w, r)
+		if s.tracer == nil {
+			s.receive(w, r)
+			return
+		}
+		s.receiveTraced(w, r)
 	})
 }
+
+// receiveRoute is the route of receive URLs as spans name it: never the
+// path itself, whose token is the source's secret.
+const receiveRoute = "/in/{token}"
+
+// receiveTraced receives a request as a server span, a child of the
+// sender's span when the request carries a traceparent header.
+func (s *Service) receiveTraced(w http.ResponseWriter, r *http.Request) {
+	ctx := tracing.Extract(r.Context(), r.Header)
+	method := tracing.Method(r.Method)
+	ctx, span := s.tracer.Start(ctx, method+" "+receiveRoute, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.HTTPRoute(receiveRoute)))
+	sw := &statusWriter{ResponseWriter: w}
+	s.receive(sw, r.WithContext(ctx))
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
+}
+
+// statusWriter keeps the status code of the response it passes through.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 type errorBody struct {
 	Code   string `json:"code"`
@@ -316,6 +379,9 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("find source", "err", err)
 		writeStoreError(w, err)
 		return
+	}
+	if s.tracer != nil {
+		trace.SpanFromContext(ctx).SetAttributes(attribute.String("hookline.source_id", src.ID))
 	}
 	if !src.Accepts(r.Method) {
 		methods := src.Methods

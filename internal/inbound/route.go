@@ -12,7 +12,11 @@ import (
 	"github.com/hookline/hookline/internal/inbound/verify"
 	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/tracing"
 	"github.com/hookline/hookline/webhook"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // defaultEventType names inbound events whose provider names no type.
@@ -28,45 +32,89 @@ func (s *Service) plan(ctx context.Context, src *hookline.Source, x *hookline.Re
 		if !r.Filter.Matches(x.EventType, view) {
 			continue
 		}
-		switch r.Type {
-		case hookline.RouteForward:
-			if forwardApp == nil {
-				app, err := s.st.AppGet(ctx, src.ID)
-				if err != nil {
-					return nil, fmt.Errorf("find the forward app of source %s: %w", src.ID, err)
-				}
-				forwardApp = app
-			}
-			rc.Messages = append(rc.Messages, &store.MessageCreate{Message: s.forwardMessage(src, r, x, forwardApp.ID)})
-		case hookline.RoutePublish:
-			app, err := s.st.AppGet(ctx, r.App)
-			if err == nil && app.ID == opwebhook.AppID {
-				// Only hookline publishes the operator's events.
-				err = hookline.ErrNotFound
-			}
-			if errors.Is(err, hookline.ErrNotFound) {
-				// The app was deleted after the route was made: the request
-				// is still kept, and the log says what to fix.
-				s.log.Warn("publish route names a missing app", "source_id", src.ID, "route_id", r.ID, "app", r.App)
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			rc.Messages = append(rc.Messages, &store.MessageCreate{Message: &hookline.Message{
-				ID: hookline.NewID(hookline.PrefixMessage), AppID: app.ID, EventType: publishEventType(r, x),
-				Payload: publishPayload(x), CreatedAt: x.CreatedAt,
-			}})
-		case hookline.RouteCommand:
-			rc.Runs = append(rc.Runs, &hookline.Run{
-				ID: hookline.NewID(hookline.PrefixRun), ReceivedID: x.ID, SourceID: src.ID, RouteID: r.ID, Command: r.Command,
-				Status: hookline.RunPending, NextAttempt: x.CreatedAt, UpdatedAt: x.CreatedAt,
-			})
-		case hookline.RouteHold:
-			// Held requests are the stored requests themselves.
+		span := s.startRoute(ctx, src, r)
+		n := len(rc.Messages)
+		err := s.planRoute(ctx, src, r, x, rc, &forwardApp)
+		if span != nil {
+			endRoute(span, rc.Messages[n:], err)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return rc, nil
+}
+
+// planRoute adds what one route makes of a request to rc. forwardApp is
+// the source's forward app, found by the first forward route.
+func (s *Service) planRoute(ctx context.Context, src *hookline.Source, r hookline.Route, x *hookline.Received, rc *store.Receive, forwardApp **hookline.App) error {
+	switch r.Type {
+	case hookline.RouteForward:
+		if *forwardApp == nil {
+			app, err := s.st.AppGet(ctx, src.ID)
+			if err != nil {
+				return fmt.Errorf("find the forward app of source %s: %w", src.ID, err)
+			}
+			*forwardApp = app
+		}
+		rc.Messages = append(rc.Messages, &store.MessageCreate{Message: s.forwardMessage(src, r, x, (*forwardApp).ID)})
+	case hookline.RoutePublish:
+		app, err := s.st.AppGet(ctx, r.App)
+		if err == nil && app.ID == opwebhook.AppID {
+			// Only hookline publishes the operator's events.
+			err = hookline.ErrNotFound
+		}
+		if errors.Is(err, hookline.ErrNotFound) {
+			// The app was deleted after the route was made: the request
+			// is still kept, and the log says what to fix.
+			s.log.Warn("publish route names a missing app", "source_id", src.ID, "route_id", r.ID, "app", r.App)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rc.Messages = append(rc.Messages, &store.MessageCreate{Message: &hookline.Message{
+			ID: hookline.NewID(hookline.PrefixMessage), AppID: app.ID, EventType: publishEventType(r, x),
+			Payload: publishPayload(x), CreatedAt: x.CreatedAt,
+		}})
+	case hookline.RouteCommand:
+		rc.Runs = append(rc.Runs, &hookline.Run{
+			ID: hookline.NewID(hookline.PrefixRun), ReceivedID: x.ID, SourceID: src.ID, RouteID: r.ID, Command: r.Command,
+			Status: hookline.RunPending, NextAttempt: x.CreatedAt, UpdatedAt: x.CreatedAt,
+		})
+	case hookline.RouteHold:
+		// Held requests are the stored requests themselves.
+	}
+	return nil
+}
+
+// startRoute starts the span of a route that a request matched, when
+// there is a tracer: a child of the request's span. Nil otherwise.
+func (s *Service) startRoute(ctx context.Context, src *hookline.Source, r hookline.Route) trace.Span {
+	if s.tracer == nil {
+		return nil
+	}
+	_, span := s.tracer.Start(ctx, "route "+string(r.Type), trace.WithAttributes(
+		attribute.String("hookline.source_id", src.ID),
+		attribute.String("hookline.route_id", r.ID),
+		attribute.String("hookline.route_type", string(r.Type)),
+	))
+	return span
+}
+
+// endRoute gives the messages a route made its span's traceparent, so
+// that their deliveries join the trace, and ends the span.
+func endRoute(span trace.Span, made []*store.MessageCreate, err error) {
+	tp := tracing.TraceParent(span.SpanContext())
+	for _, mc := range made {
+		mc.Message.TraceParent = tp
+		span.SetAttributes(attribute.String("hookline.message_id", mc.Message.ID))
+	}
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "route failed")
+	}
+	span.End()
 }
 
 // forwardMessage is a raw message carrying the request as it came to the

@@ -2,8 +2,10 @@ package ops
 
 import (
 	"context"
+	"slices"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -42,4 +44,26 @@ func (s *Service) Gauges(ctx context.Context, acc *hookline.Access) (g store.Gau
 	}
 	g, err = gr.GaugesRead(ctx)
 	return g, err == nil, err
+}
+
+// EndpointTrouble lists up to limit failing and up to limit disabled
+// endpoints of the apps, when the store can list them cheaply; ok is false
+// when it cannot. The operator's own endpoints are left out.
+func (s *Service) EndpointTrouble(ctx context.Context, acc *hookline.Access, limit int) (failing, disabled []hookline.Endpoint, ok bool, err error) {
+	if err := acc.Require(hookline.CapRead, ""); err != nil {
+		return nil, nil, false, err
+	}
+	tl, ok := s.st.(store.TroubleLister)
+	if !ok {
+		return nil, nil, false, nil
+	}
+	failing, disabled, err = tl.EndpointTroubleList(ctx, limit+1)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	keep := func(eps []hookline.Endpoint) []hookline.Endpoint {
+		eps = slices.DeleteFunc(eps, func(e hookline.Endpoint) bool { return e.AppID == opwebhook.AppID })
+		return eps[:min(len(eps), limit)]
+	}
+	return keep(failing), keep(disabled), true, nil
 }

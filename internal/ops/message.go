@@ -3,9 +3,11 @@ package ops
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -209,4 +211,36 @@ func (s *Service) SendExample(ctx context.Context, acc *hookline.Access, appKey,
 		return nil, lookup(err, "application", e.AppID)
 	}
 	return mc.Message, nil
+}
+
+// MessageFind finds a message by ID in any app, when the store can;
+// ok is false when it cannot.
+func (s *Service) MessageFind(ctx context.Context, acc *hookline.Access, id string) (m *hookline.Message, ok bool, err error) {
+	if err := acc.Require(hookline.CapRead, ""); err != nil {
+		return nil, false, err
+	}
+	mf, ok := s.st.(store.MessageFinder)
+	if !ok {
+		return nil, false, nil
+	}
+	m, err = mf.MessageFind(ctx, id)
+	if err == nil && m.AppID == opwebhook.AppID {
+		err = hookline.ErrNotFound
+	}
+	return m, true, lookup(err, "message", id)
+}
+
+// MessageListAll lists the messages of every app, when the store can;
+// ok is false when it cannot. The operator's own are left out.
+func (s *Service) MessageListAll(ctx context.Context, acc *hookline.Access, f store.MessageFilter) (msgs []hookline.Message, done, ok bool, err error) {
+	if err := acc.Require(hookline.CapRead, ""); err != nil {
+		return nil, false, false, err
+	}
+	mf, ok := s.st.(store.MessageFinder)
+	if !ok {
+		return nil, false, false, nil
+	}
+	msgs, done, err = mf.MessageListAll(ctx, f)
+	msgs = slices.DeleteFunc(msgs, func(m hookline.Message) bool { return m.AppID == opwebhook.AppID })
+	return msgs, done, true, err
 }

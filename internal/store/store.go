@@ -361,6 +361,23 @@ type Gauger interface {
 	GaugesRead(ctx context.Context) (Gauges, error)
 }
 
+// MessageFinder is a store that finds messages across apps, through the
+// index on their IDs. Both adapters implement it.
+type MessageFinder interface {
+	// MessageFind finds a message by ID, in any app.
+	MessageFind(ctx context.Context, id string) (*hookline.Message, error)
+	// MessageListAll lists the messages of every app; f's filters other
+	// than its window are tested row by row.
+	MessageListAll(ctx context.Context, f MessageFilter) (msgs []hookline.Message, done bool, err error)
+}
+
+// TroubleLister is a store that lists, across apps and through partial
+// indexes, the endpoints in trouble: failing (oldest failure first) and
+// disabled (newest first). Both adapters implement it.
+type TroubleLister interface {
+	EndpointTroubleList(ctx context.Context, limit int) (failing, disabled []hookline.Endpoint, err error)
+}
+
 // Node is a hookline process that takes part in a cluster.
 type Node struct {
 	ID string

@@ -134,4 +134,22 @@ func benchPages(b *testing.B, st store.Store, n int, loaded func()) {
 			}
 		})
 	}
+
+	// The console's pages over the same history, as an operator.
+	op := e.browser()
+	op.consoleLogin(adminToken, http.StatusSeeOther)
+	console := []struct{ name, path string }{
+		{"console-overview", "/console/"},
+		{"console-apps", "/console/apps"},
+		{"console-messages", "/console/messages"},
+		{"console-messages-rare-type", "/console/messages?eventType=user.created"},
+		{"console-app-logs", "/console/apps/" + e.appID + "/messages"},
+	}
+	for _, p := range console {
+		b.Run(p.name, func(b *testing.B) {
+			for b.Loop() {
+				op.get(p.path).want(http.StatusOK)
+			}
+		})
+	}
 }

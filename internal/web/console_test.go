@@ -5,6 +5,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/metrics"
 )
 
 // consoleLogin logs b in to the console with token, wanting status.
@@ -167,4 +171,68 @@ func TestConsoleScreens(t *testing.T) {
 	b.post(revoke, url.Values{"csrf": {csrf}}).want(http.StatusSeeOther)
 	ro.get("/console/").want(http.StatusSeeOther)
 	e.browser().consoleLogin(secret, http.StatusUnauthorized)
+}
+
+func TestConsoleOverviewCharts(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	h := m.NewHistory(nil)
+	m.Published(3)
+	m.Attempted(hookline.StatusSuccess, time.Millisecond, time.Millisecond)
+	m.Attempted(hookline.StatusFail, time.Millisecond, time.Millisecond)
+	h.Tick()
+	e := newEnv(t, func(o *Options) { o.History = h })
+	b := e.browser()
+	b.consoleLogin(adminToken, http.StatusSeeOther)
+	p := b.get("/console/").want(http.StatusOK)
+	if n := len(p.all(`[data-test-id=chart]`)); n != 5 {
+		t.Fatalf("%d charts, want 5", n)
+	}
+	if got := textOf(p.all(`[data-test-id=chart] figcaption`)[0]); !strings.Contains(got, "Messages published in the last hour, by minute: 3") {
+		t.Errorf("first chart: %q", got)
+	}
+	if n := len(p.all(`rect`)); n < 3 {
+		t.Errorf("%d bars drawn, want the minute's published, succeeded and failed", n)
+	}
+
+	// Without metrics, the overview says why there are no charts.
+	e = newEnv(t)
+	b = e.browser()
+	b.consoleLogin(adminToken, http.StatusSeeOther)
+	b.get("/console/").want(http.StatusOK).none(`[data-test-id=chart]`)
+}
+
+func TestConsoleMessages(t *testing.T) {
+	e := newEnv(t)
+	var other struct{ ID string }
+	e.api("POST", "/api/v1/app", map[string]any{"name": "Globex", "uid": "globex"}, &other, http.StatusCreated)
+	var m1, m2 struct{ ID string }
+	e.api("POST", "/api/v1/app/"+e.appID+"/msg", map[string]any{"eventType": "invoice.paid", "eventId": "e-1", "payload": map[string]any{}}, &m1, http.StatusAccepted)
+	e.api("POST", "/api/v1/app/"+other.ID+"/msg", map[string]any{"eventType": "user.created", "payload": map[string]any{}}, &m2, http.StatusAccepted)
+	b := e.browser()
+	b.consoleLogin(adminToken, http.StatusSeeOther)
+
+	p := b.get("/console/messages").want(http.StatusOK)
+	p.one(`[data-test-id=message][data-id=` + m1.ID + `]`)
+	p.one(`[data-test-id=message][data-id=` + m2.ID + `]`)
+	p = b.get("/console/messages?eventType=user.created").want(http.StatusOK)
+	p.none(`[data-test-id=message][data-id=` + m1.ID + `]`)
+	p.one(`[data-test-id=message][data-id=` + m2.ID + `]`)
+
+	p = b.get("/console/messages?q=" + m2.ID).want(http.StatusSeeOther)
+	if loc := p.resp.Header.Get("Location"); loc != "/console/apps/"+other.ID+"/messages/"+m2.ID {
+		t.Errorf("find by ID: %q", loc)
+	}
+	b.get(p.resp.Header.Get("Location")).want(http.StatusOK).hasText(`[data-test-id=message-id]`, m2.ID)
+	b.get("/console/messages?q=msg_nothing").want(http.StatusOK).one(`[data-test-id=not-found]`)
+
+	// An application narrows the search to its logs, where event IDs are.
+	p = b.get("/console/messages?app=acme&q=e-1").want(http.StatusSeeOther)
+	if loc := p.resp.Header.Get("Location"); loc != "/console/apps/"+e.appID+"/messages?q=e-1" {
+		t.Errorf("with an app: %q", loc)
+	}
+	p = b.get(p.resp.Header.Get("Location")).want(http.StatusSeeOther)
+	if loc := p.resp.Header.Get("Location"); loc != "/console/apps/"+e.appID+"/messages/"+m1.ID {
+		t.Errorf("event ID in the app: %q", loc)
+	}
+	b.get("/console/messages?app=nope").want(http.StatusOK).one(`[data-test-id=app-error]`)
 }

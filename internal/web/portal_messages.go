@@ -232,7 +232,12 @@ const summaryEndpoints = 50
 
 // deliverySummary says how a message's deliveries stand, in a few words.
 func (s *server) deliverySummary(ctx context.Context, sess *session, msgID string) (state, text string, err error) {
-	eps, _, err := s.ops.MessageEndpoints(ctx, sess.acc, sess.app.ID, msgID, store.Page{Limit: summaryEndpoints})
+	return s.summaryOf(ctx, sess.acc, sess.app.ID, msgID)
+}
+
+// summaryOf says how the deliveries of a message of app appID stand.
+func (s *server) summaryOf(ctx context.Context, acc *hookline.Access, appID, msgID string) (state, text string, err error) {
+	eps, _, err := s.ops.MessageEndpoints(ctx, acc, appID, msgID, store.Page{Limit: summaryEndpoints})
 	if err != nil {
 		return "", "", err
 	}

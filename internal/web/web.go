@@ -35,6 +35,9 @@ type Options struct {
 	// AllowPrivateNetworks lets endpoint URLs name private addresses, as
 	// the API's option of that name does.
 	AllowPrivateNetworks bool
+	// History, when set, is the node's counts over the last day, which
+	// the console's overview charts.
+	History History
 	// AdminTokenHash is the SHA-256 of the bootstrap admin token, which
 	// logs in to the console as stored admin tokens do; nil for none.
 	AdminTokenHash []byte
@@ -73,6 +76,7 @@ type server struct {
 	mux    *http.ServeMux
 	// adminHash is Options.AdminTokenHash.
 	adminHash []byte
+	history   History
 	// consoleCSP is the console's policy: it is never framed.
 	consoleCSP string
 	// in receives webhooks; nil when the server does not.
@@ -86,7 +90,7 @@ func New(opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{st: opts.Store, log: opts.Logger, clock: opts.Now, mux: http.NewServeMux(), brand: opts.Brand,
-		adminHash: opts.AdminTokenHash, in: opts.Inbound}
+		adminHash: opts.AdminTokenHash, history: opts.History, in: opts.Inbound}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -145,6 +149,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /console/apps/{app_id}/{$}", s.consoleApp(s.appShow))
 	s.mux.HandleFunc("POST /console/apps/{app_id}/portal", s.consoleApp(s.appPortal))
 	s.appRoutes("/console/apps/{app_id}", s.consoleApp)
+	s.mux.HandleFunc("GET /console/messages", s.consoleAuthed(s.allMessages))
 	s.mux.HandleFunc("GET /console/event-types", s.consoleAuthed(s.eventTypeList))
 	s.mux.HandleFunc("GET /console/event-types/new", s.consoleAuthed(s.eventTypeNew))
 	s.mux.HandleFunc("POST /console/event-types", s.consoleAuthed(s.eventTypeCreate))

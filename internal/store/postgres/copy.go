@@ -64,9 +64,9 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 			b.Queue(endpointInsert+` ON CONFLICT DO NOTHING`, endpointArgs(r.Endpoint)...)
 		case r.Message != nil:
 			m := r.Message
-			b.Queue(`INSERT INTO messages (`+messageCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+			b.Queue(`INSERT INTO messages (`+messageCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
 				m.ID, m.AppID, clean(m.EventType), nullString(m.EventID), jsonText(m.Channels), []byte(m.Payload),
-				nullString(m.ContentType), jsonText(cleanHeaders(m.Headers)), m.CreatedAt.UTC())
+				nullString(m.ContentType), jsonText(cleanHeaders(m.Headers)), m.CreatedAt.UTC(), nullString(m.TraceParent))
 		case r.Delivery != nil:
 			d := r.Delivery
 			b.Queue(`INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)

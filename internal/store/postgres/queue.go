@@ -16,34 +16,39 @@ import (
 	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
-const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at`
+const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at, trace_parent`
 
 // scanMessage scans a message's columns, then any extra columns of the row
 // into extra.
 func scanMessage(r scanner, extra ...any) (hookline.Message, error) {
-	var (
-		m              hookline.Message
-		eventID, ctype *string
-		chans, hdrs    []byte
-		payload        []byte
-	)
-	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &ctype, &hdrs, &m.CreatedAt}, extra...)...); err != nil {
-		return m, err
+	// One allocation holds every destination: each variable whose address
+	// goes to Scan would otherwise be moved to the heap on its own.
+	var v struct {
+		m                           hookline.Message
+		eventID, ctype, traceParent *string
+		chans, hdrs, payload        []byte
 	}
-	if eventID != nil {
-		m.EventID = *eventID
+	m := &v.m
+	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &v.eventID, &v.chans, &v.payload, &v.ctype, &v.hdrs, &m.CreatedAt, &v.traceParent}, extra...)...); err != nil {
+		return *m, err
 	}
-	if ctype != nil {
-		m.ContentType = *ctype
+	if v.traceParent != nil {
+		m.TraceParent = *v.traceParent
 	}
-	m.Payload, m.CreatedAt = payload, m.CreatedAt.UTC()
+	if v.eventID != nil {
+		m.EventID = *v.eventID
+	}
+	if v.ctype != nil {
+		m.ContentType = *v.ctype
+	}
+	m.Payload, m.CreatedAt = v.payload, m.CreatedAt.UTC()
 	var err, err2 error
-	m.Channels, err = sqlstore.ParseJSON[[]string](chans)
-	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](hdrs)
+	m.Channels, err = sqlstore.ParseJSON[[]string](v.chans)
+	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](v.hdrs)
 	if err == nil {
 		err = err2
 	}
-	return m, err
+	return *m, err
 }
 
 // textOrNull is a nullable element of a text[] parameter.
@@ -144,6 +149,7 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 	var (
 		fresh                                           []*store.MessageCreate
 		ids, appCol, types, eventIDs, chans, ctypes, hs []pgtype.Text
+		traceParents                                    []pgtype.Text
 		payloads                                        [][]byte
 		created                                         []time.Time
 		firstOf                                         = map[appKey]*store.MessageCreate{}
@@ -178,15 +184,16 @@ func createMessages(ctx context.Context, tx pgx.Tx, batch []*store.MessageCreate
 		ctypes = append(ctypes, textOrNull(nullString(m.ContentType)))
 		hs = append(hs, textOrNull(jsonText(cleanHeaders(m.Headers))))
 		created = append(created, m.CreatedAt.UTC())
+		traceParents = append(traceParents, textOrNull(nullString(m.TraceParent)))
 	}
 	if len(fresh) > 0 {
 		// ON CONFLICT covers a message with the same event ID committed by
 		// another node since the read above.
 		rows, err := tx.Query(ctx, `INSERT INTO messages (`+messageCols+`)
-			SELECT id, app, et, eid, ch::jsonb, p, ct, h::jsonb, c
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[])
-				AS u(id, app, et, eid, ch, p, ct, h, c)
-			ON CONFLICT DO NOTHING RETURNING id`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created)
+			SELECT id, app, et, eid, ch::jsonb, p, ct, h::jsonb, c, tp
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+				AS u(id, app, et, eid, ch, p, ct, h, c, tp)
+			ON CONFLICT DO NOTHING RETURNING id`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created, traceParents)
 		inserted, err := sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
 		if err != nil {
 			return fmt.Errorf("insert messages: %w", err)

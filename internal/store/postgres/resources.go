@@ -262,6 +262,22 @@ func (s *Store) EndpointList(ctx context.Context, appID string, p store.Page) ([
 	return eps, done, nil
 }
 
+// EndpointTroubleList lists up to limit failing and up to limit disabled
+// endpoints of every app, through endpoints_failing and endpoints_disabled.
+func (s *Store) EndpointTroubleList(ctx context.Context, limit int) (failing, disabled []hookline.Endpoint, err error) {
+	scan := func(r pgx.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) }
+	rows, err := s.pool.Query(ctx, `SELECT `+endpointCols+` FROM endpoints
+		WHERE failing_since IS NOT NULL AND NOT disabled ORDER BY failing_since LIMIT $1`, limit)
+	if failing, err = sqlstore.Collect(rows, err, scan); err != nil {
+		return nil, nil, fmt.Errorf("list failing endpoints: %w", err)
+	}
+	rows, err = s.pool.Query(ctx, `SELECT `+endpointCols+` FROM endpoints WHERE disabled ORDER BY id DESC LIMIT $1`, limit)
+	if disabled, err = sqlstore.Collect(rows, err, scan); err != nil {
+		return nil, nil, fmt.Errorf("list disabled endpoints: %w", err)
+	}
+	return failing, disabled, nil
+}
+
 // EndpointUpdate stores every field of an endpoint.
 func (s *Store) EndpointUpdate(ctx context.Context, e *hookline.Endpoint) error {
 	args := endpointArgs(e)

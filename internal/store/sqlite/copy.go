@@ -69,9 +69,9 @@ func (s *Store) Load(ctx context.Context, recs []store.Record) error {
 				_, err = tx.ExecContext(ctx, `INSERT INTO endpoints (`+endpointCols+`) VALUES (`+placeholders(18)+`) ON CONFLICT DO NOTHING`, endpointArgs(r.Endpoint)...)
 			case r.Message != nil:
 				m := r.Message
-				_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (`+placeholders(9)+`) ON CONFLICT DO NOTHING`,
+				_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+messageCols+`) VALUES (`+placeholders(10)+`) ON CONFLICT DO NOTHING`,
 					m.ID, m.AppID, m.EventType, nullString(m.EventID), jsonText(m.Channels), []byte(m.Payload),
-					nullString(m.ContentType), headersText(m.Headers), micro(m.CreatedAt))
+					nullString(m.ContentType), headersText(m.Headers), micro(m.CreatedAt), nullString(m.TraceParent))
 			case r.Delivery != nil:
 				d := r.Delivery
 				_, err = tx.ExecContext(ctx, `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)

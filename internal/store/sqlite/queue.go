@@ -16,25 +16,29 @@ import (
 	"github.com/hookline/hookline/internal/store/sqlstore"
 )
 
-const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at`
+const messageCols = `id, app_id, event_type, event_id, channels, payload, content_type, headers, created_at, trace_parent`
 
 // scanMessage scans a message's columns, then any extra columns of the row
 // into extra.
 func scanMessage(r interface{ Scan(...any) error }, extra ...any) (hookline.Message, error) {
-	var (
-		m                           hookline.Message
-		eventID, chans, ctype, hdrs sql.NullString
-		payload                     []byte
-		created                     int64
-	)
-	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &eventID, &chans, &payload, &ctype, &hdrs, &created}, extra...)...); err != nil {
-		return m, err
+	// One allocation holds every destination: each variable whose address
+	// goes to Scan would otherwise be moved to the heap on its own.
+	var v struct {
+		m                                        hookline.Message
+		eventID, chans, ctype, hdrs, traceParent sql.NullString
+		payload                                  []byte
+		created                                  int64
 	}
-	m.EventID, m.Payload, m.ContentType, m.CreatedAt = eventID.String, payload, ctype.String, fromMicro(created)
+	m := &v.m
+	if err := r.Scan(append([]any{&m.ID, &m.AppID, &m.EventType, &v.eventID, &v.chans, &v.payload, &v.ctype, &v.hdrs, &v.created, &v.traceParent}, extra...)...); err != nil {
+		return *m, err
+	}
+	m.EventID, m.Payload, m.ContentType, m.CreatedAt = v.eventID.String, v.payload, v.ctype.String, fromMicro(v.created)
+	m.TraceParent = v.traceParent.String
 	var err, err2 error
-	m.Channels, err = sqlstore.ParseJSON[[]string](chans.String)
-	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](hdrs.String)
-	return m, errors.Join(err, err2)
+	m.Channels, err = sqlstore.ParseJSON[[]string](v.chans.String)
+	m.Headers, err2 = sqlstore.ParseJSON[map[string][]string](v.hdrs.String)
+	return *m, errors.Join(err, err2)
 }
 
 func headersText(h map[string][]string) any {
@@ -82,7 +86,7 @@ func (s *Store) MessageCreateUnflushed(ctx context.Context, batch []*store.Messa
 func (s *Store) Flush() error { return s.wrote(s.wal.sync()) }
 
 const (
-	insertMessageSQL  = `INSERT INTO messages (` + messageCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertMessageSQL  = `INSERT INTO messages (` + messageCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertDeliverySQL = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	messageByEventIDSQL = `SELECT ` + messageCols + ` FROM messages WHERE app_id = ? AND event_id = ?`
@@ -139,7 +143,7 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 		}
 		created := micro(m.CreatedAt)
 		row := []any{m.ID, m.AppID, m.EventType, nullString(m.EventID), jsonText(m.Channels), []byte(m.Payload),
-			nullString(m.ContentType), headersText(m.Headers), created}
+			nullString(m.ContentType), headersText(m.Headers), created, nullString(m.TraceParent)}
 		if m.EventID != "" {
 			err = s.execStmt(ctx, tx, insertMessageSQL, row)
 		} else {
@@ -345,7 +349,7 @@ const (
 const sendingStatus = "3"
 
 var (
-	insertMessages   = insertRows(insertMessageSQL, 9)
+	insertMessages   = insertRows(insertMessageSQL, 10)
 	insertDeliveries = insertRows(insertDeliverySQL, 8)
 	finishDeliveries = rowStatement{one: finishDeliverySQL, cols: 5,
 		many: `UPDATE deliveries SET status = v.column2, attempts = v.column3, next_attempt = v.column4, updated_at = v.column5

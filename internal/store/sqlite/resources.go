@@ -266,6 +266,23 @@ func (s *Store) EndpointList(ctx context.Context, appID string, p store.Page) ([
 	return eps, done, nil
 }
 
+// EndpointTroubleList lists up to limit failing and up to limit disabled
+// endpoints of every app, through endpoints_failing and endpoints_disabled.
+func (s *Store) EndpointTroubleList(ctx context.Context, limit int) (failing, disabled []hookline.Endpoint, err error) {
+	scan := func(r *sql.Rows) (hookline.Endpoint, error) { return scanEndpoint(r) }
+	rows, err := s.r.QueryContext(ctx, `SELECT `+endpointCols+` FROM endpoints INDEXED BY endpoints_failing
+		WHERE failing_since IS NOT NULL AND disabled = 0 ORDER BY failing_since LIMIT ?`, limit)
+	if failing, err = sqlstore.Collect(rows, err, scan); err != nil {
+		return nil, nil, fmt.Errorf("list failing endpoints: %w", err)
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT `+endpointCols+` FROM endpoints INDEXED BY endpoints_disabled
+		WHERE disabled = 1 ORDER BY id DESC LIMIT ?`, limit)
+	if disabled, err = sqlstore.Collect(rows, err, scan); err != nil {
+		return nil, nil, fmt.Errorf("list disabled endpoints: %w", err)
+	}
+	return failing, disabled, nil
+}
+
 // EndpointUpdate stores every field of an endpoint.
 func (s *Store) EndpointUpdate(ctx context.Context, e *hookline.Endpoint) error {
 	args := endpointArgs(e)

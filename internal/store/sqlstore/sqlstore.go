@@ -136,7 +136,9 @@ func (q *Query) ReceivedListConds(sourceID string, f store.ReceivedFilter) {
 
 // MessageListConds adds the conditions of f on the messages of app appID.
 func (q *Query) MessageListConds(appID string, f store.MessageFilter) {
-	q.Add("app_id = ?", appID)
+	if appID != "" {
+		q.Add("app_id = ?", appID)
+	}
 	q.Window("created_at", f.Window)
 	q.Since("id", hookline.PrefixMessage, f.Window)
 	q.MessageConds("", f.EventTypes, f.Channel)

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MessageFanOut", testMessageFanOut},
 		{"MessageEventIDDedup", testMessageEventIDDedup},
 		{"MessageList", testMessageList},
+		{"MessageTraceParent", testMessageTraceParent},
 		{"PayloadBytes", testPayloadBytes},
 		{"ClaimFinish", testClaimFinish},
 		{"FinishBatch", testFinishBatch},
@@ -515,6 +516,33 @@ func testMessageList(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(msgs[1], got); diff != "" {
 		t.Errorf("get (-want +got):\n%s", diff)
 	}
+
+	// Across apps: by ID, and every app's messages, newest first.
+	mf, ok := s.(store.MessageFinder)
+	if !ok {
+		return
+	}
+	other := newApp(t, s, "other")
+	om := &hookline.Message{ID: clock.at(t, hookline.PrefixMessage, t0.Add(5*time.Minute)), AppID: other.ID, EventType: "a.one",
+		Payload: json.RawMessage(`{}`), CreatedAt: t0.Add(5 * time.Minute)}
+	must(t, s.MessageCreate(ctx, []*store.MessageCreate{{Message: om}}))
+	found, err := mf.MessageFind(ctx, om.ID)
+	must(t, err)
+	if found.AppID != other.ID {
+		t.Errorf("found %+v", found)
+	}
+	_, err = mf.MessageFind(ctx, "msg_missing")
+	wantKind(t, err, hookline.ErrNotFound)
+	all, done, err := mf.MessageListAll(ctx, store.MessageFilter{Page: store.Page{Limit: 3, Desc: true}})
+	must(t, err)
+	if diff := cmp.Diff([]string{om.ID, msgs[3].ID, msgs[2].ID}, ids(all)); diff != "" || done {
+		t.Errorf("every app's messages (-want +got):\n%s (done %v)", diff, done)
+	}
+	all, _, err = mf.MessageListAll(ctx, store.MessageFilter{Page: store.Page{Limit: 10, Desc: true}, EventTypes: []string{"a.one"}})
+	must(t, err)
+	if diff := cmp.Diff([]string{om.ID, msgs[2].ID, msgs[0].ID}, ids(all)); diff != "" {
+		t.Errorf("every app's a.one messages (-want +got):\n%s", diff)
+	}
 }
 
 func testClaimFinish(t *testing.T, s store.Store) {
@@ -767,6 +795,21 @@ func testEndpointHealth(t *testing.T, s store.Store) {
 	if got.FailingSince == nil || !got.FailingSince.Equal(fail1) {
 		t.Errorf("failing since = %v, want the first failure %v", got.FailingSince, fail1)
 	}
+	troubled := func() (failing, disabled []string) {
+		t.Helper()
+		tl, ok := s.(store.TroubleLister)
+		if !ok {
+			return nil, nil
+		}
+		f, d, err := tl.EndpointTroubleList(ctx, 10)
+		must(t, err)
+		return ids(f, func(e hookline.Endpoint) string { return e.ID }), ids(d, func(e hookline.Endpoint) string { return e.ID })
+	}
+	if _, ok := s.(store.TroubleLister); ok {
+		if f, d := troubled(); !slices.Equal(f, []string{e.ID}) || len(d) != 0 {
+			t.Errorf("trouble list: failing %v, disabled %v; want %s failing", f, d, e.ID)
+		}
+	}
 	finish(t, s, tasks[2], hookline.StatusSuccess, t0.Add(3*time.Second), time.Time{})
 	got, err = s.EndpointGet(ctx, a.ID, e.ID)
 	must(t, err)
@@ -783,6 +826,11 @@ func testEndpointHealth(t *testing.T, s store.Store) {
 	must(t, err)
 	if !got.Disabled || got.DisabledReason != "the endpoint answered 410 Gone" {
 		t.Errorf("disabled=%v reason=%q", got.Disabled, got.DisabledReason)
+	}
+	if _, ok := s.(store.TroubleLister); ok {
+		if f, d := troubled(); len(f) != 0 || !slices.Equal(d, []string{e.ID}) {
+			t.Errorf("trouble list: failing %v, disabled %v; want %s disabled", f, d, e.ID)
+		}
 	}
 	atts, _, err := s.AttemptList(ctx, a.ID, store.AttemptFilter{Page: store.Page{Limit: 10}, MessageID: m.Message.ID})
 	must(t, err)
@@ -1198,6 +1246,38 @@ func testSettings(t *testing.T, s store.Store) {
 // testMessageLease publishes under a lease: the store must honour the
 // lease's limit and exclusions, return tasks ready to send, and keep the
 // leased deliveries from claims until the lease lapses.
+// testMessageTraceParent checks that a message keeps the traceparent it
+// was published with, for its deliveries to join the publisher's trace,
+// and that a message published without one reads back without one.
+func testMessageTraceParent(t *testing.T, s store.Store) {
+	a := newApp(t, s, "a")
+	newEndpoint(t, s, a.ID, nil)
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	traced := &store.MessageCreate{Message: &hookline.Message{
+		ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "x", Payload: json.RawMessage(`{}`), TraceParent: tp, CreatedAt: t0,
+	}}
+	must(t, s.MessageCreate(ctx, []*store.MessageCreate{traced}))
+	must(t, traced.Err)
+	plain := publish(t, s, a.ID, "x")
+	want := map[string]string{traced.Message.ID: tp, plain.Message.ID: ""}
+	for id, tp := range want {
+		m, err := s.MessageGet(ctx, a.ID, id)
+		must(t, err)
+		if m.TraceParent != tp {
+			t.Errorf("message %s reads back with traceparent %q, want %q", id, m.TraceParent, tp)
+		}
+	}
+	tasks := claim(t, s, t0, 10)
+	if len(tasks) != 2 {
+		t.Fatalf("claimed %d deliveries, want 2", len(tasks))
+	}
+	for _, task := range tasks {
+		if got := task.Message.TraceParent; got != want[task.Message.ID] {
+			t.Errorf("claimed delivery of message %s has traceparent %q, want %q", task.Message.ID, got, want[task.Message.ID])
+		}
+	}
+}
+
 func testMessageLease(t *testing.T, s store.Store) {
 	a, inherits, ownLimit := limitedApp(t, s, "a")
 	appRate, own := limitedAppRate, limitedEndpointRate

@@ -243,7 +243,8 @@ func testCopy(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	raw := &store.MessageCreate{Message: &hookline.Message{ID: hookline.NewID(hookline.PrefixMessage), AppID: a.ID, EventType: "invoice.paid",
 		Channels: []string{"eu"}, Payload: json.RawMessage("a=1&b=2"), ContentType: "application/x-www-form-urlencoded",
-		Headers: map[string][]string{"X-Signature": {"v1=abc"}}, CreatedAt: t0.Add(10 * time.Second)}}
+		Headers: map[string][]string{"X-Signature": {"v1=abc"}}, TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		CreatedAt: t0.Add(10 * time.Second)}}
 	must(t, src.MessageCreate(ctx, []*store.MessageCreate{raw}))
 	tasks := claim(t, src, t0.Add(time.Minute), 4)
 	finish(t, src, tasks[0], hookline.StatusSuccess, t0.Add(time.Minute), time.Time{})
