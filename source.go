@@ -367,6 +367,21 @@ const (
 	RunFailed
 )
 
+// String names the state in words, as the API writes it.
+func (st RunStatus) String() string {
+	switch st {
+	case RunPending:
+		return "pending"
+	case RunRunning:
+		return "running"
+	case RunSucceeded:
+		return "succeeded"
+	case RunFailed:
+		return "failed"
+	}
+	return "unknown"
+}
+
 // Run is one execution, due or done, of a command route for a request.
 type Run struct {
 	ID         string

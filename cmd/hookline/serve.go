@@ -304,7 +304,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake, AdminTokenHash: tokenHash,
-			Events: events, History: history,
+			Events: events, History: history, Inbound: in,
 			Brand: web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
 		if err != nil {
 			ln.Close()
@@ -312,6 +312,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 			return err
 		}
 		srv = httpServer(withMetrics(nodeHandler(apiHandler, portal, in), m), log)
+		if in != nil {
+			srv.RegisterOnShutdown(in.EndStreams)
+		}
 	} else {
 		// A worker serves no API, but answers the health probes on its
 		// own address, so that it can be probed as any node is.

@@ -194,7 +194,7 @@ func newServer(opts Options) *server {
 		s.health = health.New(ho)
 	}
 	s.ops = ops.New(ops.Options{Store: s.st, AllowPrivateNetworks: s.allowPrivate, Now: s.clock, Publisher: s.pub, Wake: s.wake,
-		Events: opts.Events})
+		Events: opts.Events, Inbound: opts.Inbound})
 	s.routes()
 	return s
 }

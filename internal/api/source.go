@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,31 +14,13 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/inbound/verify"
+	"github.com/hookline/hookline/internal/ops"
 	"github.com/hookline/hookline/internal/store"
 )
 
-// Bounds of the inbound routes.
-const (
-	// defaultTokenGrace is how long a rotated-out receive URL keeps
-	// working when the rotation names no grace period: a day, time enough
-	// to update the sender's settings.
-	defaultTokenGrace = 24 * time.Hour
-	// maxTokenGrace is the longest a rotated-out URL may keep working.
-	maxTokenGrace = 7 * 24 * time.Hour
-	// maxPollWait is the longest an events long-poll holds a request,
-	// below the server's one-minute write timeout.
-	maxPollWait = 60 * time.Second
-	// streamPoll bounds each wait of a stream or long poll for new
-	// requests, so that requests received by another node sharing the
-	// database show up too.
-	streamPoll = 2 * time.Second
-	// streamKeepAlive is how often an idle stream sends a comment, so that
-	// proxies and clients do not take it for dead.
-	streamKeepAlive = 15 * time.Second
-	// maxFilterScan bounds how many store pages one list with a filter the
-	// store cannot apply (verified=false, a hold route's filter) reads.
-	maxFilterScan = 20
-)
+// maxPollWait is the longest an events long-poll holds a request, below
+// the server's one-minute write timeout.
+const maxPollWait = 60 * time.Second
 
 // sourceRoutes registers the inbound routes when the server has an
 // inbound service and a store that keeps sources.
@@ -337,9 +318,7 @@ func (s *server) sourceToWire(src *hookline.Source) sourceOut {
 // source loads the source named by the {source_id} path value, an ID or
 // a uid.
 func (s *server) source(r *http.Request) (*hookline.Source, error) {
-	id := r.PathValue("source_id")
-	src, err := s.inbound().SourceGet(r.Context(), id)
-	return src, lookup(err, "source", id)
+	return s.ops.Source(r.Context(), accessFrom(r.Context()), r.PathValue("source_id"))
 }
 
 // sourceWriteErr explains a conflict on a source write: uids are unique.
@@ -356,7 +335,7 @@ func (s *server) sourceList(w http.ResponseWriter, r *http.Request) error {
 	if err := q.err(); err != nil {
 		return err
 	}
-	srcs, done, err := s.inbound().SourceList(r.Context(), p)
+	srcs, done, err := s.ops.SourceList(r.Context(), accessFrom(r.Context()), p)
 	if err != nil {
 		return err
 	}
@@ -375,33 +354,12 @@ func (s *server) sourceCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	now := s.now()
-	token, hash := inbound.NewToken()
-	src := &hookline.Source{ID: hookline.NewID(hookline.PrefixSource), TokenHash: hash, CreatedAt: now, UpdatedAt: now}
-	if err := in.apply(src); err != nil {
+	src, url, err := s.ops.SourceCreate(r.Context(), accessFrom(r.Context()), in.apply)
+	if err != nil {
 		return err
-	}
-	if err := s.in.Validate(src); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	if err := s.inbound().SourceCreate(ctx, src); err != nil {
-		return sourceWriteErr(err, src)
-	}
-	if err := s.in.SyncForwards(ctx, src); err != nil {
-		// Undo: the client never sees this source's URL, so a source left
-		// behind could never be used.
-		undo := context.WithoutCancel(ctx)
-		if derr := s.in.DeleteForwards(undo, src); derr != nil {
-			err = errors.Join(err, derr)
-		}
-		if derr := s.inbound().SourceDelete(undo, src.ID); derr != nil {
-			err = errors.Join(err, derr)
-		}
-		return fmt.Errorf("create forwards of source: %w", err)
 	}
 	out := s.sourceToWire(src)
-	out.URL = s.in.URL(token)
+	out.URL = url
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
@@ -500,32 +458,21 @@ func (s *server) sourceRotate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptional(r, &in); err != nil {
 		return err
 	}
-	grace := defaultTokenGrace
+	var grace *time.Duration
 	if in.GracePeriodSeconds != nil {
 		n := *in.GracePeriodSeconds
-		if n < 0 || n > int64(maxTokenGrace/time.Second) {
-			return hookline.Invalid([]string{"body", "gracePeriodSeconds"},
-				"must be from 0 to "+strconv.FormatInt(int64(maxTokenGrace/time.Second), 10)+" (7 days)")
+		if n < 0 || n > int64(ops.MaxTokenGrace/time.Second) {
+			n = -1 // out of range, however large: the operation says what is allowed
 		}
-		grace = time.Duration(n) * time.Second
+		d := time.Duration(n) * time.Second
+		grace = &d
 	}
-	src, err := s.source(r)
+	src, url, err := s.ops.SourceRotate(r.Context(), accessFrom(r.Context()), r.PathValue("source_id"), grace)
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	token, hash := inbound.NewToken()
-	src.PrevTokenHash, src.PrevTokenExpires = nil, nil
-	if grace > 0 {
-		until := now.Add(grace)
-		src.PrevTokenHash, src.PrevTokenExpires = src.TokenHash, &until
-	}
-	src.TokenHash, src.UpdatedAt = hash, now
-	if err := s.inbound().SourceUpdate(r.Context(), src); err != nil {
-		return sourceWriteErr(err, src)
-	}
 	out := s.sourceToWire(src)
-	out.URL = s.in.URL(token)
+	out.URL = url
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -674,80 +621,13 @@ func receivedItems(reqs []hookline.Received) []receivedItem {
 	return out
 }
 
-// receivedWeight is what a request weighs against a page's byte cap.
-func receivedWeight(x *hookline.Received) int64 {
-	return int64(len(x.Body) + len(x.View))
-}
-
-func runStatusText(st hookline.RunStatus) string {
-	switch st {
-	case hookline.RunPending:
-		return "pending"
-	case hookline.RunRunning:
-		return "running"
-	case hookline.RunSucceeded:
-		return "succeeded"
-	case hookline.RunFailed:
-		return "failed"
-	}
-	return "unknown"
-}
-
 func runsToWire(runs []hookline.Run) []runOut {
 	out := make([]runOut, len(runs))
 	for i, r := range runs {
-		out[i] = runOut{ID: r.ID, RouteID: r.RouteID, Command: r.Command, Status: runStatusText(r.Status),
+		out[i] = runOut{ID: r.ID, RouteID: r.RouteID, Command: r.Command, Status: r.Status.String(),
 			Attempts: r.Attempts, ExitCode: r.ExitCode, Output: r.Output, Error: r.Error, UpdatedAt: r.UpdatedAt.UTC()}
 	}
 	return out
-}
-
-// scanned is a page of received requests that passed a filter the store
-// could not apply, and the ID of the last request read, kept or not, which
-// is where the next page starts.
-type scanned struct {
-	reqs []hookline.Received
-	last string
-	done bool
-}
-
-// scanReceived lists a source's requests through f, keeping those keep
-// accepts, until f.Limit are kept, those kept reach the store's byte cap
-// of a page (store.MaxPageBytes), the list ends, or maxFilterScan pages
-// were read. keep nil keeps all, in one store call.
-func (s *server) scanReceived(ctx context.Context, sourceID string, f store.ReceivedFilter, keep func(*hookline.Received) bool) (scanned, error) {
-	var (
-		out   scanned
-		bytes int64
-	)
-	for range maxFilterScan {
-		page, done, err := s.inbound().ReceivedList(ctx, sourceID, f)
-		if err != nil {
-			return out, err
-		}
-		for i := range page {
-			if len(out.reqs) == f.Limit {
-				return out, nil
-			}
-			kept := keep == nil || keep(&page[i])
-			if kept && len(out.reqs) > 0 && bytes+receivedWeight(&page[i]) > store.MaxPageBytes {
-				return out, nil // the next page starts at this request
-			}
-			out.last = page[i].ID
-			if kept {
-				out.reqs = append(out.reqs, page[i])
-				bytes += receivedWeight(&page[i])
-			}
-		}
-		out.done = done
-		// A backward page (a prevIterator) is read once: walking further
-		// back would need the store's order reversed.
-		if done || len(page) == 0 || len(out.reqs) == f.Limit || keep == nil || f.Prev {
-			return out, nil
-		}
-		f.Iterator = page[len(page)-1].ID
-	}
-	return out, nil
 }
 
 // receivedList lists a source's received requests, newest first.
@@ -756,54 +636,33 @@ func (s *server) scanReceived(ctx context.Context, sourceID string, f store.Rece
 func (s *server) receivedList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	p := q.page(pageSpec{validIterator: idIterator(hookline.PrefixReceived), desc: true})
-	f := store.ReceivedFilter{Page: p, Window: q.window(), EventTypes: q.eventTypes()}
-	var keep func(*hookline.Received) bool
+	rq := ops.ReceivedQuery{ReceivedFilter: store.ReceivedFilter{Page: p, Window: q.window(), EventTypes: q.eventTypes()}}
 	if q.values.Has("verified") {
 		if q.bool("verified", true) {
-			f.VerifiedOnly = true
+			rq.VerifiedOnly = true
 		} else {
-			keep = func(x *hookline.Received) bool { return !x.Verified }
+			rq.Rejected = true
 		}
 	}
 	if err := q.err(); err != nil {
 		return err
 	}
-	src, err := s.source(r)
+	_, page, err := s.ops.ReceivedList(r.Context(), accessFrom(r.Context()), r.PathValue("source_id"), rq)
 	if err != nil {
 		return err
 	}
-	page, err := s.scanReceived(r.Context(), src.ID, f, keep)
-	if err != nil {
-		return err
-	}
-	l := newList(receivedItems(page.reqs), page.done, func(o *receivedItem) string { return o.x.ID })
-	if page.last != "" && !p.Prev {
+	l := newList(receivedItems(page.Reqs), page.Done, func(o *receivedItem) string { return o.x.ID })
+	if page.Last != "" && !p.Prev {
 		// Continue after the last request read, even one filtered out, so
 		// the next page does not read it again.
-		l.Iterator = &page.last
+		l.Iterator = &page.Last
 	}
 	writeJSON(w, http.StatusOK, l)
 	return nil
 }
 
-// received loads the request named by {request_id} of the source in the
-// path.
-func (s *server) received(r *http.Request) (*hookline.Source, *hookline.Received, error) {
-	src, err := s.source(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	id := r.PathValue("request_id")
-	x, err := s.inbound().ReceivedGet(r.Context(), src.ID, id)
-	return src, x, lookup(err, "request", id)
-}
-
 func (s *server) receivedGet(w http.ResponseWriter, r *http.Request) error {
-	_, x, err := s.received(r)
-	if err != nil {
-		return err
-	}
-	runs, err := s.inbound().RunList(r.Context(), x.ID)
+	_, x, runs, err := s.ops.Received(r.Context(), accessFrom(r.Context()), r.PathValue("source_id"), r.PathValue("request_id"))
 	if err != nil {
 		return err
 	}
@@ -819,11 +678,7 @@ func (s *server) receivedGet(w http.ResponseWriter, r *http.Request) error {
 // receivedReplay runs a stored request through the source's current
 // routes again.
 func (s *server) receivedReplay(w http.ResponseWriter, r *http.Request) error {
-	src, x, err := s.received(r)
-	if err != nil {
-		return err
-	}
-	if err := s.in.Replay(r.Context(), src, x); err != nil {
+	if err := s.ops.Replay(r.Context(), accessFrom(r.Context()), r.PathValue("source_id"), r.PathValue("request_id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -902,30 +757,30 @@ func (s *server) sourceEvents(w http.ResponseWriter, r *http.Request) error {
 		_ = rc.SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
 	}
 	deadline := time.Now().Add(wait)
-	f := store.ReceivedFilter{Page: store.Page{Limit: p.Limit, Iterator: after}, VerifiedOnly: true}
-	keep := holdFilter(src)
-	var page scanned
+	rq := ops.ReceivedQuery{ReceivedFilter: store.ReceivedFilter{Page: store.Page{Limit: p.Limit, Iterator: after}, VerifiedOnly: true},
+		Keep: holdFilter(src)}
+	var page ops.ReceivedPage
 	for {
 		changed := s.in.Changes(src.ID)
-		if page, err = s.scanReceived(ctx, src.ID, f, keep); err != nil {
+		if _, page, err = s.ops.ReceivedList(ctx, accessFrom(ctx), src.ID, rq); err != nil {
 			return err
 		}
-		if page.last != "" {
-			f.Iterator = page.last
+		if page.Last != "" {
+			rq.Iterator = page.Last
 		}
 		left := time.Until(deadline)
 		// A page that is empty but not done read only requests the hold
 		// routes filter out: answer, and let the client ask on at once.
-		if len(page.reqs) > 0 || !page.done || left <= 0 || ctx.Err() != nil {
+		if len(page.Reqs) > 0 || !page.Done || left <= 0 || ctx.Err() != nil {
 			break
 		}
 		// Each wait is bounded like a stream's: a request stored by
 		// another node wakes no one here.
-		waitChange(ctx, changed, min(left, streamPoll))
+		inbound.WaitChange(ctx, changed, min(left, inbound.StreamPoll))
 	}
-	l := listOut[receivedItem]{Data: receivedItems(page.reqs), Done: page.done}
-	if f.Iterator != "" {
-		l.Iterator = &f.Iterator
+	l := listOut[receivedItem]{Data: receivedItems(page.Reqs), Done: page.Done}
+	if rq.Iterator != "" {
+		l.Iterator = &rq.Iterator
 	}
 	writeJSON(w, http.StatusOK, l)
 	return nil
@@ -998,93 +853,7 @@ func (s *server) sourceStream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	if after == "" {
-		latest, _, err := s.inbound().ReceivedList(ctx, src.ID, store.ReceivedFilter{Page: store.Page{Limit: 1, Desc: true}})
-		if err != nil {
-			return err
-		}
-		after = hookline.FirstID(hookline.PrefixReceived)
-		if len(latest) > 0 {
-			after = latest[0].ID
-		}
-	}
-
-	// A stream lasts as long as the client wants it; the server's read
-	// and write timeouts are for ordinary requests.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no") // nginx: pass events on as they come
-	w.WriteHeader(http.StatusOK)
-	// The first bytes tell the client the stream is open, and where it
-	// starts: as the ID of an event without data, which a client that
-	// reconnects sends back as Last-Event-ID, so that a request stored
-	// before the first event, while it was away, is not missed.
-	if _, err := fmt.Fprint(w, ": stream of source "+src.ID+"\nid: "+after+"\n\n"); err != nil {
-		return nil
-	}
-	if rc.Flush() != nil {
-		return nil
-	}
-
-	lastWrite := time.Now()
-	f := store.ReceivedFilter{Page: store.Page{Limit: 50, Iterator: after}, VerifiedOnly: true}
-	var data []byte // one event at a time, the buffer reused
-	for ctx.Err() == nil {
-		changed := s.in.Changes(src.ID)
-		reqs, _, err := s.inbound().ReceivedList(ctx, src.ID, f)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("stream received requests", "source_id", src.ID, "err", err)
-			}
-			return nil // the client reconnects and resumes
-		}
-		for i := range reqs {
-			// What the stream passes on to a developer's machine leaves
-			// out credentials meant for hookline, as forwards do.
-			reqs[i].Headers = inbound.ForwardHeaders(src, reqs[i].Headers)
-			data = append(data[:0], "id: "+reqs[i].ID+"\nevent: request\ndata: "...)
-			if data, err = (receivedItem{&reqs[i]}).appendJSON(data); err != nil {
-				return err
-			}
-			data = append(data, "\n\n"...)
-			if _, err := w.Write(data); err != nil {
-				return nil
-			}
-			if rc.Flush() != nil {
-				return nil
-			}
-			f.Iterator, lastWrite = reqs[i].ID, time.Now()
-		}
-		if len(reqs) > 0 {
-			continue
-		}
-		if time.Since(lastWrite) >= streamKeepAlive {
-			// Also the moment to notice a source deleted meanwhile.
-			if _, err := s.inbound().SourceGet(ctx, src.ID); errors.Is(err, hookline.ErrNotFound) {
-				return nil
-			}
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
-				return nil
-			}
-			lastWrite = time.Now()
-		}
-		waitChange(ctx, changed, streamPoll)
-	}
-	return nil
-}
-
-// waitChange returns when changed is closed, after d, or when ctx ends.
-func waitChange(ctx context.Context, changed <-chan struct{}, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-changed:
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	return s.in.Stream(w, r, src, after, func(b []byte, x *hookline.Received) ([]byte, error) {
+		return receivedItem{x}.appendJSON(b)
+	})
 }

@@ -107,6 +107,9 @@ type Service struct {
 
 	mu      sync.Mutex
 	waiters map[string]chan struct{} // by source ID, closed when a request arrives
+	// streamsEnd is closed by EndStreams, when the server shuts down.
+	streamsEnd chan struct{}
+	endOnce    sync.Once
 
 	runner *runner
 }
@@ -123,6 +126,8 @@ func New(opts Options) *Service {
 		bodies:   opts.Bodies,
 		writing:  inflight.New(maxWriting, 10*time.Second),
 		waiters:  map[string]chan struct{}{},
+
+		streamsEnd: make(chan struct{}),
 
 		allowPrivate: opts.AllowPrivateNetworks,
 		metrics:      opts.Metrics,

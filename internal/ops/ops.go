@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -48,6 +49,9 @@ type Options struct {
 	// Events, when set, hears of the changes to endpoints, for the
 	// operator's endpoints (see package opwebhook).
 	Events Events
+	// Inbound, when set with a Store that keeps sources, does the source
+	// operations; without it they fail with ErrNoInbound.
+	Inbound *inbound.Service
 }
 
 // Events takes operational events to publish. It must not block.
@@ -63,12 +67,13 @@ type Service struct {
 	pub          Publisher
 	wakeFn       func()
 	events       Events
+	in           *inbound.Service
 }
 
 // New returns a Service.
 func New(opts Options) *Service {
 	s := &Service{st: opts.Store, allowPrivate: opts.AllowPrivateNetworks, clock: opts.Now, pub: opts.Publisher, wakeFn: opts.Wake,
-		events: opts.Events}
+		events: opts.Events, in: opts.Inbound}
 	if s.clock == nil {
 		s.clock = time.Now
 	}

@@ -50,21 +50,24 @@ func newEnvOn(t testing.TB, st store.Store, mod ...func(*Options)) *env {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	sum := sha256.Sum256([]byte(adminToken))
-	apiHandler := api.New(api.Options{Store: st, TokenHash: sum[:], PublicURL: srv.URL})
 	opts := Options{Store: st, PublicURL: srv.URL, AdminTokenHash: sum[:]}
 	for _, m := range mod {
 		m(&opts)
 	}
+	apiHandler := api.New(api.Options{Store: st, TokenHash: sum[:], PublicURL: srv.URL, Inbound: opts.Inbound})
 	portal, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/portal/") || strings.HasPrefix(r.URL.Path, "/console/") {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/portal/") || strings.HasPrefix(r.URL.Path, "/console/"):
 			portal.ServeHTTP(w, r)
-			return
+		case strings.HasPrefix(r.URL.Path, "/in/") && opts.Inbound != nil:
+			opts.Inbound.Handler().ServeHTTP(w, r)
+		default:
+			apiHandler.ServeHTTP(w, r)
 		}
-		apiHandler.ServeHTTP(w, r)
 	})
 	e := &env{t: t, srv: srv, st: st}
 	var app struct{ ID string }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/ops"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -56,6 +57,9 @@ type Options struct {
 	// Events, when set, hears of the changes to endpoints, for the
 	// operator's endpoints (see package opwebhook).
 	Events ops.Events
+	// Inbound, when set with a Store that keeps sources, serves the
+	// console's pages of sources and the requests they receive.
+	Inbound *inbound.Service
 }
 
 // server holds what the handlers share.
@@ -75,6 +79,8 @@ type server struct {
 	history   History
 	// consoleCSP is the console's policy: it is never framed.
 	consoleCSP string
+	// in receives webhooks; nil when the server does not.
+	in *inbound.Service
 }
 
 // New returns the pages as an http.Handler for the paths under /portal/.
@@ -84,7 +90,7 @@ func New(opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{st: opts.Store, log: opts.Logger, clock: opts.Now, mux: http.NewServeMux(), brand: opts.Brand,
-		adminHash: opts.AdminTokenHash, history: opts.History}
+		adminHash: opts.AdminTokenHash, history: opts.History, in: opts.Inbound}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -92,7 +98,7 @@ func New(opts Options) (http.Handler, error) {
 		s.clock = time.Now
 	}
 	s.ops = ops.New(ops.Options{Store: opts.Store, AllowPrivateNetworks: opts.AllowPrivateNetworks, Now: s.clock,
-		Publisher: opts.Publisher, Wake: opts.Wake, Events: opts.Events})
+		Publisher: opts.Publisher, Wake: opts.Wake, Events: opts.Events, Inbound: opts.Inbound})
 	if u, err := url.Parse(opts.PublicURL); err == nil && u.Scheme == "https" {
 		s.secure = true
 	}
@@ -152,6 +158,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /console/tokens", s.consoleAuthed(s.tokenList))
 	s.mux.HandleFunc("POST /console/tokens", s.consoleAuthed(s.tokenCreate))
 	s.mux.HandleFunc("POST /console/tokens/{token_id}/revoke", s.consoleAuthed(s.tokenRevoke))
+	s.sourceRoutes()
 	s.mux.HandleFunc("/console/", s.consoleAuthed(func(w http.ResponseWriter, r *http.Request, sess *session) error {
 		return errPageNotFound
 	}))

@@ -53,6 +53,9 @@ var schemes = []Scheme{
 	SchemeShopify, SchemeSlack, SchemeHMAC, SchemeBasic, SchemeAPIKey,
 }
 
+// Schemes returns every scheme, in the order the documentation gives them.
+func Schemes() []Scheme { return slices.Clone(schemes) }
+
 // The hash algorithms of SchemeHMAC.
 const (
 	AlgorithmSHA1   = "sha1"
