@@ -23,8 +23,13 @@ import (
 // openStore opens the store db names: PostgreSQL for a postgres:// URL,
 // else a SQLite file.
 func openStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	return openNodeStore(ctx, db, "", log)
+}
+
+// openNodeStore is openStore for the node nodeID of a cluster.
+func openNodeStore(ctx context.Context, db, nodeID string, log *slog.Logger) (store.Store, error) {
 	if config.IsPostgres(db) {
-		return postgres.Open(ctx, db, postgres.Options{Logger: log})
+		return postgres.Open(ctx, db, postgres.Options{Logger: log, NodeID: nodeID})
 	}
 	return sqlite.Open(ctx, db)
 }

@@ -177,7 +177,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 			log.Error("flush traces", "err", err)
 		}
 	}()
-	st, err := openStore(ctx, cfg.DB, log)
+	st, err := openNodeStore(ctx, cfg.DB, cfg.NodeID, log)
 	if err != nil {
 		return err
 	}
@@ -304,7 +304,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 		})
 		portal, err := web.New(web.Options{Store: st, PublicURL: publicURL, FrameAncestors: cfg.PortalFrameAncestors,
 			AllowPrivateNetworks: cfg.AllowPrivateNetworks, Logger: log, Publisher: commits, Wake: wake, AdminTokenHash: tokenHash,
-			Events: events, History: history, Inbound: in,
+			Events: events, History: history, NodeID: cfg.NodeID, Inbound: in,
 			Brand: web.Brand{Name: cfg.PortalName, LogoURL: cfg.PortalLogoURL, Color: cfg.PortalColor, Theme: cfg.PortalTheme}})
 		if err != nil {
 			ln.Close()

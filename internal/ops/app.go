@@ -67,3 +67,17 @@ func (s *Service) EndpointTrouble(ctx context.Context, acc *hookline.Access, lim
 	}
 	return keep(failing), keep(disabled), true, nil
 }
+
+// Nodes lists the live nodes of a cluster, when the store is shared by
+// one; ok is false when it is not.
+func (s *Service) Nodes(ctx context.Context, acc *hookline.Access) (nodes []store.NodeInfo, ok bool, err error) {
+	if err := acc.Require(hookline.CapRead, ""); err != nil {
+		return nil, false, err
+	}
+	nl, ok := s.st.(store.NodeLister)
+	if !ok {
+		return nil, false, nil
+	}
+	nodes, err = nl.NodeList(ctx)
+	return nodes, err == nil, err
+}

@@ -378,6 +378,20 @@ type TroubleLister interface {
 	EndpointTroubleList(ctx context.Context, limit int) (failing, disabled []hookline.Endpoint, err error)
 }
 
+// NodeInfo is a node of a cluster as the store knows it.
+type NodeInfo struct {
+	Node
+	StartedAt, SeenAt time.Time
+	// Leader is set for the node that leads the upkeep.
+	Leader bool
+}
+
+// NodeLister is a store shared by a cluster that lists its live nodes.
+// The PostgreSQL adapter implements it.
+type NodeLister interface {
+	NodeList(ctx context.Context) ([]NodeInfo, error)
+}
+
 // Node is a hookline process that takes part in a cluster.
 type Node struct {
 	ID string

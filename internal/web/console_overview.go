@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/store"
 )
 
 // overviewPage is the console's first page: how the delivery backlog
@@ -20,6 +21,16 @@ type overviewPage struct {
 	Charts []chart
 	// Failing and Disabled are endpoints in trouble, across apps.
 	Failing, Disabled []endpointRow
+	// Nodes are a cluster's live nodes; none on a store of one node.
+	Nodes []nodeRow
+}
+
+type nodeRow struct {
+	store.NodeInfo
+	// This is set for the node serving the page.
+	This bool
+	// Seen says how long ago the node last beat.
+	Seen string
 }
 
 // troubleShown is how many failing and how many disabled endpoints the
@@ -67,6 +78,14 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 			newChart("Delivery attempts in the last day, by hour", day, time.Hour, deliveries, delivered),
 			newChart("Requests received on sources in the last day, by hour", day, time.Hour, received, recv),
 		}
+	}
+	nodes, _, err := s.ops.Nodes(r.Context(), sess.acc)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		pg.Nodes = append(pg.Nodes, nodeRow{NodeInfo: n, This: n.ID == s.nodeID,
+			Seen: max(s.now().Sub(n.SeenAt), 0).Round(time.Second).String() + " ago"})
 	}
 	return s.render(w, http.StatusOK, "console/overview", pg)
 }

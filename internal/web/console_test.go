@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,9 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/postgres"
+	"github.com/hookline/hookline/internal/store/postgres/pgtest"
 )
 
 // consoleLogin logs b in to the console with token, wanting status.
@@ -235,4 +239,27 @@ func TestConsoleMessages(t *testing.T) {
 		t.Errorf("event ID in the app: %q", loc)
 	}
 	b.get("/console/messages?app=nope").want(http.StatusOK).one(`[data-test-id=app-error]`)
+}
+
+// TestConsoleClusterNodes shows a PostgreSQL cluster's nodes on the
+// overview, with the one that leads.
+func TestConsoleClusterNodes(t *testing.T) {
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{NodeID: "node-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.NodeBeat(ctx, store.Node{ID: "node-a", Worker: true}, time.Now(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if lead, err := st.TryLead(ctx); err != nil || !lead {
+		t.Fatalf("lead: %v, %v", lead, err)
+	}
+	e := newEnvOn(t, st, func(o *Options) { o.NodeID = "node-a" })
+	b := e.browser()
+	b.consoleLogin(adminToken, http.StatusSeeOther)
+	p := b.get("/console/").want(http.StatusOK)
+	p.hasText(`[data-test-id=node][data-id=node-a]`, "this node")
+	p.one(`[data-test-id=node][data-id=node-a] [data-test-id=leader]`)
 }

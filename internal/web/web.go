@@ -35,6 +35,8 @@ type Options struct {
 	// AllowPrivateNetworks lets endpoint URLs name private addresses, as
 	// the API's option of that name does.
 	AllowPrivateNetworks bool
+	// NodeID names this node, for the console's list of a cluster's nodes.
+	NodeID string
 	// History, when set, is the node's counts over the last day, which
 	// the console's overview charts.
 	History History
@@ -77,6 +79,7 @@ type server struct {
 	// adminHash is Options.AdminTokenHash.
 	adminHash []byte
 	history   History
+	nodeID    string
 	// consoleCSP is the console's policy: it is never framed.
 	consoleCSP string
 	// in receives webhooks; nil when the server does not.
@@ -90,7 +93,7 @@ func New(opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{st: opts.Store, log: opts.Logger, clock: opts.Now, mux: http.NewServeMux(), brand: opts.Brand,
-		adminHash: opts.AdminTokenHash, history: opts.History, in: opts.Inbound}
+		adminHash: opts.AdminTokenHash, history: opts.History, in: opts.Inbound, nodeID: opts.NodeID}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -47,6 +47,10 @@ const notifyChannel = "hookline_work"
 type Options struct {
 	// Logger receives the listener's reconnects. Default: discard.
 	Logger *slog.Logger
+	// NodeID names this process in the cluster. The session that holds
+	// the upkeep leader's lock carries it in its application_name, so that
+	// any node can tell which one leads (see NodeList).
+	NodeID string
 }
 
 // Store is a store.Store on PostgreSQL. It is safe for concurrent use, by
@@ -55,6 +59,7 @@ type Store struct {
 	pool   *pool
 	schema string
 	log    *slog.Logger
+	nodeID string
 
 	// leader is the connection that holds the leader lock, or that tries
 	// for it; the lock lasts as long as its session.
@@ -101,7 +106,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	// Dead connections are found by the pool's health check and replaced.
 	cfg.HealthCheckPeriod = 15 * time.Second
-	s := &Store{log: opts.Logger}
+	s := &Store{log: opts.Logger, nodeID: opts.NodeID}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -337,7 +342,11 @@ func (s *Store) TryLead(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 	} else {
-		conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+		cfg := s.pool.Config().ConnConfig.Copy()
+		if s.nodeID != "" {
+			cfg.RuntimeParams["application_name"] = leaderAppName + s.nodeID
+		}
+		conn, err := pgx.ConnectConfig(ctx, cfg)
 		if err != nil {
 			return false, fmt.Errorf("connect for leader lock: %w", err)
 		}

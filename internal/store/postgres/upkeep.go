@@ -90,6 +90,29 @@ func (s *Store) NodeBeat(ctx context.Context, n store.Node, now time.Time, ttl t
 	return workers, nil
 }
 
+// leaderAppName begins the application_name of the session that holds the
+// leader lock; the node's ID follows.
+const leaderAppName = "hookline leader "
+
+// NodeList lists the live nodes, the one holding the leader lock marked:
+// its lock's session is named after it (Options.NodeID).
+func (s *Store) NodeList(ctx context.Context) ([]store.NodeInfo, error) {
+	rows, err := s.pool.Query(ctx, `SELECT n.id, n.worker, n.started_at, n.seen_at,
+			EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+				WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()
+				AND a.application_name = $1 || n.id)
+		FROM nodes n ORDER BY n.id`, leaderAppName)
+	nodes, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (store.NodeInfo, error) {
+		var n store.NodeInfo
+		err := r.Scan(&n.ID, &n.Worker, &n.StartedAt, &n.SeenAt, &n.Leader)
+		return n, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	return nodes, nil
+}
+
 // NodeLeave forgets a node.
 func (s *Store) NodeLeave(ctx context.Context, id string) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM nodes WHERE id = $1`, clean(id)); err != nil {
