@@ -1,7 +1,10 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,4 +160,61 @@ func value(c prometheus.Counter) float64 {
 		return 0
 	}
 	return d.Counter.GetValue()
+}
+
+// SourceCount is what a node counted on one source since it started.
+type SourceCount struct {
+	// Source is the source's ID, or OtherSource for the sources beyond
+	// the labelled ones.
+	Source             string
+	Accepted, Rejected float64
+}
+
+// Sources returns what this node counted per source since it started,
+// the sources with the most requests first.
+func (h *History) Sources() []SourceCount {
+	by := map[string]*SourceCount{}
+	ch := make(chan prometheus.Metric, 64)
+	go func() {
+		h.m.inbound.Collect(ch)
+		close(ch)
+	}()
+	for c := range ch {
+		var d dto.Metric
+		if c.Write(&d) != nil || d.Counter == nil {
+			continue
+		}
+		var source, result string
+		for _, l := range d.Label {
+			switch l.GetName() {
+			case "source":
+				source = l.GetValue()
+			case "result":
+				result = l.GetValue()
+			}
+		}
+		sc := by[source]
+		if sc == nil {
+			sc = &SourceCount{Source: source}
+			by[source] = sc
+		}
+		if result == Accepted || result == Duplicate {
+			sc.Accepted += d.Counter.GetValue()
+		} else {
+			sc.Rejected += d.Counter.GetValue()
+		}
+	}
+	out := make([]SourceCount, 0, len(by))
+	for _, sc := range by {
+		if sc.Accepted+sc.Rejected > 0 {
+			out = append(out, *sc)
+		}
+	}
+	slices.SortFunc(out, func(a, b SourceCount) int {
+		if c := cmp.Compare(b.Accepted+b.Rejected, a.Accepted+a.Rejected); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Source, b.Source)
+	})
+	return out
 }

@@ -32,6 +32,9 @@ func TestHistory(t *testing.T) {
 	if want := time.Date(2026, 1, 2, 10, 2, 0, 0, time.UTC); !mins[2].Start.Add(time.Minute).Equal(want) {
 		t.Errorf("the newest minute starts at %s", mins[2].Start)
 	}
+	if got := h.Sources(); len(got) != 1 || got[0].Source != "src_1" || got[0].Accepted != 1 || got[0].Rejected != 2 {
+		t.Errorf("sources %+v", got)
+	}
 	hours := h.Series(time.Hour, 2)
 	if hours[1].Published != 7 || hours[0].Published != 0 {
 		t.Errorf("hours %+v", hours)

@@ -11,6 +11,7 @@ import (
 // console's charts.
 type History interface {
 	Series(step time.Duration, count int) []metrics.Sample
+	Sources() []metrics.SourceCount
 }
 
 // chart is a bar chart drawn as SVG by the page: each bar stacks its

@@ -23,6 +23,8 @@ type overviewPage struct {
 	Failing, Disabled []endpointRow
 	// Nodes are a cluster's live nodes; none on a store of one node.
 	Nodes []nodeRow
+	// Sources are this node's counts per source since it started.
+	Sources []metrics.SourceCount
 }
 
 type nodeRow struct {
@@ -71,6 +73,7 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, sess *session)
 		received := []chartSeries{{"accepted", "bar-ok"}, {"refused", "bar-bad"}}
 		recv := func(s metrics.Sample) []float64 { return []float64{s.Accepted, s.Rejected} }
 		hour, day := s.history.Series(time.Minute, 60), s.history.Series(time.Hour, 24)
+		pg.Sources = s.history.Sources()
 		pg.Charts = []chart{
 			newChart("Messages published in the last hour, by minute", hour, time.Minute, published, pub),
 			newChart("Delivery attempts in the last hour, by minute", hour, time.Minute, deliveries, delivered),

@@ -183,6 +183,8 @@ func TestConsoleOverviewCharts(t *testing.T) {
 	m.Published(3)
 	m.Attempted(hookline.StatusSuccess, time.Millisecond, time.Millisecond)
 	m.Attempted(hookline.StatusFail, time.Millisecond, time.Millisecond)
+	m.Received("src_1", "accepted")
+	m.Received("src_1", "accepted")
 	h.Tick()
 	e := newEnv(t, func(o *Options) { o.History = h })
 	b := e.browser()
@@ -194,6 +196,10 @@ func TestConsoleOverviewCharts(t *testing.T) {
 	if got := textOf(p.all(`[data-test-id=chart] figcaption`)[0]); !strings.Contains(got, "Messages published in the last hour, by minute: 3") {
 		t.Errorf("first chart: %q", got)
 	}
+	if n := len(p.all(`[data-test-id=source-count]`)); n != 1 {
+		t.Errorf("%d sources counted, want 1", n)
+	}
+	p.hasText(`[data-test-id=source-count][data-id=src_1]`, "2")
 	if n := len(p.all(`rect`)); n < 3 {
 		t.Errorf("%d bars drawn, want the minute's published, succeeded and failed", n)
 	}
