@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,7 +81,7 @@ func BenchmarkPortalPages(b *testing.B) {
 }
 
 func benchPages(b *testing.B, st store.Store, n int, loaded func()) {
-	e := newEnvOn(b, st)
+	e := newEnvOn(b, st, withInbound)
 	var all, rare struct{ ID string }
 	e.api("POST", "/api/v1/app/"+e.appID+"/endpoint", map[string]any{"url": "https://example.com/all"}, &all, http.StatusCreated)
 	e.api("POST", "/api/v1/app/"+e.appID+"/endpoint", map[string]any{"url": "https://example.com/rare", "filterTypes": []string{"user.created"}}, &rare, http.StatusCreated)
@@ -146,6 +147,54 @@ func benchPages(b *testing.B, st store.Store, n int, loaded func()) {
 		{"console-app-logs", "/console/apps/" + e.appID + "/messages"},
 	}
 	for _, p := range console {
+		b.Run(p.name, func(b *testing.B) {
+			for b.Loop() {
+				op.get(p.path).want(http.StatusOK)
+			}
+		})
+	}
+
+	// A source with a long history of received requests
+	// (HOOKLINE_BENCH_RECEIVED, a tenth of the messages by default), one
+	// in a hundred rejected, and its inspector's pages.
+	ist, ok := st.(store.InboundStore)
+	if !ok {
+		return
+	}
+	nr := n / 10
+	if v, err := strconv.Atoi(os.Getenv("HOOKLINE_BENCH_RECEIVED")); err == nil && v > 0 {
+		nr = v
+	}
+	var src struct{ ID string }
+	e.api("POST", "/api/v1/source", map[string]any{"name": "github", "uid": "github", "keepRejected": true,
+		"routes": []map[string]any{{"type": "hold"}}}, &src, http.StatusCreated)
+	start = time.Now()
+	var lastReceived string
+	for i := range nr {
+		body := fmt.Sprintf(`{"action":"opened","number":%d,"repository":{"name":"repo-%d"}}`, i, i%50)
+		x := &hookline.Received{ID: hookline.NewID(hookline.PrefixReceived), SourceID: src.ID, Method: "POST", Path: "/in/****",
+			Headers: map[string][]string{"Content-Type": {"application/json"}, "X-Github-Event": {"pull_request"}},
+			Body: []byte(body), View: json.RawMessage(body), Verified: i%100 != 0, EventType: "pull_request",
+			RemoteAddr: "127.0.0.1:1", CreatedAt: time.Now().UTC()}
+		if !x.Verified {
+			x.VerifyError = "no matching signature"
+		}
+		if err := ist.ReceivedCreate(ctx, &store.Receive{Received: x}); err != nil {
+			b.Fatal(err)
+		}
+		lastReceived = x.ID
+	}
+	b.Logf("%d received requests in %s", nr, time.Since(start).Round(time.Millisecond))
+	sp := "/console/sources/" + src.ID
+	inspector := []struct{ name, path string }{
+		{"console-sources", "/console/sources"},
+		{"console-inspector", sp},
+		{"console-inspector-rejected", sp + "?verified=false"},
+		{"console-inspector-json-match", sp + "?match=" + url.QueryEscape("repository.name=repo-7")},
+		{"console-inspector-no-match", sp + "?header=" + url.QueryEscape("X-Github-Event=push")},
+		{"console-request", sp + "/requests/" + lastReceived},
+	}
+	for _, p := range inspector {
 		b.Run(p.name, func(b *testing.B) {
 			for b.Loop() {
 				op.get(p.path).want(http.StatusOK)
