@@ -174,7 +174,7 @@ func benchPages(b *testing.B, st store.Store, n int, loaded func()) {
 		body := fmt.Sprintf(`{"action":"opened","number":%d,"repository":{"name":"repo-%d"}}`, i, i%50)
 		x := &hookline.Received{ID: hookline.NewID(hookline.PrefixReceived), SourceID: src.ID, Method: "POST", Path: "/in/****",
 			Headers: map[string][]string{"Content-Type": {"application/json"}, "X-Github-Event": {"pull_request"}},
-			Body: []byte(body), View: json.RawMessage(body), Verified: i%100 != 0, EventType: "pull_request",
+			Body:    []byte(body), View: json.RawMessage(body), Verified: i%100 != 0, EventType: "pull_request",
 			RemoteAddr: "127.0.0.1:1", CreatedAt: time.Now().UTC()}
 		if !x.Verified {
 			x.VerifyError = "no matching signature"
