@@ -85,6 +85,24 @@ func TestConsoleInBrowser(t *testing.T) {
 	s.run("messages", chromedp.Navigate(srv.URL+"/console/messages"), chromedp.WaitVisible(`[data-test-id=message]`))
 	s.take("console-5-messages")
 
+	// On a phone, the pages fit the screen.
+	for _, page := range []struct{ name, path, ready string }{
+		{"overview", "/console/", `[data-test-id=gauges]`},
+		{"messages", "/console/messages", `[data-test-id=message]`},
+		{"message", "/console/apps/" + appID(t, admin) + "/messages/" + msg.Id, `[data-test-id=attempt]`},
+		{"app-logs", "/console/apps/" + appID(t, admin) + "/messages", `[data-test-id=message]`},
+	} {
+		var overflow bool
+		s.run("phone "+page.name, chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile),
+			chromedp.Navigate(srv.URL+page.path), chromedp.WaitVisible(page.ready),
+			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &overflow))
+		s.take("console-phone-" + page.name)
+		if overflow {
+			t.Errorf("the console's %s page is wider than a 375px screen", page.name)
+		}
+	}
+	s.run("desktop again", chromedp.EmulateViewport(1280, 900))
+
 	// A read-only token: the same pages, no control that changes anything.
 	var ro struct{ Token string }
 	if code := call(t, srv.URL, "POST", "/api/v1/token", map[string]any{"name": "viewer", "scope": "read-only"}, &ro); code != http.StatusCreated {
