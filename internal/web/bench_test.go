@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -130,9 +131,7 @@ func benchPages(b *testing.B, st store.Store, n int, loaded func()) {
 			if p.name == "find-event-id" {
 				status = http.StatusSeeOther
 			}
-			for b.Loop() {
-				br.get(p.path).want(status)
-			}
+			timed(b, func() { br.get(p.path).want(status) })
 		})
 	}
 
@@ -148,9 +147,7 @@ func benchPages(b *testing.B, st store.Store, n int, loaded func()) {
 	}
 	for _, p := range console {
 		b.Run(p.name, func(b *testing.B) {
-			for b.Loop() {
-				op.get(p.path).want(http.StatusOK)
-			}
+			timed(b, func() { op.get(p.path).want(http.StatusOK) })
 		})
 	}
 
@@ -196,9 +193,24 @@ func benchPages(b *testing.B, st store.Store, n int, loaded func()) {
 	}
 	for _, p := range inspector {
 		b.Run(p.name, func(b *testing.B) {
-			for b.Loop() {
-				op.get(p.path).want(http.StatusOK)
-			}
+			timed(b, func() { op.get(p.path).want(http.StatusOK) })
 		})
 	}
+}
+
+// timed runs get b.N times and reports the p50 and p99 of its times, in
+// milliseconds, beside the mean.
+func timed(b *testing.B, get func()) {
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		get()
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	at := func(q float64) float64 {
+		return float64(took[min(len(took)-1, int(q*float64(len(took))))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
 }
