@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
+
+	"github.com/hookline/hookline/internal/store/postgres/pgtest"
 )
 
 // TestConsoleInBrowser goes through the console in headless Chromium as
@@ -23,6 +25,11 @@ import (
 // read-only login finds no control that changes anything, and a forged
 // post from it is refused.
 func TestConsoleInBrowser(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { consoleInBrowser(t) })
+	t.Run("postgres", func(t *testing.T) { consoleInBrowser(t, "--db", pgtest.URL(t)) })
+}
+
+func consoleInBrowser(t *testing.T, args ...string) {
 	ctx := newBrowser(t)
 	var working atomic.Bool
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +41,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(receiver.Close)
-	srv := startServer(t, nil, "--retry-schedule", "0s,100ms")
+	srv := startServer(t, nil, append([]string{"--retry-schedule", "0s,100ms"}, args...)...)
 	admin := adminClient(t, srv.URL)
 	bg := context.Background()
 	if _, err := admin.Application.Create(bg, models.ApplicationIn{Name: "Acme Corp", Uid: new("acme")}, nil); err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hookline/hookline/internal/store/postgres/pgtest"
 )
 
 // postGitHub sends body to a receive URL as GitHub does, signed with
@@ -67,8 +69,13 @@ func jsString(s string) string {
 // tampered one, find both in the inspector, filter by a JSON field, replay,
 // and watch the live tail show a new request without a reload.
 func TestConsoleSourcesInBrowser(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { consoleSourcesInBrowser(t) })
+	t.Run("postgres", func(t *testing.T) { consoleSourcesInBrowser(t, "--db", pgtest.URL(t)) })
+}
+
+func consoleSourcesInBrowser(t *testing.T, args ...string) {
 	ctx := newBrowser(t)
-	srv := startServer(t, nil)
+	srv := startServer(t, nil, args...)
 	const secret = "It's a Secret to Everybody"
 	s := newShots(t, ctx)
 	s.run("desktop size", chromedp.EmulateViewport(1280, 800))
