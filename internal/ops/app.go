@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/opwebhook"
@@ -80,4 +81,35 @@ func (s *Service) Nodes(ctx context.Context, acc *hookline.Access) (nodes []stor
 	}
 	nodes, err = nl.NodeList(ctx)
 	return nodes, err == nil, err
+}
+
+// AppSearch finds up to limit apps whose name holds q, in any case, newest
+// first, reading at most scan apps: names have no index, so a search
+// reads the list. complete is false when it stopped before the end.
+func (s *Service) AppSearch(ctx context.Context, acc *hookline.Access, q string, limit, scan int) (found []hookline.App, complete bool, err error) {
+	if err := acc.Require(hookline.CapRead, ""); err != nil {
+		return nil, false, err
+	}
+	q = strings.ToLower(q)
+	p := store.Page{Limit: store.MaxLimit, Desc: true}
+	for read := 0; read < scan; {
+		apps, done, err := s.st.AppList(ctx, p)
+		if err != nil {
+			return nil, false, err
+		}
+		read += len(apps)
+		for _, a := range apps {
+			if a.ID != opwebhook.AppID && strings.Contains(strings.ToLower(a.Name), q) {
+				found = append(found, a)
+				if len(found) == limit {
+					return found, false, nil
+				}
+			}
+		}
+		if done || len(apps) == 0 {
+			return found, true, nil
+		}
+		p.Iterator = apps[len(apps)-1].ID
+	}
+	return found, false, nil
 }

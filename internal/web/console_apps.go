@@ -14,11 +14,18 @@ import (
 // appsPage lists the installation's apps, or finds one.
 type appsPage struct {
 	basePage
-	Q            string
-	NotFound     bool
+	Q        string
+	NotFound bool
+	// Found are the apps whose name holds Q; Partial is set when the
+	// search stopped before reading every app.
+	Found        []hookline.App
+	Partial      bool
 	Apps         []hookline.App
 	Newer, Older string
 }
+
+// appSearchScan is how many apps a search by name reads at most.
+const appSearchScan = 10_000
 
 func (s *server) appList(w http.ResponseWriter, r *http.Request, sess *session) error {
 	q := r.URL.Query()
@@ -32,7 +39,12 @@ func (s *server) appList(w http.ResponseWriter, r *http.Request, sess *session) 
 		if !errors.Is(err, hookline.ErrNotFound) {
 			return err
 		}
-		pg.NotFound = true
+		complete := false
+		if pg.Found, complete, err = s.ops.AppSearch(r.Context(), sess.acc, pg.Q, pageSize, appSearchScan); err != nil {
+			return err
+		}
+		pg.Partial = !complete
+		pg.NotFound = len(pg.Found) == 0
 	}
 	p, err := pageOf(q, hookline.PrefixApp, pageSize)
 	if err != nil {

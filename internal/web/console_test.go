@@ -82,6 +82,9 @@ func TestConsoleScreens(t *testing.T) {
 		t.Fatalf("find by uid: %q", loc)
 	}
 	b.get("/console/apps?q=nope").want(http.StatusOK).one(`[data-test-id=not-found]`)
+	// By a part of the name, in any case.
+	p = b.get("/console/apps?q=ME%20co").want(http.StatusOK)
+	p.one(`[data-test-id=found-app][data-id=` + e.appID + `]`)
 	b.get("/console/apps/"+e.appID+"/").want(http.StatusOK).hasText(`h1`, "Acme Corp")
 
 	// The app's endpoints through the portal's pages, under the console.
