@@ -860,6 +860,8 @@ func (d *Dispatcher) workLoop() {
 			// lapses. Leave it to whoever claims it next.
 			d.mu.Lock()
 			delete(d.held, t.Delivery.ID)
+			// A resend that came meanwhile is claimed again with it.
+			delete(d.again, t.Delivery.ID)
 			d.mu.Unlock()
 			d.expired.Add(1)
 			d.doneWith(q, t.Message, neutral, false)
