@@ -32,7 +32,6 @@ func printApp(cmd *cobra.Command, c *sdkClient, out outputFlag, a *models.Applic
 
 func appCreateCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf        clientFlags
 		out       outputFlag
 		name, uid string
 		metadata  []string
@@ -43,7 +42,7 @@ func appCreateCommand(getenv func(string) string) *cobra.Command {
 		Example: `  hookline app create --name "Acme Inc" --uid acme --metadata plan=pro`,
 		Args:    cobra.NoArgs,
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
 		in := models.ApplicationIn{Name: name}
 		if uid != "" {
 			in.Uid = &uid
@@ -59,8 +58,6 @@ func appCreateCommand(getenv func(string) string) *cobra.Command {
 		}
 		return printApp(cmd, c, out, a)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	cmd.Flags().StringVar(&name, "name", "", "name of the app, for people (required)")
 	cmd.Flags().StringVar(&uid, "uid", "", "your own unique ID for the app, usable in place of its ID")
 	cmd.Flags().StringArrayVar(&metadata, "metadata", nil, "a key=value pair to keep with the app; repeat for several")
@@ -70,7 +67,6 @@ func appCreateCommand(getenv func(string) string) *cobra.Command {
 
 func appListCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf   clientFlags
 		out  outputFlag
 		page pageFlags
 	)
@@ -79,7 +75,7 @@ func appListCommand(getenv func(string) string) *cobra.Command {
 		Short: "List apps",
 		Args:  cobra.NoArgs,
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
 		if err := page.check(); err != nil {
 			return err
 		}
@@ -91,25 +87,16 @@ func appListCommand(getenv func(string) string) *cobra.Command {
 		if out.json() {
 			return writeRaw(cmd.OutOrStdout(), c.raw())
 		}
-		tw := newTable(cmd.OutOrStdout(), "ID", "UID", "NAME", "CREATED")
-		for _, a := range l.Data {
-			row(tw, a.Id, deref(a.Uid), a.Name, when(a.CreatedAt))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		more(cmd.ErrOrStderr(), l.Done, l.Iterator)
-		return nil
+		return listTable(cmd, []string{"ID", "UID", "NAME", "CREATED"}, l.Data, func(a *models.ApplicationOut) []string {
+			return []string{a.Id, deref(a.Uid), a.Name, when(a.CreatedAt)}
+		}, l.Done, l.Iterator)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	page.bind(cmd)
 	return cmd
 }
 
 func appGetCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf  clientFlags
 		out outputFlag
 	)
 	cmd := &cobra.Command{
@@ -117,21 +104,18 @@ func appGetCommand(getenv func(string) string) *cobra.Command {
 		Short: "Print an app, by ID or uid",
 		Args:  cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		a, err := c.Application.Get(cmd.Context(), args[0])
 		if err != nil {
 			return c.err(err)
 		}
 		return printApp(cmd, c, out, a)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	return cmd
 }
 
 func appUpdateCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf        clientFlags
 		out       outputFlag
 		name, uid string
 		metadata  []string
@@ -142,7 +126,7 @@ func appUpdateCommand(getenv func(string) string) *cobra.Command {
 		Example: `  hookline app update acme --name "Acme Corporation"`,
 		Args:    cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		var p models.ApplicationPatch
 		f := cmd.Flags()
 		if f.Changed("name") {
@@ -165,8 +149,6 @@ func appUpdateCommand(getenv func(string) string) *cobra.Command {
 		}
 		return printApp(cmd, c, out, a)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	cmd.Flags().StringVar(&name, "name", "", "the app's new name")
 	cmd.Flags().StringVar(&uid, "uid", "", "the app's new uid")
 	cmd.Flags().StringArrayVar(&metadata, "metadata", nil, "a key=value pair; the pairs given replace all of the app's metadata; repeat for several")
@@ -175,7 +157,6 @@ func appUpdateCommand(getenv func(string) string) *cobra.Command {
 
 func appDeleteCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf  clientFlags
 		out outputFlag
 	)
 	cmd := &cobra.Command{
@@ -183,14 +164,12 @@ func appDeleteCommand(getenv func(string) string) *cobra.Command {
 		Short: "Delete an app with its endpoints, messages and attempts",
 		Args:  cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		if err := c.Application.Delete(cmd.Context(), args[0]); err != nil {
 			return c.err(err)
 		}
 		out.say(cmd, "Deleted app %s.\n", args[0])
 		return nil
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	return cmd
 }

@@ -118,7 +118,6 @@ func newestFirst(a, b *models.MessageAttemptOut) int {
 
 func attemptListCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf                 clientFlags
 		out                outputFlag
 		page               pageFlags
 		app, endpoint, msg string
@@ -140,7 +139,7 @@ the API's attempts as they are.
   hookline attempt list --app acme --msg msg_2a... --output json`,
 		Args: cobra.NoArgs,
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
 		if err := page.check(); err != nil {
 			return err
 		}
@@ -188,8 +187,6 @@ the API's attempts as they are.
 		more(cmd.ErrOrStderr(), l.Done, l.Iterator)
 		return nil
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	page.bind(cmd)
 	appFlag(cmd, &app)
 	cmd.Flags().StringVar(&endpoint, "endpoint", "", "the endpoint's attempts, by ID or uid")
@@ -269,7 +266,6 @@ func listAppAttempts(cmd *cobra.Command, c *sdkClient, out outputFlag, app strin
 
 func attemptTailCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf            clientFlags
 		out           outputFlag
 		app, endpoint string
 		interval      time.Duration
@@ -292,7 +288,7 @@ again; an API refusal (a wrong token, an unknown app) ends it.
   hookline attempt tail --app acme --endpoint ep_2a... --output json | jq .responseStatusCode`,
 		Args: cobra.NoArgs,
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
 		if interval < minTailInterval {
 			return usagef("--interval %v: want at least %v", interval, minTailInterval)
 		}
@@ -303,8 +299,6 @@ again; an API refusal (a wrong token, an unknown app) ends it.
 			json: out.json(), count: count, seen: map[string]time.Time{}}
 		return t.run(cmd.Context(), interval, last)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	appFlag(cmd, &app)
 	f := cmd.Flags()
 	f.StringVar(&endpoint, "endpoint", "", "only this endpoint's attempts, by ID or uid")
@@ -520,7 +514,6 @@ func (t *tailer) print(as []appAttempt) error {
 func attemptResendCommand(getenv func(string) string) *cobra.Command {
 	var (
 		out      outputFlag
-		cf       clientFlags
 		app, msg string
 	)
 	cmd := &cobra.Command{
@@ -533,7 +526,7 @@ failed. The new attempt shows in "hookline attempt list".
 ` + clientHelp,
 		Args: cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		a, err := c.MessageAttempt.Get(cmd.Context(), app, msg, args[0], nil)
 		if err != nil {
 			return c.err(err)
@@ -544,8 +537,6 @@ failed. The new attempt shows in "hookline attempt list".
 		out.say(cmd, "Resending %s to %s.\n", a.MsgId, a.EndpointId)
 		return nil
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	appFlag(cmd, &app)
 	cmd.Flags().StringVar(&msg, "msg", "", "the attempt's message, by ID or event ID (required)")
 	_ = cmd.MarkFlagRequired("msg")

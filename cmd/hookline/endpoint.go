@@ -57,7 +57,6 @@ func printEndpoint(cmd *cobra.Command, c *sdkClient, out outputFlag, e *models.E
 
 func endpointCreateCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf                          clientFlags
 		out                         outputFlag
 		app, endpointURL, uid, desc string
 		filterTypes, channels       []string
@@ -72,7 +71,7 @@ func endpointCreateCommand(getenv func(string) string) *cobra.Command {
       --event-type invoice.paid --event-type invoice.failed`,
 		Args: cobra.NoArgs,
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
 		in := models.EndpointIn{Url: endpointURL, FilterTypes: filterTypes, Channels: channels}
 		if uid != "" {
 			in.Uid = &uid
@@ -97,8 +96,6 @@ func endpointCreateCommand(getenv func(string) string) *cobra.Command {
 		}
 		return printEndpoint(cmd, c, out, e)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	appFlag(cmd, &app)
 	f := cmd.Flags()
 	f.StringVar(&endpointURL, "url", "", "the URL messages are sent to (required)")
@@ -115,7 +112,6 @@ func endpointCreateCommand(getenv func(string) string) *cobra.Command {
 
 func endpointListCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf   clientFlags
 		out  outputFlag
 		page pageFlags
 		app  string
@@ -125,7 +121,7 @@ func endpointListCommand(getenv func(string) string) *cobra.Command {
 		Short: "List an app's endpoints, newest first",
 		Args:  cobra.NoArgs,
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
 		if err := page.check(); err != nil {
 			return err
 		}
@@ -137,19 +133,10 @@ func endpointListCommand(getenv func(string) string) *cobra.Command {
 		if out.json() {
 			return writeRaw(cmd.OutOrStdout(), c.raw())
 		}
-		tw := newTable(cmd.OutOrStdout(), "ID", "UID", "URL", "STATE", "EVENT TYPES", "CREATED")
-		for i := range l.Data {
-			e := &l.Data[i]
-			row(tw, e.Id, deref(e.Uid), e.Url, endpointState(e), strings.Join(e.FilterTypes, ","), when(e.CreatedAt))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		more(cmd.ErrOrStderr(), l.Done, l.Iterator)
-		return nil
+		return listTable(cmd, []string{"ID", "UID", "URL", "STATE", "EVENT TYPES", "CREATED"}, l.Data, func(e *models.EndpointOut) []string {
+			return []string{e.Id, deref(e.Uid), e.Url, endpointState(e), strings.Join(e.FilterTypes, ","), when(e.CreatedAt)}
+		}, l.Done, l.Iterator)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	page.bind(cmd)
 	appFlag(cmd, &app)
 	return cmd
@@ -157,7 +144,6 @@ func endpointListCommand(getenv func(string) string) *cobra.Command {
 
 func endpointGetCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf  clientFlags
 		out outputFlag
 		app string
 	)
@@ -166,22 +152,19 @@ func endpointGetCommand(getenv func(string) string) *cobra.Command {
 		Short: "Print an endpoint, by ID or uid",
 		Args:  cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		e, err := c.Endpoint.Get(cmd.Context(), app, args[0])
 		if err != nil {
 			return c.err(err)
 		}
 		return printEndpoint(cmd, c, out, e)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	appFlag(cmd, &app)
 	return cmd
 }
 
 func endpointUpdateCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf                          clientFlags
 		out                         outputFlag
 		app, endpointURL, uid, desc string
 		filterTypes, channels       []string
@@ -195,7 +178,7 @@ func endpointUpdateCommand(getenv func(string) string) *cobra.Command {
 		Example: `  hookline endpoint update ep_2a... --app acme --disabled=false`,
 		Args:    cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		var p models.EndpointPatch
 		f := cmd.Flags()
 		changed := false
@@ -250,8 +233,6 @@ func endpointUpdateCommand(getenv func(string) string) *cobra.Command {
 		}
 		return printEndpoint(cmd, c, out, e)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	appFlag(cmd, &app)
 	f := cmd.Flags()
 	f.StringVar(&endpointURL, "url", "", "the new URL")
@@ -270,7 +251,6 @@ func endpointUpdateCommand(getenv func(string) string) *cobra.Command {
 func endpointDeleteCommand(getenv func(string) string) *cobra.Command {
 	var (
 		out outputFlag
-		cf  clientFlags
 		app string
 	)
 	cmd := &cobra.Command{
@@ -278,15 +258,13 @@ func endpointDeleteCommand(getenv func(string) string) *cobra.Command {
 		Short: "Delete an endpoint; what was due to it is not sent",
 		Args:  cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		if err := c.Endpoint.Delete(cmd.Context(), app, args[0]); err != nil {
 			return c.err(err)
 		}
 		out.say(cmd, "Deleted endpoint %s.\n", args[0])
 		return nil
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	appFlag(cmd, &app)
 	return cmd
 }
@@ -309,7 +287,6 @@ func parseSince(flag, s string, now time.Time) (time.Time, error) {
 
 func endpointRecoverCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf                clientFlags
 		out               outputFlag
 		app, since, until string
 	)
@@ -326,7 +303,7 @@ attempts show in "hookline attempt list" and "hookline attempt tail".
   hookline endpoint recover ep_2a... --app acme --since 2025-01-02T00:00:00Z --until 2025-01-03T00:00:00Z`,
 		Args: cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		now := time.Now()
 		in := models.RecoverIn{}
 		var err error
@@ -351,8 +328,6 @@ attempts show in "hookline attempt list" and "hookline attempt tail".
 			args[0], in.Since.Local().Format(time.DateTime), r.Id)
 		return nil
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	appFlag(cmd, &app)
 	cmd.Flags().StringVar(&since, "since", "", "resend failures from this time: a date-time (RFC 3339) or a duration back from now, such as 6h (required)")
 	cmd.Flags().StringVar(&until, "until", "", "and before this time, as --since (default: now)")

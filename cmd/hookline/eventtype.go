@@ -57,7 +57,6 @@ func readSchemas(path string) (map[string]any, error) {
 
 func eventTypeCreateCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf                      clientFlags
 		out                     outputFlag
 		description, schemaFile string
 		archived                bool
@@ -68,7 +67,7 @@ func eventTypeCreateCommand(getenv func(string) string) *cobra.Command {
 		Example: `  hookline event-type create invoice.paid --description "An invoice was paid" --schema invoice.paid.schema.json`,
 		Args:    cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		in := models.EventTypeIn{Name: args[0], Description: description}
 		if archived {
 			in.Archived = &archived
@@ -86,8 +85,6 @@ func eventTypeCreateCommand(getenv func(string) string) *cobra.Command {
 		}
 		return printEventType(cmd, c, out, et)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	cmd.Flags().StringVar(&description, "description", "", "what the event means, for the people who receive it")
 	cmd.Flags().StringVar(&schemaFile, "schema", "", `a file of JSON schemas of the payload, by version: {"1": {...}}`)
 	cmd.Flags().BoolVar(&archived, "archived", false, "create it archived: kept, but no longer offered")
@@ -96,7 +93,6 @@ func eventTypeCreateCommand(getenv func(string) string) *cobra.Command {
 
 func eventTypeListCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf              clientFlags
 		out             outputFlag
 		page            pageFlags
 		includeArchived bool
@@ -106,7 +102,7 @@ func eventTypeListCommand(getenv func(string) string) *cobra.Command {
 		Short: "List event types",
 		Args:  cobra.NoArgs,
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, _ []string, c *sdkClient) error {
 		if err := page.check(); err != nil {
 			return err
 		}
@@ -119,18 +115,10 @@ func eventTypeListCommand(getenv func(string) string) *cobra.Command {
 		if out.json() {
 			return writeRaw(cmd.OutOrStdout(), c.raw())
 		}
-		tw := newTable(cmd.OutOrStdout(), "NAME", "DESCRIPTION", "ARCHIVED", "CREATED")
-		for _, et := range l.Data {
-			row(tw, et.Name, et.Description, strconv.FormatBool(deref(et.Archived)), when(et.CreatedAt))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		more(cmd.ErrOrStderr(), l.Done, l.Iterator)
-		return nil
+		return listTable(cmd, []string{"NAME", "DESCRIPTION", "ARCHIVED", "CREATED"}, l.Data, func(et *models.EventTypeOut) []string {
+			return []string{et.Name, et.Description, strconv.FormatBool(deref(et.Archived)), when(et.CreatedAt)}
+		}, l.Done, l.Iterator)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	page.bind(cmd)
 	cmd.Flags().BoolVar(&includeArchived, "include-archived", false, "list archived event types too")
 	return cmd
@@ -138,7 +126,6 @@ func eventTypeListCommand(getenv func(string) string) *cobra.Command {
 
 func eventTypeGetCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf  clientFlags
 		out outputFlag
 	)
 	cmd := &cobra.Command{
@@ -146,21 +133,18 @@ func eventTypeGetCommand(getenv func(string) string) *cobra.Command {
 		Short: "Print an event type, with its schemas",
 		Args:  cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		et, err := c.EventType.Get(cmd.Context(), args[0])
 		if err != nil {
 			return c.err(err)
 		}
 		return printEventType(cmd, c, out, et)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	return cmd
 }
 
 func eventTypeUpdateCommand(getenv func(string) string) *cobra.Command {
 	var (
-		cf                      clientFlags
 		out                     outputFlag
 		description, schemaFile string
 		archived                bool
@@ -171,7 +155,7 @@ func eventTypeUpdateCommand(getenv func(string) string) *cobra.Command {
 		Example: `  hookline event-type update invoice.paid --archived`,
 		Args:    cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		var p models.EventTypePatch
 		f := cmd.Flags()
 		if f.Changed("description") {
@@ -196,8 +180,6 @@ func eventTypeUpdateCommand(getenv func(string) string) *cobra.Command {
 		}
 		return printEventType(cmd, c, out, et)
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	cmd.Flags().StringVar(&description, "description", "", "the new description")
 	cmd.Flags().StringVar(&schemaFile, "schema", "", `a file of JSON schemas by version, replacing the old ones: {"1": {...}}`)
 	cmd.Flags().BoolVar(&archived, "archived", false, "archive (true) or restore (false) the event type")
@@ -207,7 +189,6 @@ func eventTypeUpdateCommand(getenv func(string) string) *cobra.Command {
 func eventTypeDeleteCommand(getenv func(string) string) *cobra.Command {
 	var (
 		out     outputFlag
-		cf      clientFlags
 		expunge bool
 	)
 	cmd := &cobra.Command{
@@ -215,7 +196,7 @@ func eventTypeDeleteCommand(getenv func(string) string) *cobra.Command {
 		Short: "Archive an event type, or with --expunge delete it for good",
 		Args:  cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		if err := c.EventType.Delete(cmd.Context(), args[0], &svix.EventTypeDeleteOptions{Expunge: &expunge}); err != nil {
 			return c.err(err)
 		}
@@ -226,8 +207,6 @@ func eventTypeDeleteCommand(getenv func(string) string) *cobra.Command {
 		out.say(cmd, "%s event type %s.\n", verb, args[0])
 		return nil
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	cmd.Flags().BoolVar(&expunge, "expunge", false, "delete it for good instead of archiving it")
 	return cmd
 }

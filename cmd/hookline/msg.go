@@ -218,15 +218,9 @@ func msgListCommand(getenv func(string) string) *cobra.Command {
 		if err := json.Unmarshal(answer, &l); err != nil {
 			return fmt.Errorf("read the answer: %w", err)
 		}
-		tw := newTable(cmd.OutOrStdout(), "ID", "EVENT TYPE", "EVENT ID", "CHANNELS", "CREATED")
-		for _, m := range l.Data {
-			row(tw, m.ID, m.EventType, deref(m.EventID), strings.Join(m.Channels, ","), when(m.Timestamp))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		more(cmd.ErrOrStderr(), l.Done, l.Iterator)
-		return nil
+		return listTable(cmd, []string{"ID", "EVENT TYPE", "EVENT ID", "CHANNELS", "CREATED"}, l.Data, func(m *messageView) []string {
+			return []string{m.ID, m.EventType, deref(m.EventID), strings.Join(m.Channels, ","), when(m.Timestamp)}
+		}, l.Done, l.Iterator)
 	}
 	cf.bind(cmd, getenv)
 	out.bind(cmd)
@@ -289,7 +283,6 @@ func msgGetCommand(getenv func(string) string) *cobra.Command {
 func msgResendCommand(getenv func(string) string) *cobra.Command {
 	var (
 		out           outputFlag
-		cf            clientFlags
 		app, endpoint string
 	)
 	cmd := &cobra.Command{
@@ -301,15 +294,13 @@ its earlier attempts; the new attempt shows in "hookline attempt list".
 ` + clientHelp,
 		Args: cobra.ExactArgs(1),
 	}
-	cmd.RunE = runWith(getenv, &cf, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
+	clientCommand(cmd, getenv, &out, func(cmd *cobra.Command, args []string, c *sdkClient) error {
 		if _, err := c.MessageAttempt.Resend(cmd.Context(), app, args[0], endpoint, nil); err != nil {
 			return c.err(err)
 		}
 		out.say(cmd, "Resending %s to %s.\n", args[0], endpoint)
 		return nil
 	})
-	cf.bind(cmd, getenv)
-	out.bind(cmd)
 	appFlag(cmd, &app)
 	cmd.Flags().StringVar(&endpoint, "endpoint", "", "the endpoint to send it to, by ID or uid (required)")
 	_ = cmd.MarkFlagRequired("endpoint")

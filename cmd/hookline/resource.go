@@ -47,6 +47,20 @@ func more(errOut io.Writer, done bool, iterator *string) {
 	}
 }
 
+// listTable prints a page of a list as a table with header, a row of
+// cells per item, and says how to get the next page when there is one.
+func listTable[T any](cmd *cobra.Command, header []string, items []T, cells func(*T) []string, done bool, iterator *string) error {
+	tw := newTable(cmd.OutOrStdout(), header...)
+	for i := range items {
+		row(tw, cells(&items[i])...)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	more(cmd.ErrOrStderr(), done, iterator)
+	return nil
+}
+
 // newTable returns a tabwriter for a table with the given header.
 func newTable(w io.Writer, header ...string) *tabwriter.Writer {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -128,6 +142,15 @@ func metadataFlag(vals []string) (*map[string]string, error) {
 type resourceRun func(cmd *cobra.Command, args []string, c *sdkClient) error
 
 // runWith wraps a resourceRun in a RunE that checks the output flag and
+// clientCommand has cmd run run with a client of the server, and binds the
+// client's flags and out's to it.
+func clientCommand(cmd *cobra.Command, getenv func(string) string, out *outputFlag, run resourceRun) {
+	var cf clientFlags
+	cmd.RunE = runWith(getenv, &cf, out, run)
+	cf.bind(cmd, getenv)
+	out.bind(cmd)
+}
+
 // makes the client first.
 func runWith(getenv func(string) string, cf *clientFlags, out *outputFlag, run resourceRun) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
