@@ -159,30 +159,45 @@ func (s *Service) EndpointPut(ctx context.Context, acc *hookline.Access, appKey,
 	if err != nil {
 		return nil, false, err
 	}
+	e, created, wasDisabled, err := s.put(ctx, a, id, change)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case created:
+		s.emitCreated(e)
+	default:
+		s.emitUpdated(e, wasDisabled)
+	}
+	return e, created, nil
+}
+
+// put replaces the endpoint of app a with the ID or uid id, or creates it
+// when there is none: then with a new secret, and with id as its uid when
+// change sets none and id is not an ID. wasDisabled is the replaced
+// endpoint's state before.
+func (s *Service) put(ctx context.Context, a *hookline.App, id string, change func(*hookline.Endpoint) bool) (e *hookline.Endpoint, created, wasDisabled bool, err error) {
 	e, err = s.st.EndpointGet(ctx, a.ID, id)
 	if errors.Is(err, hookline.ErrNotFound) {
 		e, err = s.newEndpoint(a, "", func(e *hookline.Endpoint) { change(e) })
 		if err != nil {
-			return nil, false, err
+			return nil, false, false, err
 		}
 		if e.UID == "" && !hookline.IsID(hookline.PrefixEndpoint, id) {
 			e.UID = id
 		}
 		if err := s.create(ctx, e); err != nil {
-			return nil, false, err
+			return nil, false, false, err
 		}
-		s.emitCreated(e)
-		return e, true, nil
+		return e, true, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
-	wasDisabled := e.Disabled
+	wasDisabled = e.Disabled
 	if err := s.update(ctx, e, change); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
-	s.emitUpdated(e, wasDisabled)
-	return e, false, nil
+	return e, false, wasDisabled, nil
 }
 
 // EndpointDelete deletes an endpoint.

@@ -60,21 +60,11 @@ func (s *Service) OperationalEndpointPut(ctx context.Context, acc *hookline.Acce
 	if err != nil {
 		return nil, false, err
 	}
-	e, err = s.st.EndpointGet(ctx, a.ID, id)
-	if errors.Is(err, hookline.ErrNotFound) {
-		e, err = s.newEndpoint(a, "", func(e *hookline.Endpoint) { change(e) })
-		if err != nil {
-			return nil, false, err
-		}
-		if e.UID == "" && !hookline.IsID(hookline.PrefixEndpoint, id) {
-			e.UID = id
-		}
-		return e, true, s.create(ctx, e)
-	}
+	e, created, _, err = s.put(ctx, a, id, change)
 	if err != nil {
 		return nil, false, err
 	}
-	return e, false, s.update(ctx, e, change)
+	return e, created, nil
 }
 
 // OperationalEndpointUpdate changes an endpoint of the operator's, as

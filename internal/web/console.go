@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/hmac"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -62,11 +61,8 @@ func (s *server) consoleAuthed(h func(http.ResponseWriter, *http.Request, *sessi
 			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
-		if err == nil && r.Method == http.MethodPost {
-			got := r.PostFormValue("csrf")
-			if got == "" || !hmac.Equal([]byte(got), []byte(sess.csrf)) {
-				err = errCSRF
-			}
+		if err == nil {
+			err = checkForm(r, sess)
 		}
 		if err == nil {
 			err = h(w, r, sess)

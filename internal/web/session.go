@@ -40,16 +40,26 @@ func csrfToken(secret string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// checkForm checks, on a POST, that the form carries the session's form
+// token.
+func checkForm(r *http.Request, sess *session) error {
+	if r.Method != http.MethodPost {
+		return nil
+	}
+	got := r.PostFormValue("csrf")
+	if got == "" || !hmac.Equal([]byte(got), []byte(sess.csrf)) {
+		return errCSRF
+	}
+	return nil
+}
+
 // authed adapts a handler that needs a session. It resolves the cookie to
 // the access of its token and, on a POST, checks the form token.
 func (s *server) authed(h func(http.ResponseWriter, *http.Request, *session) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.session(r)
-		if err == nil && r.Method == http.MethodPost {
-			got := r.PostFormValue("csrf")
-			if got == "" || !hmac.Equal([]byte(got), []byte(sess.csrf)) {
-				err = errCSRF
-			}
+		if err == nil {
+			err = checkForm(r, sess)
 		}
 		if err == nil {
 			err = h(w, r, sess)
