@@ -39,6 +39,8 @@ type Store struct {
 	w    *sql.DB // the one writer
 	r    *sql.DB // readers
 	lock *os.File
+	// path is the database file's.
+	path string
 
 	// wal flushes the write-ahead log for Flush and durableTx; ckpt
 	// checkpoints it in the background.
@@ -168,7 +170,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("open sqlite %s: another hookline process is using this database (SQLite serves one process; use PostgreSQL for several nodes): %w", path, err)
 	}
-	s := &Store{lock: lock, wal: walSync{path: path + "-wal"}}
+	s := &Store{lock: lock, path: path, wal: walSync{path: path + "-wal"}}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(OFF)"
 	s.w, err = sql.Open("sqlite", base+pragmas+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=temp_store(MEMORY)&_txlock=immediate", writerAutoCheckpoint))

@@ -1,0 +1,47 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookline/hookline/internal/store"
+)
+
+var _ store.Sizer = (*Store)(nil)
+
+// DiskSize returns the size of the tables of the store's schema, with
+// their indexes and TOAST.
+func (s *Store) DiskSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+		FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+		WHERE ns.nspname = current_schema() AND c.relkind = 'r'`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("database size: %w", err)
+	}
+	return n, nil
+}
+
+// Analyze gathers the planner's statistics of the store's tables, as
+// autovacuum does soon after a bulk load. It names them, so that a
+// database holding other schemas is not analyzed whole.
+func (s *Store) Analyze(ctx context.Context) error {
+	rows, err := s.pool.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()`)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `ANALYZE `+strings.Join(tables, ", ")); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
