@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/hookline/hookline/internal/bench"
+	"github.com/hookline/hookline/internal/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -39,6 +42,15 @@ Scenarios (--scenario, repeatable, or all):
                 1 MB bodies, publish payloads nested 500,000 deep and list
                 large items: peak memory, health-check latency and the
                 legitimate messages still accepted
+  growth        not part of all: grows one database (--db, a new SQLite file
+                by default) to each of --growth-sizes messages, with their
+                deliveries and attempts and up to 100,000 received requests,
+                through the store's bulk load; at each size it measures
+                start-up, max publish rate, publish p99 at 1,000/s, the
+                message and attempt list routes, the retention prune and
+                the size on disk per message, each phase bounded by
+                --duration (default 5s). Fill progress and its rate go to
+                stderr; see docs/growth.md.
 
 Figures on a shared or virtual machine vary by a fifth from run to run.
 To compare two builds, give the other one with --baseline: each scenario
@@ -52,6 +64,8 @@ with the machine and the flags to a file. Progress goes to stderr.`,
 		Example: `  hookline bench
   hookline bench --scenario all --json bench.json
   hookline bench --scenario backlog --backlog-count 1000000
+  hookline bench --scenario growth --growth-sizes 1000000,10000000 --json growth.json
+  hookline bench --scenario growth --db 'postgres://postgres@127.0.0.1:5432/hookline_growth?sslmode=disable'
   hookline bench --scenario max --concurrency 256 --serve-arg=--workers=512
   hookline bench --scenario max,fanout-10 --baseline ./hookline-main --repeat 3
   hookline bench --target http://127.0.0.1:8071 --token "$HOOKLINE_ADMIN_TOKEN" --server-pid 4242`,
@@ -72,6 +86,9 @@ with the machine and the flags to a file. Progress goes to stderr.`,
 					return fmt.Errorf("find this binary to start the server: %w", err)
 				}
 				opts.Server = exe
+			}
+			opts.Open = func(ctx context.Context, db string) (store.Store, error) {
+				return openStore(ctx, db, slog.New(slog.DiscardHandler))
 			}
 			rep, runErr := bench.Run(cmd.Context(), opts, version, givenFlags(cmd.Flags()), cmd.ErrOrStderr())
 			if rep == nil {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,7 +11,13 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/hookline/hookline/internal/store"
 )
+
+// maxGrowth is the largest size of the growth scenario: a billion
+// messages, far beyond any run that ends in a day.
+const maxGrowth = 1_000_000_000
 
 // Options configure a benchmark run: which scenarios, against which
 // server, and any settings that override the scenarios' own.
@@ -75,6 +82,14 @@ type Options struct {
 	// kept anyway.
 	Keep bool
 
+	// GrowthSizes are the message counts the growth scenario grows its
+	// database to, in order, measuring at each.
+	GrowthSizes []int64
+	// Open opens the store of a --db value (a SQLite file or a
+	// postgres:// URL), for the growth scenario to fill; the command sets
+	// it, as only it knows the concrete stores.
+	Open func(ctx context.Context, db string) (store.Store, error)
+
 	// Overrides names the load settings given explicitly, by flag name;
 	// only these replace a scenario's own values.
 	Overrides map[string]bool
@@ -86,6 +101,7 @@ func DefaultOptions() Options {
 		Scenarios:    []string{"max"},
 		SinkDownMode: "hold",
 		DrainTimeout: time.Minute,
+		GrowthSizes:  []int64{1_000_000, 10_000_000},
 	}
 }
 
@@ -122,6 +138,8 @@ func (o *Options) Bind(fs *pflag.FlagSet) {
 			"with refuse and 503 the retry schedule, not the server, decides when the backlog drains")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout,
 		"after publishing, how long to wait with no new delivery before counting the missing ones as lost")
+	fs.Int64SliceVar(&o.GrowthSizes, "growth-sizes", o.GrowthSizes,
+		"message counts the growth scenario grows one database to, in increasing order, measuring at each; each adds its deliveries and attempts, and a tenth as many received requests up to 100000")
 	fs.StringVar(&o.JSON, "json", o.JSON, "file to write the full report to, as JSON")
 	fs.StringVar(&o.ProfileDir, "profile", o.ProfileDir,
 		"directory to write, per scenario, Go CPU, allocation, mutex and block profiles of the started server and a CPU profile of the benchmark's own load and receiver over the same span (read them with go tool pprof)")
@@ -183,6 +201,25 @@ func (o *Options) Validate() error {
 	if o.Baseline != "" {
 		if st, err := os.Stat(o.Baseline); err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
 			bad("--baseline %q: want an executable hookline binary, such as one built with go build -o hookline-old ./cmd/hookline", o.Baseline)
+		}
+	}
+	if slices.Contains(o.Scenarios, "growth") {
+		if o.Target != "" {
+			bad("--target: the growth scenario fills the database of a server it starts itself; leave out --target")
+		}
+		if o.Baseline != "" {
+			bad("--baseline: the growth scenario fills a database for one binary; run it once with each binary instead")
+		}
+	}
+	if len(o.GrowthSizes) == 0 {
+		bad("--growth-sizes: give at least one message count, such as 1000000,10000000")
+	}
+	for i, n := range o.GrowthSizes {
+		if n < 1000 || n > maxGrowth {
+			bad("--growth-sizes %d: want 1000 to %d messages", n, int64(maxGrowth))
+		}
+		if i > 0 && n <= o.GrowthSizes[i-1] {
+			bad("--growth-sizes: %d after %d: give the sizes in increasing order, as the database grows from one to the next", n, o.GrowthSizes[i-1])
 		}
 	}
 	if o.Repeat < 0 || o.Repeat > 50 {
@@ -264,7 +301,7 @@ func (o *Options) scenarios() []Scenario {
 	var out []Scenario
 	seen := map[string]bool{}
 	for _, sc := range Scenarios() {
-		if !all && !slices.Contains(o.Scenarios, sc.Name) {
+		if !slices.Contains(o.Scenarios, sc.Name) && (!all || sc.Growth) {
 			continue
 		}
 		if seen[sc.Name] {

@@ -11,11 +11,17 @@ import (
 )
 
 // WriteTable writes the report as a table, one row per scenario, followed
-// by the figures that fit no column: the backlog's, and errors.
+// by the figures that fit no column: the backlog's, the growth scenario's
+// own table, and errors.
 func (rep *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\taccepted/s\tdeliveries/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tlost\tdup\terrors\tsrv CPU µs/msg\tsrv RSS MiB\t")
+	if slices.ContainsFunc(rep.Results, func(r Result) bool { return r.Growth == nil }) {
+		fmt.Fprintln(tw, "scenario\taccepted/s\tdeliveries/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tlost\tdup\terrors\tsrv CPU µs/msg\tsrv RSS MiB\t")
+	}
 	for _, r := range rep.Results {
+		if r.Growth != nil {
+			continue
+		}
 		name := r.name()
 		cpu, rss := "-", "-"
 		if r.Server != nil && r.Server.CPUSeconds > 0 {
@@ -59,6 +65,13 @@ func (rep *Report) WriteTable(w io.Writer) error {
 				r.name(), rss, h.Health.P50, h.Health.P99, h.Health.Max, h.Health.Count, h.HealthFailed, h.HealthSlow)
 			fmt.Fprintf(w, "  legitimate messages accepted %s/s, lost %d; hostile requests: %s\n",
 				num(r.AcceptedPerSec), r.Lost, hostileSummary(h.Requests))
+		}
+	}
+	for _, r := range rep.Results {
+		if r.Growth != nil {
+			if err := r.Growth.WriteTable(w, r.name()); err != nil {
+				return err
+			}
 		}
 	}
 	var startups []string

@@ -123,6 +123,7 @@ type Result struct {
 
 	Backlog *BacklogStats `json:"backlog,omitempty"`
 	Hostile *HostileStats `json:"hostile,omitempty"`
+	Growth  *GrowthStats  `json:"growth,omitempty"`
 
 	// Notes qualify the figures, such as server flags a --target server
 	// did not get.
@@ -302,6 +303,9 @@ func newResult(sc Scenario) Result {
 func (r *runner) scenario(ctx context.Context, sc Scenario) (res Result) {
 	if sc.Ceiling {
 		return r.ceiling(ctx, sc)
+	}
+	if sc.Growth {
+		return r.growth(ctx, sc)
 	}
 	res = newResult(sc)
 	fail := func(err error) Result {

@@ -34,6 +34,11 @@ type Scenario struct {
 	// large items through the API, with the health check probed
 	// throughout. The load is the legitimate traffic that must still pass.
 	Hostile bool
+	// Growth grows one database through the sizes of --growth-sizes and
+	// measures at each how the server's costs grow with what it holds;
+	// Duration bounds each of its timed phases. It takes long, so "all"
+	// leaves it out.
+	Growth bool
 }
 
 // flakySchedule retries quickly, so that the flaky scenario ends in
@@ -72,11 +77,13 @@ func Scenarios() []Scenario {
 			Endpoints: 1, PayloadSize: 1024, Concurrency: 64, Rate: 200, Duration: 20 * time.Second, Hostile: true},
 		{Name: "payload-64k", Description: "closed loop with 64 KiB payloads, 1 endpoint",
 			Endpoints: 1, PayloadSize: 64 << 10, Concurrency: 32, Duration: 10 * time.Second},
+		{Name: "growth", Description: "one database grown through --growth-sizes messages with their deliveries, attempts and received requests; at each size: start-up, publishing, list routes, retention prune, size on disk",
+			Endpoints: 1, PayloadSize: 1024, Concurrency: 128, Duration: 5 * time.Second, Growth: true},
 	}
 }
 
 // ScenarioNames returns the names of every scenario, in the order "all"
-// runs them.
+// runs them (all but growth).
 func ScenarioNames() []string {
 	var names []string
 	for _, s := range Scenarios() {
