@@ -88,6 +88,8 @@ type GrowthSize struct {
 // GrowthFigure is one figure of the growth table.
 type GrowthFigure struct {
 	Name string
+	// Millis is true for a latency in milliseconds, shown with decimals.
+	Millis bool
 	// Higher is true when a higher value is better.
 	Higher bool
 	// List marks a list route's p99, which has a target of its own.
@@ -115,17 +117,17 @@ func GrowthFigures() []GrowthFigure {
 	figs := []GrowthFigure{
 		{Name: "fill rows/s", Higher: true, Value: func(g *GrowthSize) float64 { return g.FillRowsPerSec }},
 		{Name: "bytes/msg", Target: true, Value: func(g *GrowthSize) float64 { return g.BytesPerMessage }},
-		{Name: "start-up p50 ms", Target: true, Value: func(g *GrowthSize) float64 { return g.Startup.P50 }},
+		{Name: "start-up p50 ms", Millis: true, Target: true, Value: func(g *GrowthSize) float64 { return g.Startup.P50 }},
 		{Name: "max msg/s", Higher: true, Target: true, Value: func(g *GrowthSize) float64 { return g.MaxPerSec }},
-		{Name: "p99 ms at 1000/s", Target: true, Value: func(g *GrowthSize) float64 { return g.Rate1000.P99 }},
+		{Name: "p99 ms at 1000/s", Millis: true, Target: true, Value: func(g *GrowthSize) float64 { return g.Rate1000.P99 }},
 	}
 	for _, name := range listRoutes {
-		figs = append(figs, GrowthFigure{Name: name + " p99 ms", List: true, Target: true,
+		figs = append(figs, GrowthFigure{Name: name + " p99 ms", Millis: true, List: true, Target: true,
 			Value: func(g *GrowthSize) float64 { return g.Lists[name].P99 }})
 	}
 	return append(figs,
 		GrowthFigure{Name: "prune rows/s", Higher: true, Target: true, Value: func(g *GrowthSize) float64 { return g.PruneRowsPerSec }},
-		GrowthFigure{Name: "p99 ms at 1000/s pruning", Target: true, Value: func(g *GrowthSize) float64 { return g.PruneRate1000.P99 }},
+		GrowthFigure{Name: "p99 ms at 1000/s pruning", Millis: true, Target: true, Value: func(g *GrowthSize) float64 { return g.PruneRate1000.P99 }},
 	)
 }
 
@@ -539,8 +541,9 @@ func (g *grower) lists(ctx context.Context, api *apiClient, gz *GrowthSize) erro
 	return nil
 }
 
-// upkeepRE matches the server's log line of a round of retention pruning.
-var upkeepRE = regexp.MustCompile(`msg=retention rows_pruned=(\d+)`)
+// upkeepRE matches the server's log line of a round of retention
+// pruning, in the text or the JSON log format.
+var upkeepRE = regexp.MustCompile(`"?msg"?[=:]"?retention\b.*?"?rows_pruned"?[=:](\d+)`)
 
 // upkeepPruned sums the rows the server's upkeep logged pruning.
 func upkeepPruned(log []byte) int64 {
@@ -653,7 +656,7 @@ func (gs *GrowthStats) WriteTable(w io.Writer, name string) error {
 // growthValue formats a figure: rates and sizes without decimals,
 // latencies with two.
 func growthValue(f GrowthFigure, v float64) string {
-	if strings.Contains(f.Name, " ms") {
+	if f.Millis {
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	return num(v)

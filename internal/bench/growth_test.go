@@ -65,9 +65,9 @@ func TestGrowth(t *testing.T) {
 						t.Errorf("at %d messages: %s is %v; want it measured", s.Messages, f.Name, v)
 					}
 				}
-				if s.Startup.Count != growthStarts || s.FillSeconds <= 0 || s.DiskBytes <= 0 || s.PruneRows <= 0 {
-					t.Errorf("at %d messages: start-ups %d, fill %v s, %d bytes, %d rows pruned; want each measured",
-						s.Messages, s.Startup.Count, s.FillSeconds, s.DiskBytes, s.PruneRows)
+				if s.Startup.Count != growthStarts || s.FillSeconds <= 0 || s.DiskBytes <= 0 || s.PruneRows <= 0 || s.UpkeepPruned <= 0 {
+					t.Errorf("at %d messages: start-ups %d, fill %v s, %d bytes, %d rows pruned, %d by the upkeep; want each measured",
+						s.Messages, s.Startup.Count, s.FillSeconds, s.DiskBytes, s.PruneRows, s.UpkeepPruned)
 				}
 			}
 			if len(g.Change) != len(GrowthFigures()) {
@@ -117,5 +117,42 @@ func TestGrowth(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestGrowthJudge(t *testing.T) {
+	t.Parallel()
+	size := func(n int64, maxRate, first float64) GrowthSize {
+		g := GrowthSize{Messages: n, MaxPerSec: maxRate, BytesPerMessage: 1000, Lists: map[string]Summary{}}
+		for _, name := range listRoutes {
+			g.Lists[name] = Summary{P99: 10}
+		}
+		g.Lists["msg-first"] = Summary{P99: first}
+		return g
+	}
+	gs := &GrowthStats{Sizes: []GrowthSize{size(1000, 1000, 10), size(10000, 850, 60)}}
+	gs.judge()
+	if got := gs.Change["max msg/s"]; got != -15 {
+		t.Errorf("max msg/s changed %v%%, want -15%%", got)
+	}
+	flags := strings.Join(gs.Flags, "\n")
+	for _, want := range []string{"msg-first p99 ms: 60.0 ms at 10,000 messages, over 50 ms", "msg-first p99 ms: +500.0%"} {
+		if !strings.Contains(flags, want) {
+			t.Errorf("flags lack %q:\n%s", want, flags)
+		}
+	}
+	if strings.Contains(flags, "max msg/s") || strings.Contains(flags, "bytes/msg") {
+		t.Errorf("flags a figure within its target:\n%s", flags)
+	}
+}
+
+func TestUpkeepPruned(t *testing.T) {
+	t.Parallel()
+	log := `time=2026-12-06T23:48:24.709Z level=INFO msg="upkeep leader" node_id=n leading=true
+time=2026-12-06T23:48:25.720Z level=INFO msg=retention node_id=n rows_pruned=18000 before=2026-11-24T23:48:06Z
+{"time":"2026-12-06T23:49:00Z","level":"INFO","msg":"retention","node_id":"n","rows_pruned":2000,"before":"2026-11-24T23:48:06Z"}
+`
+	if got := upkeepPruned([]byte(log)); got != 20000 {
+		t.Errorf("upkeepPruned = %d, want 20000", got)
 	}
 }
