@@ -66,6 +66,11 @@ func TestFlagValidation(t *testing.T) {
 		{"baseline", []string{"--baseline", "/bin/sh", "--repeat", "2"}, ""},
 		{"negative repeat", []string{"--repeat", "-1"}, "--repeat -1"},
 		{"too many repeats", []string{"--repeat", "51"}, "--repeat 51"},
+		{"growth", []string{"--scenario", "growth", "--growth-sizes", "20000,200000"}, ""},
+		{"growth sizes decreasing", []string{"--scenario", "growth", "--growth-sizes", "200000,20000"}, "give the sizes in increasing order"},
+		{"growth size too small", []string{"--growth-sizes", "10"}, "--growth-sizes 10: want 1000 to"},
+		{"growth with a target", []string{"--scenario", "growth", "--target", "http://h:1", "--token", "t"}, "the growth scenario fills the database"},
+		{"growth with a baseline", []string{"--scenario", "growth", "--baseline", "/bin/sh"}, "run it once with each binary"},
 		{"not a number", []string{"--rate", "fast"}, `invalid argument "fast"`},
 		{"unknown flag", []string{"--speed", "9"}, "unknown flag: --speed"},
 	}
