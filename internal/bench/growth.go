@@ -54,7 +54,8 @@ type GrowthSize struct {
 	FillRowsPerSec float64 `json:"fill_rows_per_sec"`
 	// DiskBytes is the database's size on disk after the fill (SQLite:
 	// file and write-ahead log; PostgreSQL: its tables with indexes and
-	// TOAST), and BytesPerMessage that over Messages.
+	// TOAST), and BytesPerMessage that over the messages it holds: the
+	// history's and those the measurements of the smaller sizes published.
 	DiskBytes       int64   `json:"disk_bytes"`
 	BytesPerMessage float64 `json:"bytes_per_message"`
 	// Startup is the server's start-up over several starts on the grown
@@ -300,7 +301,7 @@ func (g *grower) size(ctx context.Context, have *fill.Counts, n int64) (GrowthSi
 		if gz.DiskBytes, err = sz.DiskSize(ctx); err != nil {
 			return gz, err
 		}
-		gz.BytesPerMessage = math.Round(float64(gz.DiskBytes) / float64(gz.Messages))
+		gz.BytesPerMessage = math.Round(float64(gz.DiskBytes) / float64(gz.Messages+g.published))
 	}
 	if err := g.prune(ctx, st, &gz); err != nil {
 		return gz, err
