@@ -61,6 +61,12 @@ func TestGrowInSteps(t *testing.T) {
 	if !slices.IsSorted(msgIDs) || !slices.IsSorted(attemptIDs) {
 		t.Error("message or attempt IDs do not grow with the history")
 	}
+	if err := st.Analyze(ctx); err != nil {
+		t.Error(err)
+	}
+	if n, err := st.DiskSize(ctx); err != nil || n < 3000*500 {
+		t.Errorf("DiskSize = %d, %v; want the file's size, at least 500 bytes a message", n, err)
+	}
 	if h.MessageTime(0).Before(h.End.Add(-h.Span)) || !h.MessageTime(2999).Before(h.End) {
 		t.Errorf("messages from %s to %s; want within the span", h.MessageTime(0), h.MessageTime(2999))
 	}
