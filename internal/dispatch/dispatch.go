@@ -648,12 +648,11 @@ func (d *Dispatcher) Lease() *store.Lease {
 // claim of pending deliveries may take the room a publish waits for; the
 // publish then waits on, within its bound.
 func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Duration) {
-	d.mu.Lock()
-	need = min(max(need, 1), max(1, d.capacity()/4))
-	if !d.started || d.closing || d.roomStuck || d.room() >= need {
-		d.mu.Unlock()
+	if d.HasRoom(need) {
 		return
 	}
+	d.mu.Lock()
+	need = min(max(need, 1), max(1, d.capacity()/4))
 	d.mu.Unlock()
 	t := time.NewTimer(maxWait)
 	defer t.Stop()
@@ -699,6 +698,14 @@ func (d *Dispatcher) WaitRoom(ctx context.Context, need int, maxWait time.Durati
 		}
 		t.Reset(maxWait)
 	}
+}
+
+// HasRoom reports whether WaitRoom(need) would return at once.
+func (d *Dispatcher) HasRoom(need int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	need = min(max(need, 1), max(1, d.capacity()/4))
+	return !d.started || d.closing || d.roomStuck || d.room() >= need
 }
 
 // drainingWaits is how many spans of its maxWait WaitRoom waits at most

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,17 @@ type GroupCommit struct {
 	stopped bool
 	reqs    chan *pending
 	done    chan struct{}
+
+	// slots holds a token for each batch being written; a publish that
+	// finds one free and no publish queued writes itself (see Publish).
+	slots chan struct{}
+	// fl is st as a Flusher, when it is one.
+	fl Flusher
+	// perMessage is how many deliveries each message of the last batch
+	// created (as math.Float64bits), to foresee the room the next needs.
+	perMessage atomic.Uint64
+	// held counts the publishes taken off reqs that wait for a slot.
+	held atomic.Int32
 }
 
 type pending struct {
@@ -77,6 +89,8 @@ type Deliverer interface {
 // claimed back (see dispatch.Dispatcher.WaitRoom).
 type RoomWaiter interface {
 	WaitRoom(ctx context.Context, need int, maxWait time.Duration)
+	// HasRoom reports whether WaitRoom would return at once.
+	HasRoom(need int) bool
 }
 
 // roomWait is how long a batch waits for the dispatcher to have room for
@@ -93,7 +107,14 @@ func NewGroupCommit(st MessageCreator, max int, to Deliverer) *GroupCommit {
 	}
 	g := &GroupCommit{st: st, max: max, to: to, timeout: 30 * time.Second,
 		reqs: make(chan *pending, max), done: make(chan struct{})}
-	go g.run()
+	g.fl, _ = st.(Flusher)
+	writers := 1
+	if cc, ok := st.(ConcurrentCreator); ok && g.fl == nil && cc.Writers() > 1 {
+		writers = cc.Writers()
+	}
+	g.slots = make(chan struct{}, writers)
+	g.perMessage.Store(math.Float64bits(1))
+	go g.run(writers)
 	return g
 }
 
@@ -101,19 +122,34 @@ func NewGroupCommit(st MessageCreator, max int, to Deliverer) *GroupCommit {
 // durable: nil if m was stored (or found by its event ID), else the error.
 // It waits for the commit even if ctx ends first, as the message may be
 // stored by then.
+//
+// A publish that finds no other queued and a writer free is a batch of
+// its own, written on the caller's goroutine: alone, it would wait for no
+// one, and handing it to the writing goroutine and back would cost wake-ups
+// of idle threads, more CPU at everyday rates than its transaction.
 func (g *GroupCommit) Publish(ctx context.Context, m *MessageCreate) error {
-	p := pendingPool.Get().(*pending)
-	p.m = m
 	g.mu.RLock()
 	if g.stopped {
 		g.mu.RUnlock()
-		pendingPool.Put(p)
 		return ErrStopped
 	}
+	if len(g.reqs) == 0 && g.hasRoom() {
+		select {
+		case g.slots <- struct{}{}:
+			// Stop waits for the read lock, and so for this batch.
+			err := g.publishNow(m)
+			g.mu.RUnlock()
+			return err
+		default:
+		}
+	}
+	p := pendingPool.Get().(*pending)
+	p.m = m
 	select {
 	case g.reqs <- p:
 	case <-ctx.Done():
 		g.mu.RUnlock()
+		p.m = nil
 		pendingPool.Put(p)
 		return ctx.Err()
 	}
@@ -125,7 +161,7 @@ func (g *GroupCommit) Publish(ctx context.Context, m *MessageCreate) error {
 }
 
 // Queued returns how many publishes wait for the next batch.
-func (g *GroupCommit) Queued() int { return len(g.reqs) }
+func (g *GroupCommit) Queued() int { return len(g.reqs) + int(g.held.Load()) }
 
 // Stop refuses new publishes, commits those already queued, and returns
 // when the last batch is written.
@@ -147,15 +183,10 @@ type committed struct {
 	err   error
 }
 
-func (g *GroupCommit) run() {
+func (g *GroupCommit) run(writers int) {
 	defer close(g.done)
-	fl, pipelined := g.st.(Flusher)
-	writers := 1
-	if cc, ok := g.st.(ConcurrentCreator); ok && !pipelined {
-		writers = max(1, cc.Writers())
-	}
 	if writers == 1 {
-		g.write(fl, pipelined)
+		g.write(g.fl, g.fl != nil)
 		return
 	}
 	// Each writer takes the publishes queued when it is free: while one
@@ -165,6 +196,73 @@ func (g *GroupCommit) run() {
 		wg.Go(func() { g.write(nil, false) })
 	}
 	wg.Wait()
+}
+
+// hasRoom reports whether the dispatcher has room for one message's
+// deliveries now: a publish that would wait for room goes to the queue,
+// so that the publishes that come while it waits share its batch.
+func (g *GroupCommit) hasRoom() bool {
+	waiter, ok := g.to.(RoomWaiter)
+	return !ok || waiter.HasRoom(int(math.Ceil(math.Float64frombits(g.perMessage.Load()))))
+}
+
+// publishNow writes m as a batch of its own, holding a slot that it
+// releases once the batch has committed, and answers once it is durable.
+func (g *GroupCommit) publishNow(m *MessageCreate) error {
+	c := &committed{items: []*MessageCreate{m}}
+	if g.to != nil {
+		c.lease = g.to.Lease()
+	}
+	m.Lease = c.lease
+	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+	defer cancel()
+	if g.fl != nil {
+		c.err = g.fl.MessageCreateUnflushed(ctx, c.items)
+		<-g.slots
+		if c.err == nil {
+			c.err = g.fl.Flush()
+		}
+	} else {
+		c.err = g.st.MessageCreate(ctx, c.items)
+		<-g.slots
+	}
+	g.noteDeliveries(c)
+	if c.err == nil && g.to != nil {
+		g.handOver(c.items, c.lease)
+	}
+	if c.err != nil {
+		return c.err
+	}
+	return m.Err
+}
+
+// prepare waits for the dispatcher to have room for a batch's deliveries
+// and gives its items their lease.
+func (g *GroupCommit) prepare(c *committed) {
+	if waiter, ok := g.to.(RoomWaiter); ok {
+		// Publishes that arrive meanwhile join the batch.
+		per := math.Float64frombits(g.perMessage.Load())
+		waiter.WaitRoom(context.Background(), int(math.Ceil(per*float64(len(c.items)+len(g.reqs)))), roomWait)
+	}
+	if g.to != nil {
+		c.lease = g.to.Lease()
+	}
+	for _, m := range c.items {
+		m.Lease = c.lease
+	}
+}
+
+// noteDeliveries keeps how many deliveries each message of batch c
+// created, unless it failed.
+func (g *GroupCommit) noteDeliveries(c *committed) {
+	if c.err != nil || len(c.items) == 0 {
+		return
+	}
+	n := 0
+	for _, m := range c.items {
+		n += len(m.Deliveries)
+	}
+	g.perMessage.Store(math.Float64bits(float64(n) / float64(len(c.items))))
 }
 
 // write commits batches of the queued publishes until Stop; with
@@ -177,18 +275,16 @@ func (g *GroupCommit) write(fl Flusher, pipelined bool) {
 		flushes, flushed = make(chan *committed, 1), make(chan struct{})
 		go g.flushLoop(fl, flushes, flushed)
 	}
-	waiter, _ := g.to.(RoomWaiter)
-	// perMessage is how many deliveries each message of the last batch
-	// created, to foresee the room the next needs.
-	perMessage := 1.0
 	for p := range g.reqs {
-		if waiter != nil {
-			// Publishes that arrive meanwhile join the batch.
-			need := int(math.Ceil(perMessage * float64(1+len(g.reqs))))
-			waiter.WaitRoom(context.Background(), need, roomWait)
-		}
+		g.held.Add(1)
+		g.slots <- struct{}{}
+		g.held.Add(-1)
 		c := &committed{batch: make([]*pending, 0, min(g.max, 1+len(g.reqs)))}
 		c.batch = append(c.batch, p)
+		// The items are listed before the wait for room so that it
+		// counts them; publishes that arrive meanwhile join after it.
+		c.items = append(make([]*MessageCreate, 0, cap(c.batch)), p.m)
+		g.prepare(c)
 	fill:
 		for len(c.batch) < g.max {
 			select {
@@ -197,48 +293,31 @@ func (g *GroupCommit) write(fl Flusher, pipelined bool) {
 					break fill
 				}
 				c.batch = append(c.batch, q)
+				q.m.Lease = c.lease
+				c.items = append(c.items, q.m)
 			default:
 				break fill
 			}
-		}
-		if g.to != nil {
-			c.lease = g.to.Lease()
-		}
-		c.items = make([]*MessageCreate, len(c.batch))
-		for i, q := range c.batch {
-			q.m.Lease = c.lease
-			c.items[i] = q.m
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
 		if pipelined {
 			c.err = fl.MessageCreateUnflushed(ctx, c.items)
 			cancel()
-			perMessage = deliveriesPerMessage(c, perMessage)
+			<-g.slots
+			g.noteDeliveries(c)
 			flushes <- c
 			continue
 		}
 		c.err = g.st.MessageCreate(ctx, c.items)
 		cancel()
-		perMessage = deliveriesPerMessage(c, perMessage)
+		<-g.slots
+		g.noteDeliveries(c)
 		g.finish(c)
 	}
 	if pipelined {
 		close(flushes)
 		<-flushed
 	}
-}
-
-// deliveriesPerMessage returns how many deliveries each message of batch c
-// created, or last when it failed.
-func deliveriesPerMessage(c *committed, last float64) float64 {
-	if c.err != nil || len(c.items) == 0 {
-		return last
-	}
-	n := 0
-	for _, m := range c.items {
-		n += len(m.Deliveries)
-	}
-	return float64(n) / float64(len(c.items))
 }
 
 // flushLoop makes committed batches durable, as many as have committed

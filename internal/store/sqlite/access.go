@@ -52,7 +52,7 @@ func tokenArgs(t *hookline.Token) []any {
 
 // TokenCreate stores a new token.
 func (s *Store) TokenCreate(ctx context.Context, t *hookline.Token) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (`+placeholders(13)+`)`, tokenArgs(t)...)
+	_, err := s.exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (`+placeholders(13)+`)`, tokenArgs(t)...)
 	if isUnique(err) {
 		return fmt.Errorf("create token: %w", hookline.ErrConflict)
 	}
@@ -97,7 +97,7 @@ func (s *Store) TokenList(ctx context.Context, p store.Page) ([]hookline.Token, 
 
 // TokenRevoke revokes a token, keeping the time of a first revocation.
 func (s *Store) TokenRevoke(ctx context.Context, id string, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, micro(at), id)
+	res, err := s.exec(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, micro(at), id)
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
@@ -106,7 +106,7 @@ func (s *Store) TokenRevoke(ctx context.Context, id string, at time.Time) error 
 
 // TokenExpireApp brings forward the expiry of an app's tokens.
 func (s *Store) TokenExpireApp(ctx context.Context, appID string, sessionIDs []string, at time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE tokens SET expires_at = ?1
+	res, err := s.exec(ctx, `UPDATE tokens SET expires_at = ?1
 		WHERE app_id = ?2 AND scope = 'app' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)
 		AND (?3 = '[]' OR session_id IN (SELECT value FROM json_each(?3)))`, micro(at), appID, idList(sessionIDs))
 	if err != nil {
@@ -118,7 +118,7 @@ func (s *Store) TokenExpireApp(ctx context.Context, appID string, sessionIDs []s
 
 // TokenTouch records a token's use.
 func (s *Store) TokenTouch(ctx context.Context, id string, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE tokens SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)`, micro(at), id)
+	_, err := s.exec(ctx, `UPDATE tokens SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)`, micro(at), id)
 	if err != nil {
 		return fmt.Errorf("touch token: %w", err)
 	}
@@ -160,7 +160,7 @@ func (s *Store) LoginCodeUse(ctx context.Context, hash []byte, now time.Time) (*
 
 // TokenPrune deletes tokens that ended before the cutoff.
 func (s *Store) TokenPrune(ctx context.Context, before time.Time, limit int) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM tokens WHERE id IN (
+	res, err := s.exec(ctx, `DELETE FROM tokens WHERE id IN (
 		SELECT id FROM tokens WHERE expires_at < ?1
 		UNION SELECT id FROM tokens WHERE revoked_at < ?1
 		LIMIT ?2)`, micro(before), max(limit, 1))

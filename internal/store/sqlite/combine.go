@@ -3,10 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // maxCombined is the most callers' writes one transaction takes.
@@ -35,40 +36,91 @@ const (
 // pages they share (the tail of deliveries, the indexes on it) once
 // instead of once per caller. A job may run twice (see runBatch), so its
 // function must set its results afresh each time it runs.
+//
+// A write that finds the writer free and nothing queued runs at once on
+// its caller's goroutine: at everyday rates most writes come alone, and
+// handing each to another goroutine and back would cost two wake-ups of
+// an idle thread, more CPU than many a transaction. Writes that come
+// while one runs queue up, and the combiner's own goroutine runs them as
+// one transaction when it ends.
 type combiner struct {
-	s    *Store
-	jobs chan *writeJob
+	s *Store
+
+	mu sync.Mutex
+	// queue holds the jobs waiting for the writer; running is set while a
+	// transaction runs, on a caller's goroutine or on run's. A queue that
+	// is not empty always has running set: whoever ends the transaction
+	// passes the queue on to run.
+	queue   []*writeJob
+	running bool
+	closed  bool
+	// riders are jobs that wait to join the next transaction (see ride).
+	riders []*writeJob
+
+	kick chan struct{}
 	quit chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
 }
 
 func startCombiner(s *Store) *combiner {
-	c := &combiner{s: s, jobs: make(chan *writeJob, maxCombined), quit: make(chan struct{})}
+	c := &combiner{s: s, kick: make(chan struct{}, 1), quit: make(chan struct{})}
 	c.wg.Add(1)
 	go c.run()
 	return c
 }
 
-// close stops the combiner once the transaction in progress has ended.
+// close stops the combiner once the transactions in progress have ended.
 // Writes still queued fail with errClosed.
 func (c *combiner) close() {
-	c.once.Do(func() { close(c.quit) })
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		close(c.quit)
+	})
 	c.wg.Wait()
+}
+
+// queued returns how many writes wait for the writer.
+func (c *combiner) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
 }
 
 // do runs fn in the next shared transaction and returns its outcome: fn's
 // error, or the commit's. ctx bounds the wait for the transaction to
 // begin; once fn has started it runs to the end.
 func (c *combiner) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	j := &writeJob{fn: fn, done: make(chan error, 1)}
-	select {
-	case c.jobs <- j:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.quit:
+	return c.enter(ctx, &writeJob{fn: fn, done: make(chan error, 1)})
+}
+
+// enter runs j at once on the caller's goroutine when the writer is free,
+// with the riders waiting then, or else queues it for run.
+func (c *combiner) enter(ctx context.Context, j *writeJob) error {
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
 		return errClosed
+	case !c.running:
+		c.running = true
+		c.wg.Add(1)
+		batch := c.takeRiders(append(make([]*writeJob, 0, 1+len(c.riders)), j))
+		c.mu.Unlock()
+		c.runBatch(batch)
+		c.ended()
+		c.wg.Done()
+		return <-j.done
 	}
+	c.queue = append(c.queue, j)
+	c.mu.Unlock()
+	return c.wait(ctx, j)
+}
+
+// wait waits for the outcome of a job queued or riding.
+func (c *combiner) wait(ctx context.Context, j *writeJob) error {
 	select {
 	case err := <-j.done:
 		return err
@@ -84,6 +136,100 @@ func (c *combiner) do(ctx context.Context, fn func(ctx context.Context, tx *sql.
 	return <-j.done
 }
 
+// ride runs fn in the next transaction that begins for other writes, or
+// in one of its own once wait has passed with none: for writes that need
+// not be on disk soon, such as the results of deliveries, so that at
+// everyday rates they share the next publish's transaction instead of
+// waking the writer for one of their own.
+func (c *combiner) ride(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, wait time.Duration) error {
+	j := &writeJob{fn: fn, done: make(chan error, 1)}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
+	c.riders = append(c.riders, j)
+	c.mu.Unlock()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case err := <-j.done:
+		return err
+	case <-t.C:
+	case <-ctx.Done():
+		if j.state.CompareAndSwap(jobQueued, jobAbandoned) {
+			c.dropRider(j)
+			return ctx.Err()
+		}
+		return <-j.done
+	case <-c.quit:
+		if j.state.CompareAndSwap(jobQueued, jobAbandoned) {
+			c.dropRider(j)
+			return errClosed
+		}
+		return <-j.done
+	}
+	if !c.dropRider(j) {
+		// A transaction took it meanwhile.
+		return c.wait(ctx, j)
+	}
+	return c.enter(ctx, j)
+}
+
+// dropRider takes j off the riders, and reports whether it was there.
+func (c *combiner) dropRider(j *writeJob) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.Index(c.riders, j)
+	if i < 0 {
+		return false
+	}
+	c.riders = slices.Delete(c.riders, i, i+1)
+	return true
+}
+
+// takeRiders appends to batch the riders it has room for. c.mu is held.
+func (c *combiner) takeRiders(batch []*writeJob) []*writeJob {
+	n := min(len(c.riders), max(0, maxCombined-len(batch)))
+	batch = append(batch, c.riders[:n]...)
+	rest := copy(c.riders, c.riders[n:])
+	clear(c.riders[rest:])
+	c.riders = c.riders[:rest]
+	return batch
+}
+
+// ended is called when a transaction run on a caller's goroutine has
+// ended: the writes queued meanwhile go to run.
+func (c *combiner) ended() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		c.running = false
+		return
+	}
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// next takes up to maxCombined queued jobs into batch, or clears running
+// when none wait.
+func (c *combiner) next(batch []*writeJob) []*writeJob {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := min(len(c.queue), maxCombined)
+	batch = append(batch[:0], c.queue[:n]...)
+	rest := copy(c.queue, c.queue[n:])
+	clear(c.queue[rest:])
+	c.queue = c.queue[:rest]
+	if n == 0 {
+		c.running = false
+		return batch
+	}
+	return c.takeRiders(batch)
+}
+
 func (c *combiner) run() {
 	defer c.wg.Done()
 	batch := make([]*writeJob, 0, maxCombined)
@@ -91,20 +237,21 @@ func (c *combiner) run() {
 		select {
 		case <-c.quit:
 			return
-		case j := <-c.jobs:
-			batch = append(batch[:0], j)
+		case <-c.kick:
 		}
-	more:
-		for len(batch) < maxCombined {
+		for {
 			select {
-			case j := <-c.jobs:
-				batch = append(batch, j)
+			case <-c.quit:
+				return
 			default:
-				break more
 			}
+			batch = c.next(batch)
+			if len(batch) == 0 {
+				break
+			}
+			c.runBatch(batch)
+			clear(batch)
 		}
-		c.runBatch(batch)
-		clear(batch)
 	}
 }
 
@@ -142,22 +289,7 @@ func (c *combiner) runBatch(batch []*writeJob) {
 // back.
 func (s *Store) runJobs(jobs []*writeJob) error {
 	ctx := context.Background()
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return err
-	}
-	defer func() {
-		// Back to flushing every commit; if even this fails, the
-		// connection must not serve publishes unflushed.
-		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -165,11 +297,15 @@ func (s *Store) runJobs(jobs []*writeJob) error {
 		if err := j.fn(ctx, tx); err != nil {
 			_ = tx.Rollback()
 			s.tops.settle(tx, false)
+			s.apps.forget()
 			return err
 		}
 	}
 	err = tx.Commit()
 	s.tops.settle(tx, err == nil)
+	if err != nil {
+		s.apps.forget()
+	}
 	s.committed()
 	return err
 }

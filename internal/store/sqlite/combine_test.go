@@ -62,10 +62,10 @@ func queuedWrites(t *testing.T, s *Store, n int, fail func(int) bool) ([]error, 
 		})
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	queued := len(s.comb.jobs)
+	queued := s.comb.queued()
 	for queued < n && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
-		queued = len(s.comb.jobs)
+		queued = s.comb.queued()
 	}
 	close(release)
 	wg.Wait()
@@ -169,7 +169,7 @@ func TestAbandonedWriteNeverRuns(t *testing.T) {
 			return nil
 		})
 	}()
-	for len(s.comb.jobs) < 1 {
+	for s.comb.queued() < 1 {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()

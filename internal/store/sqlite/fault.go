@@ -38,9 +38,14 @@ func fault(err error) error {
 // for WriteFault.
 func (s *Store) wrote(err error) error { return s.writes.Record(fault(err)) }
 
-// exec runs one statement on the writer, outside a transaction.
+// exec runs one statement on the writer, outside a transaction, and
+// returns once what it wrote is on disk.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := s.w.ExecContext(ctx, query, args...)
+	if err == nil {
+		s.committed()
+		err = s.wal.sync()
+	}
 	return res, s.wrote(err)
 }
 

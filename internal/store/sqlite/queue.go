@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -92,6 +93,7 @@ const (
 	messageByEventIDSQL = `SELECT ` + messageCols + ` FROM messages WHERE app_id = ? AND event_id = ?`
 	appRateLimitSQL     = `SELECT rate_limit FROM apps WHERE id = ?`
 	appEndpointsSQL     = `SELECT ` + endpointCols + ` FROM endpoints WHERE app_id = ? AND disabled = 0`
+	publishVersionSQL   = `SELECT n FROM publish_version`
 )
 
 // appEndpoints are the enabled endpoints of an app, with its rate limit.
@@ -112,9 +114,10 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 	if err != nil {
 		return err
 	}
-	// Endpoints are read once per app per batch: a batch is usually many
-	// messages to few apps.
+	// Endpoints are read once per app per batch (a batch is usually many
+	// messages to few apps), from memory while they have not changed.
 	endpoints := map[string]*appEndpoints{}
+	version := int64(-1)
 	var leases sqlstore.Leases
 	sp := newSpans(spanDeliveries)
 	for _, item := range batch {
@@ -122,7 +125,12 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 		m := item.Message
 		app, ok := endpoints[m.AppID]
 		if !ok {
-			if app, err = s.appEndpoints(ctx, tx, m.AppID); err != nil {
+			if version < 0 {
+				if version, err = s.publishVersion(ctx, tx); err != nil {
+					return err
+				}
+			}
+			if app, err = s.apps.get(ctx, tx, s, version, m.AppID); err != nil {
 				return err
 			}
 			endpoints[m.AppID] = app
@@ -171,6 +179,65 @@ func (s *Store) createMessages(ctx context.Context, tx *sql.Tx, batch []*store.M
 		return fmt.Errorf("insert delivery: %w", err)
 	}
 	return sp.save(ctx, s, tx)
+}
+
+// publishVersion reads the count of writes to apps and endpoints (see
+// migration 0013).
+func (s *Store) publishVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
+	st, err := s.txStmt(ctx, tx, publishVersionSQL)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := st.QueryRowContext(ctx).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read publish version: %w", err)
+	}
+	return n, nil
+}
+
+// appCache keeps what publishes read of each app: its enabled endpoints
+// and rate limit, or that it does not exist. Triggers count every write to
+// apps and endpoints (migration 0013); an entry serves only while that
+// count is the one it was read at. A transaction that does not commit
+// empties the cache, as what it read may have been its own writes.
+type appCache struct {
+	mu      sync.Mutex
+	version int64
+	apps    map[string]*appEndpoints
+}
+
+// appCacheMax bounds the apps kept; past it the cache starts again empty.
+const appCacheMax = 10_000
+
+// get returns the app's endpoints as of version, read within tx when the
+// cache does not hold them.
+func (c *appCache) get(ctx context.Context, tx *sql.Tx, s *Store, version int64, appID string) (*appEndpoints, error) {
+	c.mu.Lock()
+	if c.apps == nil || c.version != version || len(c.apps) >= appCacheMax {
+		c.apps, c.version = map[string]*appEndpoints{}, version
+	}
+	app, ok := c.apps[appID]
+	c.mu.Unlock()
+	if ok {
+		return app, nil
+	}
+	app, err := s.appEndpoints(ctx, tx, appID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.version == version && c.apps != nil {
+		c.apps[appID] = app
+	}
+	c.mu.Unlock()
+	return app, nil
+}
+
+// forget empties the cache.
+func (c *appCache) forget() {
+	c.mu.Lock()
+	c.apps = nil
+	c.mu.Unlock()
 }
 
 // appEndpoints returns the enabled endpoints of an app with the app's rate
@@ -357,9 +424,16 @@ var (
 	insertAttempts = insertRows(insertAttemptSQL, 14)
 )
 
+// resultRide is how long results wait for a transaction begun for other
+// writes to join (see combiner.ride) before they begin one of their own.
+// Until then their deliveries stay leased to this process, which alone
+// sends them, and a crash only has them sent again.
+const resultRide = 50 * time.Millisecond
+
 // DeliveryFinish stores the results of claimed deliveries. The rows are
 // made before the transaction, so that the one writer spends its time on
-// the writes alone.
+// the writes alone. They join the next transaction that begins, such as a
+// publish's, or begin one after resultRide.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
 	if len(results) == 0 {
 		return nil
@@ -369,7 +443,7 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 	for _, r := range results {
 		health.Add(r)
 	}
-	err := s.lazyTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.comb.ride(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.finishDeliveries(ctx, tx, results); err != nil {
 			return err
 		}
@@ -382,8 +456,8 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 			}
 		}
 		return nil
-	})
-	if err != nil {
+	}, resultRide)
+	if err = s.wrote(err); err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
 	return nil

@@ -57,6 +57,8 @@ type Store struct {
 
 	// tops spares span writes their lookups (see spans.go).
 	tops spanTops
+	// apps spares publishes the reading of their endpoints.
+	apps appCache
 
 	// writes keeps the last write refused for want of space (see fault.go).
 	writes sqlstore.Writes
@@ -107,7 +109,7 @@ var writerSQL = []string{
 	insertMessages.one, insertMessages.many, insertDeliveries.one, insertDeliveries.many, messageByEventIDSQL, appRateLimitSQL, appEndpointsSQL,
 	claimSQL, messagesByIDSQL, endpointsByIDSQL,
 	finishDeliveries.one, finishDeliveries.many, insertAttempts.one, insertAttempts.many, endpointHealthySQL, endpointFailingSQL, endpointDisableSQL,
-	spanLastSQL, spanHolderSQL, insertSpans.one, insertSpans.many,
+	spanLastSQL, spanHolderSQL, insertSpans.one, insertSpans.many, publishVersionSQL,
 }
 
 func (s *Store) prepareWriter(ctx context.Context) error {
@@ -173,7 +175,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{lock: lock, path: path, wal: walSync{path: path + "-wal"}}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(OFF)"
-	s.w, err = sql.Open("sqlite", base+pragmas+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=temp_store(MEMORY)&_txlock=immediate", writerAutoCheckpoint))
+	// The writer's commits are not flushed (synchronous=NORMAL); each
+	// write that must be durable before it returns flushes the log after
+	// its commit instead (see walSync), which is as safe and lets several
+	// commits share a flush.
+	s.w, err = sql.Open("sqlite", base+strings.Replace(pragmas, "synchronous(FULL)", "synchronous(NORMAL)", 1)+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=temp_store(MEMORY)&_txlock=immediate", writerAutoCheckpoint))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -225,7 +232,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.ckpt = startCheckpointer(ck)
 	// The lock above guarantees no other process holds claims, so every
 	// delivery still marked sending was claimed by a process that died.
-	if _, err := s.w.ExecContext(ctx, releaseClaimsSQL, hookline.StatusPending, micro(time.Now()), hookline.StatusSending); err != nil {
+	if _, err := s.exec(ctx, releaseClaimsSQL, hookline.StatusPending, micro(time.Now()), hookline.StatusSending); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("release stale claims: %w", err)
 	}
@@ -307,8 +314,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a write transaction whose commit is flushed to disk
-// before the writer is released.
+// tx runs fn in a write transaction and returns once its commit is on
+// disk.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -317,19 +324,23 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		s.tops.settle(tx, false)
+		s.apps.forget()
 		return s.wrote(err)
 	}
 	err = tx.Commit()
 	s.tops.settle(tx, err == nil)
+	if err != nil {
+		s.apps.forget()
+		return s.wrote(err)
+	}
 	s.committed()
-	return s.wrote(err)
+	return s.wrote(s.wal.sync())
 }
 
 // durableTx runs fn in a write transaction and returns once its commit is
-// on disk, as tx does, but flushes after releasing the writer (see
-// walSync): for the writes that answer a sender, such as a received
-// webhook, so that the dispatcher's bookkeeping is not held up by their
-// fsyncs.
+// on disk, as tx does, but shares the transaction with other writes (see
+// combiner): for the writes that answer a sender, such as a received
+// webhook.
 func (s *Store) durableTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := s.lazyTx(ctx, fn); err != nil {
 		return err
@@ -337,15 +348,17 @@ func (s *Store) durableTx(ctx context.Context, fn func(ctx context.Context, tx *
 	return s.wrote(s.wal.sync())
 }
 
-// committed tells the background checkpointer that the log has grown.
+// committed counts a commit for the flushes (see walSync) and tells the
+// background checkpointer that the log has grown.
 func (s *Store) committed() {
+	s.wal.committed()
 	if s.ckpt != nil {
 		s.ckpt.committed()
 	}
 }
 
 // lazyTx runs fn in a write transaction whose commit is not flushed to disk
-// (synchronous=NORMAL) but only to the operating system. It is for the
+// but only written to the operating system. It is for the
 // dispatcher's bookkeeping (claims, results), which a process crash cannot
 // lose, and which a power loss can only cost as a delivery made again: the
 // next flushed commit, such as the next publish, makes it durable too, as

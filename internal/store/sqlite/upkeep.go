@@ -32,6 +32,10 @@ func (s *Store) EndpointDisableFailing(ctx context.Context, failingBefore time.T
 		e.UID, e.FailingSince = uid.String, fromMicroPtr(failing)
 		return e, err
 	})
+	if err == nil {
+		s.committed()
+		err = s.wrote(s.wal.sync())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("disable failing endpoints: %w", err)
 	}

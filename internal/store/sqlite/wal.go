@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -22,18 +23,46 @@ import (
 // of that file, through any descriptor, puts them on disk. A frame the log
 // no longer holds was copied to the database file by a checkpoint, which
 // flushes the database file before the log is reused.
+//
+// Callers that come while a flush runs share the next one, and a caller
+// whose commits the last flush already covered does not flush again.
 type walSync struct {
 	path string
+	// commits counts the commits that have returned (see committed).
+	commits atomic.Uint64
 
 	mu  sync.Mutex
 	f   *os.File
 	ino uint64
+	// flushed is how many commits the last flush covered.
+	flushed uint64
 }
 
-// sync flushes the write-ahead log to disk.
+// committed counts a commit that has returned: its frames are in the log.
+func (w *walSync) committed() { w.commits.Add(1) }
+
+// sync flushes the write-ahead log to disk, unless a flush that began
+// after the caller's last commit has already done so.
 func (w *walSync) sync() error {
+	want := w.commits.Load()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.flushed >= want && want > 0 {
+		return nil
+	}
+	covers := w.commits.Load()
+	if err := w.flush(); err != nil {
+		return err
+	}
+	w.flushed = covers
+	return nil
+}
+
+// flush flushes the write-ahead log to disk. The log's data and size are
+// what a commit needs; fdatasync leaves out the file's times, which
+// SQLite does not read, and so saves the disk a write of the file's inode
+// on every flush.
+func (w *walSync) flush() error {
 	fi, err := os.Stat(w.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// SQLite removes the log only once it has checkpointed it into
@@ -54,10 +83,21 @@ func (w *walSync) sync() error {
 		}
 		w.ino = ino
 	}
-	if err := w.f.Sync(); err != nil {
+	if err := ignoringEINTR(func() error { return syscall.Fdatasync(int(w.f.Fd())) }); err != nil {
 		return fmt.Errorf("sync write-ahead log: %w", err)
 	}
 	return nil
+}
+
+// ignoringEINTR runs fn again while a signal interrupts it, as the os
+// package does for its own system calls.
+func ignoringEINTR(fn func() error) error {
+	for {
+		err := fn()
+		if err != syscall.EINTR {
+			return err
+		}
+	}
 }
 
 func (w *walSync) close() {

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -93,5 +95,49 @@ func TestCheckpointsInTheBackground(t *testing.T) {
 			t.Fatalf("database file stayed at %d bytes (from %d): the log was not checkpointed", size(), before)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestDurableWritesFlush checks that each write that returns durable has
+// had the log flushed after its commit, as the writer's own commits no
+// longer flush it, and that the dispatcher's bookkeeping does not flush.
+func TestDurableWritesFlush(t *testing.T) {
+	s := openScratch(t)
+	ctx := context.Background()
+	covered := func() bool {
+		s.wal.mu.Lock()
+		defer s.wal.mu.Unlock()
+		return s.wal.flushed >= s.wal.commits.Load()
+	}
+	insert := func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO t (x) VALUES (1)`)
+		return err
+	}
+	if err := s.lazyTx(ctx, insert); err != nil {
+		t.Fatal(err)
+	}
+	if covered() {
+		t.Fatal("a lazy write flushed the log")
+	}
+	durable := map[string]func() error{
+		"tx":        func() error { return s.tx(ctx, func(tx *sql.Tx) error { return insert(ctx, tx) }) },
+		"exec":      func() error { _, err := s.exec(ctx, `INSERT INTO t (x) VALUES (2)`); return err },
+		"durableTx": func() error { return s.durableTx(ctx, insert) },
+		"flush":     func() error { return errors.Join(s.lazyTx(ctx, insert), s.Flush()) },
+	}
+	for name, write := range durable {
+		if err := s.lazyTx(ctx, insert); err != nil {
+			t.Fatal(err)
+		}
+		if err := write(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !covered() {
+			t.Errorf("%s returned before the log was flushed", name)
+		}
+	}
+	var n int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("writer synchronous = %d (%v), want 1 (NORMAL): its commits are flushed by the store, not by SQLite", n, err)
 	}
 }

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventTypes", testEventTypes},
 		{"Endpoints", testEndpoints},
 		{"MessageFanOut", testMessageFanOut},
+		{"PublishSeesChanges", testPublishSeesChanges},
 		{"MessageEventIDDedup", testMessageEventIDDedup},
 		{"MessageList", testMessageList},
 		{"MessageTraceParent", testMessageTraceParent},
