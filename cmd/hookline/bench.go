@@ -29,7 +29,7 @@ peak memory. With --target it uses a running server instead.
 Scenarios (--scenario, repeatable, or all):
   ceiling-http  plain Go HTTP in one process, no hookline: the machine's ceiling
   max           as fast as the server answers, 1 endpoint
-  rate-100, rate-1000, rate-5000
+  rate-100, rate-200, rate-1000, rate-5000
                 a fixed offered rate (open loop), 1 endpoint
   fanout-10, fanout-100
                 each message to 10 or 100 endpoints
@@ -51,6 +51,9 @@ Scenarios (--scenario, repeatable, or all):
                 the size on disk per message, each phase bounded by
                 --duration (default 5s). Fill progress and its rate go to
                 stderr; see docs/growth.md.
+  curve         not part of all: 5 s at each of 50, 100, 200, 500, 1,000,
+                2,000, 5,000 and 10,000 messages/s, for the server's CPU per
+                message against the rate; draw it with "hookline bench plot"
 
 Figures on a shared or virtual machine vary by a fifth from run to run.
 To compare two builds, give the other one with --baseline: each scenario
@@ -107,6 +110,7 @@ with the machine and the flags to a file. Progress goes to stderr.`,
 		},
 	}
 	opts.Bind(cmd.Flags())
+	cmd.AddCommand(benchPlotCommand())
 	return cmd
 }
 

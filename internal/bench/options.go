@@ -167,8 +167,11 @@ func (o *Options) Validate() error {
 		bad("--scenario: name at least one scenario: %s, or all", strings.Join(ScenarioNames(), ", "))
 	}
 	for _, s := range o.Scenarios {
-		if s != "all" && !slices.Contains(ScenarioNames(), s) {
-			bad("--scenario %q: no such scenario; choose from %s, or all", s, strings.Join(ScenarioNames(), ", "))
+		if s == "curve" && o.Overrides["rate"] {
+			bad("--rate with --scenario curve: the curve runs at rates of its own")
+		}
+		if s != "all" && s != "curve" && !slices.Contains(ScenarioNames(), s) {
+			bad("--scenario %q: no such scenario; choose from %s, all, or curve", s, strings.Join(ScenarioNames(), ", "))
 		}
 	}
 	if o.Target != "" {
@@ -295,7 +298,7 @@ func (o *Options) repeat() int {
 }
 
 // scenarios returns the scenarios the options select, with the overrides
-// applied.
+// applied; "curve" adds the points of the curve after the others.
 func (o *Options) scenarios() []Scenario {
 	all := slices.Contains(o.Scenarios, "all")
 	var out []Scenario
@@ -315,6 +318,11 @@ func (o *Options) scenarios() []Scenario {
 		slices.SortStableFunc(out, func(a, b Scenario) int {
 			return slices.Index(o.Scenarios, a.Name) - slices.Index(o.Scenarios, b.Name)
 		})
+	}
+	if slices.Contains(o.Scenarios, "curve") {
+		for _, sc := range curve() {
+			out = append(out, o.apply(sc, false))
+		}
 	}
 	return out
 }

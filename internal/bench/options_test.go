@@ -35,6 +35,8 @@ func TestFlagValidation(t *testing.T) {
 		{"every scenario", []string{"--scenario", "all"}, ""},
 		{"repeated and comma-separated", []string{"--scenario", "max,rate-100", "--scenario=flaky"}, ""},
 		{"unknown scenario", []string{"--scenario", "fastest"}, `--scenario "fastest": no such scenario`},
+		{"the curve", []string{"--scenario", "curve"}, ""},
+		{"the curve at one rate", []string{"--scenario", "curve", "--rate", "100"}, "the curve runs at rates of its own"},
 		{"no scenario", []string{"--scenario="}, "--scenario: name at least one"},
 		{"target without token", []string{"--target", "http://127.0.0.1:8071"}, "--token: required with --target"},
 		{"target not a URL", []string{"--target", "127.0.0.1:8071", "--token", "t"}, "want the server's base URL"},

@@ -1,6 +1,9 @@
 package bench
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Scenario is one measured situation: a load, a receiver's behaviour and
 // the server settings it needs.
@@ -56,6 +59,8 @@ func Scenarios() []Scenario {
 			Endpoints: 1, PayloadSize: 1024, Concurrency: 128, Duration: 15 * time.Second},
 		{Name: "rate-100", Description: "open loop at 100 messages/s, 1 endpoint",
 			Endpoints: 1, PayloadSize: 1024, Concurrency: 64, Rate: 100, Duration: 10 * time.Second},
+		{Name: "rate-200", Description: "open loop at 200 messages/s, 1 endpoint",
+			Endpoints: 1, PayloadSize: 1024, Concurrency: 64, Rate: 200, Duration: 10 * time.Second},
 		{Name: "rate-1000", Description: "open loop at 1,000 messages/s, 1 endpoint",
 			Endpoints: 1, PayloadSize: 1024, Concurrency: 256, Rate: 1000, Duration: 10 * time.Second},
 		{Name: "rate-5000", Description: "open loop at 5,000 messages/s, 1 endpoint",
@@ -80,6 +85,22 @@ func Scenarios() []Scenario {
 		{Name: "growth", Description: "one database grown through --growth-sizes messages with their deliveries, attempts and received requests; at each size: start-up, publishing, list routes, retention prune, size on disk",
 			Endpoints: 1, PayloadSize: 1024, Concurrency: 128, Duration: 5 * time.Second, Growth: true},
 	}
+}
+
+// CurveRates are the offered rates of the curve: one short open-loop run
+// at each, for the server's CPU per message against the rate.
+var CurveRates = []int{50, 100, 200, 500, 1000, 2000, 5000, 10000}
+
+// curve returns the scenarios of the curve, which "--scenario curve"
+// selects and "all" leaves out.
+func curve() []Scenario {
+	var out []Scenario
+	for _, rate := range CurveRates {
+		out = append(out, Scenario{Name: fmt.Sprintf("curve-%d", rate),
+			Description: fmt.Sprintf("curve point: open loop at %d messages/s for 5 s, 1 endpoint", rate),
+			Endpoints:   1, PayloadSize: 1024, Concurrency: 256, Rate: float64(rate), Duration: 5 * time.Second})
+	}
+	return out
 }
 
 // ScenarioNames returns the names of every scenario, in the order "all"
