@@ -50,7 +50,7 @@ func TestPlot(t *testing.T) {
 		run(100, 900, 0.2), run(100, 700, 0.2), run(100, 800, 0.2),
 		run(1000, 300, 0.1),
 		{Scenario: "max", Accepted: 5000, Server: &ServerStats{CPUPerMessageUS: 90}}, // closed loop: left out
-		{Scenario: "curve", Rate: 500, Error: "lost 3 deliveries"},                     // failed: left out
+		{Scenario: "curve", Rate: 500, Error: "lost 3 deliveries"},                   // failed: left out
 	}}
 	path := filepath.Join(t.TempDir(), "r.json")
 	b, _ := json.Marshal(rep)
