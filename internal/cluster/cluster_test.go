@@ -250,6 +250,9 @@ func (d *deliveries) Deliver(tasks []store.Task, until time.Time)               
 func (d *deliveries) Wake()                                                         {}
 func (d *deliveries) WaitRoom(ctx context.Context, need int, maxWait time.Duration) { d.waits++ }
 
+// HasRoom reports no room, so that a wait shows.
+func (d *deliveries) HasRoom(int) bool { return false }
+
 func TestShareDeliveries(t *testing.T) {
 	ten := 10
 	to := &deliveries{}
@@ -285,6 +288,9 @@ func TestShareDeliveriesWaitRoom(t *testing.T) {
 			w.WaitRoom(context.Background(), 10, time.Millisecond)
 			if to.waits != tt.waits {
 				t.Errorf("waited %d times, want %d", to.waits, tt.waits)
+			}
+			if room := w.HasRoom(10); room != (tt.waits == 0) {
+				t.Errorf("HasRoom = %v, want %v: a publish that would wait goes to the queue", room, tt.waits == 0)
 			}
 		})
 	}

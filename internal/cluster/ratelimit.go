@@ -75,6 +75,10 @@ func (s *sharedWaiter) WaitRoom(ctx context.Context, need int, maxWait time.Dura
 	}
 }
 
+func (s *sharedWaiter) HasRoom(need int) bool {
+	return s.workers() > 1 || s.waiter.HasRoom(need)
+}
+
 // share sets each task's rate limit to its share among n nodes.
 func share(tasks []store.Task, n int) {
 	if n <= 1 {
