@@ -61,6 +61,7 @@ type Query struct {
 	first string // ordered by before the ID column; see OrderFirst
 	floor string // the least ID the list can hold; see Since
 	size  string // the SQL expression of a row's weight; see Weigh
+	exact bool   // read no row past the page; see SQL
 }
 
 // Query starts a query in dialect d.
@@ -207,7 +208,8 @@ func (q *Query) clone() Query {
 func (q *Query) OrderFirst(col string) { q.first = col }
 
 // SQL renders "SELECT cols FROM from WHERE ... ORDER BY idcol LIMIT n+1"
-// for page p; the extra row tells whether the list is done.
+// for page p; the extra row tells whether the list is done. The second
+// query of a weighed list reads no extra row: see List.
 func (q *Query) SQL(cols, from, idcol string, p store.Page) (string, []any) {
 	desc := p.Desc != p.Prev // walking back reverses the order
 	if p.Iterator != "" {
@@ -231,7 +233,11 @@ func (q *Query) SQL(cols, from, idcol string, p store.Page) (string, []any) {
 		b.WriteString(q.first + dir + ", ")
 	}
 	b.WriteString(idcol + dir)
-	b.WriteString(" LIMIT " + strconv.Itoa(Limit(p)+1))
+	n := Limit(p)
+	if !q.exact {
+		n++
+	}
+	b.WriteString(" LIMIT " + strconv.Itoa(n))
 	return b.String(), q.args
 }
 
@@ -335,7 +341,10 @@ func NullInt(p *int) any {
 // A query that Weigh was called on is run in two steps: the IDs and
 // weights of the page's rows first, then the rows that fit the page's
 // byte cap, bounded by their IDs. Rows past the cap are never read, and a
-// page cut short by it is not done.
+// page cut short by it is not done. The second step reads no row past the
+// page: the first told whether the list is done, and the range of IDs
+// holds the page, so that asking for one row more would walk the rest of
+// the list for a row the range cannot hold.
 func List[R Rows, T any](ctx context.Context, query func(context.Context, string, ...any) (R, error), q *Query,
 	cols, from, idcol string, p store.Page, scan func(R) (T, error),
 ) ([]T, bool, error) {
@@ -386,6 +395,7 @@ func listWeighed[R Rows, T any](ctx context.Context, query func(context.Context,
 	q.Add(idcol+" <= ?", last)
 	pn := p
 	pn.Limit = n
+	q.exact = true
 	sql, args = q.SQL(cols, from, idcol, pn)
 	rows, err = query(ctx, sql, args...)
 	items, err := Collect(rows, err, scan)

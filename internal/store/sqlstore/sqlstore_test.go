@@ -1,6 +1,9 @@
 package sqlstore
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,5 +178,64 @@ func TestFit(t *testing.T) {
 				t.Fatalf("fit = %d, %v; want %d, %v", n, whole, tc.n, tc.whole)
 			}
 		})
+	}
+}
+
+// fakeRows are rows of IDs and weights, for a List that reads weights
+// first.
+type fakeRows struct {
+	ids []string
+	i   int
+}
+
+func (r *fakeRows) Next() bool { r.i++; return r.i <= len(r.ids) }
+func (r *fakeRows) Err() error { return nil }
+
+func (r *fakeRows) Scan(dest ...any) error {
+	*dest[0].(*string) = r.ids[r.i-1]
+	if len(dest) > 1 {
+		*dest[1].(*int64) = 1
+	}
+	return nil
+}
+
+// TestWeighedListReadsNoExtraRow checks that the second query of a weighed
+// list asks for no more rows than its range of IDs holds: one more would
+// have the database walk the rest of the list for a row the range cannot
+// hold, which through the SQLite store's spans reads every span of an
+// endpoint's history.
+func TestWeighedListReadsNoExtraRow(t *testing.T) {
+	t.Parallel()
+	var queries []string
+	query := func(_ context.Context, sql string, _ ...any) (*fakeRows, error) {
+		queries = append(queries, sql)
+		ids := make([]string, 4)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("msg_%d", 9-i)
+		}
+		if len(queries) > 1 {
+			ids = ids[:3]
+		}
+		return &fakeRows{ids: ids}, nil
+	}
+	q := question.Query()
+	q.MessageListConds("app_1", store.MessageFilter{})
+	q.Weigh("octet_length(payload)")
+	p := store.Page{Limit: 3, Desc: true}
+	items, done, err := List(context.Background(), query, &q, "id", "messages", "id", p, ScanString[*fakeRows])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 3 || done {
+		t.Errorf("List = %v, done %v; want 3 items, not done", items, done)
+	}
+	if len(queries) != 2 {
+		t.Fatalf("List ran %d queries, want 2: %q", len(queries), queries)
+	}
+	if !strings.HasSuffix(queries[0], " LIMIT 4") {
+		t.Errorf("the first query does not read one row past the page:\n%s", queries[0])
+	}
+	if !strings.HasSuffix(queries[1], " LIMIT 3") {
+		t.Errorf("the second query does not stop at the page's last row:\n%s", queries[1])
 	}
 }
