@@ -151,6 +151,22 @@ func TestWindowListsStopAtTheirStart(t *testing.T) {
 	}
 }
 
+// TestEventTypeListsWalkTheirType checks that a message list of one event
+// type walks the app's rows of that type in the order of their IDs,
+// rather than the app's whole history for a type it rarely publishes.
+func TestEventTypeListsWalkTheirType(t *testing.T) {
+	s := emptyStore(t)
+	for _, p := range []store.Page{{Limit: 50, Desc: true}, {Limit: 50, Desc: true, Iterator: "msg_x"}, {Limit: 50}} {
+		q := dialect.Query()
+		q.MessageListConds("app_x", store.MessageFilter{Page: p, EventTypes: []string{"customer.deleted"}})
+		query, args := q.SQL(messageCols, "messages", "id", p)
+		plan := explain(t, s, query, args)
+		if !strings.Contains(plan, "USING INDEX messages_event_type (app_id=? AND event_type=?") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("page %+v: the list does not walk the event type's index in order:\n%s", p, plan)
+		}
+	}
+}
+
 // TestGaugesReadIndexes checks that the gauges a metrics scrape reads walk
 // the partial indexes of pending deliveries and disabled endpoints, never
 // the tables, which hold every delivery and endpoint ever made.
