@@ -66,6 +66,39 @@ func IDFloor(prefix string, t time.Time) string {
 	return prefix + k.String()
 }
 
+// IDLag is how long after its row's creation time an ID may be read, at
+// most: the creation time is read first and the ID as the row is made,
+// moments later. A message is named within its request, and a message a
+// route publishes, or a replay, is named after the request it routes
+// arrived, within the time the server gives a request. (A clock stepped
+// back by more than IDLag would leave IDs ahead of their times for as long,
+// as NewID never goes back.)
+const IDLag = 10 * time.Minute
+
+// IDCeiling returns an upper bound on the IDs with the given prefix of the
+// rows created before t, whose IDs are read within IDLag of their creation
+// time, for lists that filter on creation time to start their walk below
+// it instead of at the newest row. The bound is the highest ID of the
+// second IDLag after t.
+func IDCeiling(prefix string, t time.Time) string {
+	sec := t.Add(IDLag).Unix()
+	switch {
+	case sec < ksuidEpoch:
+		return prefix + ksuid.Nil.String()
+	case sec-ksuidEpoch > math.MaxUint32:
+		return prefix + ksuid.Max.String()
+	}
+	payload := make([]byte, 16)
+	for i := range payload {
+		payload[i] = 0xff
+	}
+	k, err := ksuid.FromParts(time.Unix(sec, 0), payload)
+	if err != nil {
+		return prefix + ksuid.Max.String() // cannot happen: the payload is of the right size
+	}
+	return prefix + k.String()
+}
+
 // FirstID returns the lowest well-formed ID with the given prefix, below
 // every ID that NewID returns: the cursor before the first row of a list.
 func FirstID(prefix string) string {

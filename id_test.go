@@ -101,6 +101,43 @@ func TestIDFloor(t *testing.T) {
 	}
 }
 
+func TestIDCeiling(t *testing.T) {
+	t.Parallel()
+	created := time.Date(2026, 11, 28, 1, 2, 3, 500_000_000, time.UTC)
+	for _, tt := range []struct {
+		name   string
+		id     time.Time // when the row's ID was read
+		before time.Time // the window's end, after the row's creation
+		within bool      // whether the ID must be at or below the ceiling
+	}{
+		{"ID read with the creation time", created, created.Add(time.Nanosecond), true},
+		{"ID read before", created.Add(-time.Minute), created.Add(time.Nanosecond), true},
+		{"ID read as late as may be", created.Add(IDLag), created.Add(time.Nanosecond), true},
+		{"ID read just under a second past the lag", created.Add(IDLag + 400*time.Millisecond), created.Add(time.Nanosecond), true},
+		{"ID two seconds past the lag", created.Add(IDLag + 2*time.Second), created.Add(time.Nanosecond), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ceiling := IDCeiling(PrefixMessage, tt.before)
+			least, greatest := idAt(t, tt.id, false), idAt(t, tt.id, true)
+			if tt.within && greatest > ceiling {
+				t.Errorf("IDCeiling(%v) = %s, below %s, an ID of %v", tt.before, ceiling, greatest, tt.id)
+			}
+			if !tt.within && least <= ceiling {
+				t.Errorf("IDCeiling(%v) = %s, not below %s, an ID of %v: the ceiling bounds nothing", tt.before, ceiling, least, tt.id)
+			}
+		})
+	}
+	if id, ceiling := NewID(PrefixMessage), IDCeiling(PrefixMessage, time.Now()); id > ceiling {
+		t.Errorf("NewID() = %s, above IDCeiling(now) = %s", id, ceiling)
+	}
+	if got, want := IDCeiling(PrefixMessage, time.Unix(0, 0)), FirstID(PrefixMessage); got != want {
+		t.Errorf("IDCeiling(1970) = %q, want %q: no ID is that early", got, want)
+	}
+	if got, want := IDCeiling(PrefixMessage, time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)), PrefixMessage+ksuid.Max.String(); got != want {
+		t.Errorf("IDCeiling(2200) = %q, want %q: every ID is earlier", got, want)
+	}
+}
+
 func TestFirstID(t *testing.T) {
 	t.Parallel()
 	first := FirstID(PrefixReceived)

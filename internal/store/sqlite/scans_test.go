@@ -151,6 +151,32 @@ func TestWindowListsStopAtTheirStart(t *testing.T) {
 	}
 }
 
+// TestWindowListsStartAtTheirEnd checks that a message list filtered by a
+// window's end walks the IDs from those the window's end allows down,
+// rather than from the app's newest message down to the window, testing
+// the creation time of every row on the way.
+func TestWindowListsStartAtTheirEnd(t *testing.T) {
+	s := emptyStore(t)
+	before := time.Now().Add(-time.Hour)
+	after := before.Add(-time.Hour)
+	for _, tt := range []struct {
+		w    store.Window
+		walk string // the search of the plan's first step
+	}{
+		{store.Window{Before: &before}, "messages_app (app_id=? AND id<?)"},
+		{store.Window{Before: &before, After: &after}, "messages_app (app_id=? AND id>? AND id<?)"},
+	} {
+		p := store.Page{Limit: 50, Desc: true}
+		q := dialect.Query()
+		q.MessageListConds("app_x", store.MessageFilter{Page: p, Window: tt.w})
+		query, args := q.SQL(messageCols, "messages", "id", p)
+		plan := explain(t, s, query, args)
+		if first, _, _ := strings.Cut(plan, "\n"); !strings.Contains(first, tt.walk) {
+			t.Errorf("window %+v: the walk is not bounded by the window's end, want %q in its first step:\n%s", tt.w, tt.walk, plan)
+		}
+	}
+}
+
 // TestEventTypeListsWalkTheirType checks that a message list of one event
 // type walks the app's rows of that type in the order of their IDs,
 // rather than the app's whole history for a type it rarely publishes.

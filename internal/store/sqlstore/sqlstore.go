@@ -106,6 +106,18 @@ func (q *Query) Since(idcol, prefix string, w store.Window) {
 	q.Add(idcol+" >= ?", q.floor)
 }
 
+// Until adds the bound on the ID column idcol that a window ending at
+// w.Before implies (see hookline.IDCeiling), for rows whose IDs have the
+// given prefix and whose creation time the window filters on. A list
+// newest first then starts at the IDs of the window's end instead of
+// testing the creation time of every newer row.
+func (q *Query) Until(idcol, prefix string, w store.Window) {
+	if w.Before == nil {
+		return
+	}
+	q.Add(idcol+" <= ?", hookline.IDCeiling(prefix, *w.Before))
+}
+
 // Floor returns the bound on the ID column that Since added, or "".
 func (q *Query) Floor() string { return q.floor }
 
@@ -148,6 +160,7 @@ func (q *Query) MessageListConds(appID string, f store.MessageFilter) {
 	}
 	q.Window("created_at", f.Window)
 	q.Since("id", hookline.PrefixMessage, f.Window)
+	q.Until("id", hookline.PrefixMessage, f.Window)
 	q.MessageConds("", f.EventTypes, f.Channel)
 }
 
@@ -162,11 +175,15 @@ func (q *Query) EndpointMessageConds(appID, endpointID string, f store.EndpointM
 	}
 	q.Window("m.created_at", f.Window)
 	q.Since("d.msg_id", hookline.PrefixMessage, f.Window)
+	q.Until("d.msg_id", hookline.PrefixMessage, f.Window)
 	q.MessageConds("m.", f.EventTypes, f.Channel)
 }
 
 // AttemptConds adds the conditions of f on the attempts of app appID,
-// aliased a; its message conditions look up the attempt's message.
+// aliased a; its message conditions look up the attempt's message. A
+// window's end bounds no attempt IDs: an attempt is named when its result
+// is written, after its request, as late as the store lets the write
+// through.
 func (q *Query) AttemptConds(appID string, f store.AttemptFilter) {
 	q.Add("a.app_id = ?", appID)
 	if f.MessageID != "" {
