@@ -458,6 +458,7 @@ func jsonText(v any) any {
 // dialect is PostgreSQL's part of the paged list queries.
 var dialect = sqlstore.Dialect{
 	Numbered: true,
+	PinOwner: true,
 	Time:     func(t time.Time) any { return t.UTC() },
 	In: func(col string, values []string) (string, []any) {
 		return col + " = ANY(?)", []any{values}

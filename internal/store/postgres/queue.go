@@ -363,11 +363,18 @@ func (s *Store) MessageGet(ctx context.Context, appID, idOrEventID string) (*hoo
 	return &m, nil
 }
 
+// messageWeight and attemptWeight are the weights of the rows of message
+// and attempt lists: see sqlstore.Query.Weigh.
+const (
+	messageWeight = `octet_length(payload) + coalesce(pg_column_size(headers), 0)`
+	attemptWeight = `octet_length(a.response) + coalesce(pg_column_size(a.response_headers), 0)`
+)
+
 // MessageList lists the messages of an app.
 func (s *Store) MessageList(ctx context.Context, appID string, f store.MessageFilter) ([]hookline.Message, bool, error) {
 	q := dialect.Query()
 	q.MessageListConds(appID, f)
-	q.Weigh(`octet_length(payload) + coalesce(pg_column_size(headers), 0)`)
+	q.Weigh(messageWeight)
 	msgs, done, err := sqlstore.List(ctx, s.pool.Query, &q, messageCols, "messages", "id", f.Page, func(r pgx.Rows) (hookline.Message, error) { return scanMessage(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list messages: %w", err)
@@ -717,7 +724,7 @@ func scanAttempt(r scanner) (hookline.Attempt, error) {
 func (s *Store) AttemptList(ctx context.Context, appID string, f store.AttemptFilter) ([]hookline.Attempt, bool, error) {
 	q := dialect.Query()
 	q.AttemptConds(appID, f)
-	q.Weigh(`octet_length(a.response) + coalesce(pg_column_size(a.response_headers), 0)`)
+	q.Weigh(attemptWeight)
 	atts, done, err := sqlstore.List(ctx, s.pool.Query, &q, attemptCols, "attempts a", "a.id", f.Page, func(r pgx.Rows) (hookline.Attempt, error) { return scanAttempt(r) })
 	if err != nil {
 		return nil, false, fmt.Errorf("list attempts: %w", err)

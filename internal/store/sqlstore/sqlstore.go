@@ -30,6 +30,16 @@ type Dialect struct {
 	// Contains returns the condition, written with ?, that the JSON array
 	// of strings in column col holds s, and its arguments.
 	Contains func(col, s string) (string, []any)
+	// PinOwner has a Query write the condition on a list's owner (see
+	// Query.Owner) as col = ANY(array) and order the list by the owner's
+	// column first. PostgreSQL drops from a list's order a column equal to
+	// a constant, and then may walk the primary key back from the newest
+	// row, testing the owner of each, rather than the owner's index: it
+	// costs the index's reads of the table as scattered and the primary
+	// key's as in order, and so reads the newer rows of every other owner.
+	// An array is no constant, and the order by the owner's column first
+	// is one only the owner's index gives.
+	PinOwner bool
 }
 
 // rebind numbers the placeholders of query from after+1, for a Numbered
@@ -81,6 +91,17 @@ func (q *Query) Where() string { return strings.Join(q.where, " AND ") }
 
 // Args returns the arguments of the conditions, in order.
 func (q *Query) Args() []any { return q.args }
+
+// Owner adds the condition that column col, the list's owner (its app,
+// endpoint or message), is v: see Dialect.PinOwner.
+func (q *Query) Owner(col, v string) {
+	if !q.d.PinOwner {
+		q.Add(col+" = ?", v)
+		return
+	}
+	q.Add(col+" = ANY(?)", []string{v})
+	q.OrderFirst(col)
+}
 
 // Window adds the conditions of w on the time column col.
 func (q *Query) Window(col string, w store.Window) {
@@ -156,7 +177,7 @@ func (q *Query) ReceivedListConds(sourceID string, f store.ReceivedFilter) {
 // MessageListConds adds the conditions of f on the messages of app appID.
 func (q *Query) MessageListConds(appID string, f store.MessageFilter) {
 	if appID != "" {
-		q.Add("app_id = ?", appID)
+		q.Owner("app_id", appID)
 	}
 	q.Window("created_at", f.Window)
 	q.Since("id", hookline.PrefixMessage, f.Window)
@@ -180,17 +201,23 @@ func (q *Query) EndpointMessageConds(appID, endpointID string, f store.EndpointM
 }
 
 // AttemptConds adds the conditions of f on the attempts of app appID,
-// aliased a; its message conditions look up the attempt's message. A
-// window's end bounds no attempt IDs: an attempt is named when its result
-// is written, after its request, as late as the store lets the write
-// through.
+// aliased a; its message conditions look up the attempt's message. The
+// list's owner is its message, else its endpoint, else its app. A window's
+// end bounds no attempt IDs: an attempt is named when its result is
+// written, after its request, as late as the store lets the write through.
 func (q *Query) AttemptConds(appID string, f store.AttemptFilter) {
-	q.Add("a.app_id = ?", appID)
-	if f.MessageID != "" {
-		q.Add("a.msg_id = ?", f.MessageID)
-	}
-	if f.EndpointID != "" {
-		q.Add("a.endpoint_id = ?", f.EndpointID)
+	switch {
+	case f.MessageID != "":
+		q.Add("a.app_id = ?", appID)
+		q.Owner("a.msg_id", f.MessageID)
+		if f.EndpointID != "" {
+			q.Add("a.endpoint_id = ?", f.EndpointID)
+		}
+	case f.EndpointID != "":
+		q.Add("a.app_id = ?", appID)
+		q.Owner("a.endpoint_id", f.EndpointID)
+	default:
+		q.Owner("a.app_id", appID)
 	}
 	if f.Status != nil {
 		q.Add("a.status = ?", *f.Status)

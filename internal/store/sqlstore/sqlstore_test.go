@@ -33,6 +33,7 @@ var (
 		In:       func(col string, values []string) (string, []any) { return col + " = ANY(?)", []any{values} },
 		Contains: func(col, s string) (string, []any) { return col + " @> jsonb_build_array(?::text)", []any{s} },
 	}
+	pinned = func() Dialect { d := numbered; d.PinOwner = true; return d }()
 )
 
 func TestAttemptQuery(t *testing.T) {
@@ -59,6 +60,11 @@ func TestAttemptQuery(t *testing.T) {
 				" AND EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND m.event_type = ANY($7) AND m.channels @> jsonb_build_array($8::text))" +
 				" AND a.id < $9 ORDER BY a.id DESC LIMIT 11",
 			[]any{"app_1", "ep_1", status, 500, 600, before, []string{"a", "b"}, "c", "atmpt_9"}},
+		{"owner pinned", &pinned,
+			"SELECT a.id FROM attempts a WHERE a.app_id = $1 AND a.endpoint_id = ANY($2) AND a.status = $3 AND a.status_code >= $4 AND a.status_code < $5 AND a.created_at < $6" +
+				" AND EXISTS (SELECT 1 FROM messages m WHERE m.id = a.msg_id AND m.event_type = ANY($7) AND m.channels @> jsonb_build_array($8::text))" +
+				" AND a.id < $9 ORDER BY a.endpoint_id DESC, a.id DESC LIMIT 11",
+			[]any{"app_1", []string{"ep_1"}, status, 500, 600, before, []string{"a", "b"}, "c", "atmpt_9"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,6 +182,48 @@ func TestFit(t *testing.T) {
 			n, whole := fit(tc.ws, tc.limit, tc.maxBytes)
 			if n != tc.n || whole != tc.whole {
 				t.Fatalf("fit = %d, %v; want %d, %v", n, whole, tc.n, tc.whole)
+			}
+		})
+	}
+}
+
+// TestMessageQuery checks the conditions of a message list: the app as the
+// list's owner, one event type as an equality, and a window bounding the
+// IDs at both ends.
+func TestMessageQuery(t *testing.T) {
+	t.Parallel()
+	after := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	before := after.Add(time.Hour)
+	f := store.MessageFilter{
+		EventTypes: []string{"a"}, Window: store.Window{After: &after, Before: &before}, Page: store.Page{Limit: 10, Desc: true},
+	}
+	floor, ceiling := hookline.IDFloor(hookline.PrefixMessage, after), hookline.IDCeiling(hookline.PrefixMessage, before)
+	tests := []struct {
+		name     string
+		d        *Dialect
+		wantSQL  string
+		wantArgs []any
+	}{
+		{"question marks", &question,
+			"SELECT id FROM messages WHERE app_id = ? AND created_at < ? AND created_at > ? AND id >= ? AND id <= ? AND event_type = ?" +
+				" ORDER BY id DESC LIMIT 11",
+			[]any{"app_1", before.UnixMicro(), after.UnixMicro(), floor, ceiling, "a"}},
+		{"owner pinned", &pinned,
+			"SELECT id FROM messages WHERE app_id = ANY($1) AND created_at < $2 AND created_at > $3 AND id >= $4 AND id <= $5 AND event_type = $6" +
+				" ORDER BY app_id DESC, id DESC LIMIT 11",
+			[]any{[]string{"app_1"}, before, after, floor, ceiling, "a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			q := tt.d.Query()
+			q.MessageListConds("app_1", f)
+			sql, args := q.SQL("id", "messages", "id", f.Page)
+			if sql != tt.wantSQL {
+				t.Errorf("SQL:\n got %s\nwant %s", sql, tt.wantSQL)
+			}
+			if diff := cmp.Diff(tt.wantArgs, args); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
 			}
 		})
 	}
