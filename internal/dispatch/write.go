@@ -80,8 +80,20 @@ func (d *Dispatcher) flush(batch []store.Result) {
 	d.mu.Unlock()
 	backoff := 10 * time.Millisecond
 	written := false
+	lazy, _ := d.st.(store.LazyFinisher)
+	if len(batch) > lazyResults || len(d.results) > 0 {
+		// Results keep coming: a transaction of their own is soon full,
+		// and results that waited for another would hold up those
+		// behind them.
+		lazy = nil
+	}
 	for try := 1; ; try++ {
-		err := d.st.DeliveryFinish(d.ctx, batch)
+		var err error
+		if lazy != nil && try == 1 {
+			err = lazy.DeliveryFinishLazy(d.ctx, batch, lazyWait)
+		} else {
+			err = d.st.DeliveryFinish(d.ctx, batch)
+		}
 		if err == nil {
 			d.written.Add(int64(len(batch)))
 			written = true
@@ -136,6 +148,15 @@ func (d *Dispatcher) flush(batch []store.Result) {
 		d.wakeAt(due)
 	}
 }
+
+// At everyday rates a batch of results is small and no other waits behind
+// it: up to lazyResults of them wait up to lazyWait for the store's next
+// transaction, such as a publish's, to join it (see store.LazyFinisher),
+// rather than wake the writer for a transaction of their own.
+const (
+	lazyResults = 8
+	lazyWait    = 50 * time.Millisecond
+)
 
 // wakeAt has the claimer claim at t, when a retry just written falls due,
 // rather than at its next poll.

@@ -2,9 +2,11 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
@@ -72,6 +74,66 @@ func TestFlushWriters(t *testing.T) {
 			st.wait(t, "both results written", func() bool {
 				return count(st.results, ep.ID, hookline.StatusSuccess) == 2
 			})
+		})
+	}
+}
+
+// lazyStore is a fakeStore that records which way each batch of results
+// was written and with how many results.
+type lazyStore struct {
+	*fakeStore
+	mu          sync.Mutex
+	lazy, eager []int
+}
+
+func (s *lazyStore) DeliveryFinishLazy(ctx context.Context, results []store.Result, wait time.Duration) error {
+	s.mu.Lock()
+	s.lazy = append(s.lazy, len(results))
+	s.mu.Unlock()
+	if wait <= 0 {
+		return errors.New("no wait given")
+	}
+	return s.fakeStore.DeliveryFinish(ctx, results)
+}
+
+func (s *lazyStore) DeliveryFinish(ctx context.Context, results []store.Result) error {
+	s.mu.Lock()
+	s.eager = append(s.eager, len(results))
+	s.mu.Unlock()
+	return s.fakeStore.DeliveryFinish(ctx, results)
+}
+
+// TestLazyResults checks that a small batch of results, with none behind
+// it, waits to share the store's next transaction, and that a full batch
+// is written at once.
+func TestLazyResults(t *testing.T) {
+	tests := []struct {
+		name      string
+		n         int
+		wantLazy  bool
+		wantCalls int
+	}{
+		{"a few results", 3, true, 1},
+		{"more than a transaction of their own needs", lazyResults + 4, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ep := newEndpoint("http://127.0.0.1:9/hook")
+			st := &lazyStore{fakeStore: newFakeStore(tasks(ep, tt.n)...)}
+			d := startDispatcher(t, st, Options{Client: answer(http.StatusOK), FlushDelay: time.Second, FlushBatch: 256, Now: fixedNow})
+			d.Wake()
+			st.wait(t, "every result written", func() bool {
+				return count(st.results, ep.ID, hookline.StatusSuccess) == tt.n
+			})
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			calls := st.eager
+			if tt.wantLazy {
+				calls = st.lazy
+			}
+			if len(calls) != tt.wantCalls || len(st.lazy)+len(st.eager) != tt.wantCalls || calls[0] != tt.n {
+				t.Errorf("lazy writes %v, others %v; want one %s write of %d", st.lazy, st.eager, map[bool]string{true: "lazy", false: "eager"}[tt.wantLazy], tt.n)
+			}
 		})
 	}
 }

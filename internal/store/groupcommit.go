@@ -42,6 +42,11 @@ type GroupCommit struct {
 	perMessage atomic.Uint64
 	// held counts the publishes taken off reqs that wait for a slot.
 	held atomic.Int32
+	// busy counts the batches begun and not yet answered: a publish
+	// writes itself only when there are none, as under load the next
+	// batch gathers more publishes while the last one commits and
+	// flushes.
+	busy atomic.Int32
 }
 
 type pending struct {
@@ -133,7 +138,7 @@ func (g *GroupCommit) Publish(ctx context.Context, m *MessageCreate) error {
 		g.mu.RUnlock()
 		return ErrStopped
 	}
-	if len(g.reqs) == 0 && g.hasRoom() {
+	if len(g.reqs) == 0 && g.busy.Load() == 0 && g.hasRoom() {
 		select {
 		case g.slots <- struct{}{}:
 			// Stop waits for the read lock, and so for this batch.
@@ -209,6 +214,8 @@ func (g *GroupCommit) hasRoom() bool {
 // publishNow writes m as a batch of its own, holding a slot that it
 // releases once the batch has committed, and answers once it is durable.
 func (g *GroupCommit) publishNow(m *MessageCreate) error {
+	g.busy.Add(1)
+	defer g.busy.Add(-1)
 	c := &committed{items: []*MessageCreate{m}}
 	if g.to != nil {
 		c.lease = g.to.Lease()
@@ -276,6 +283,7 @@ func (g *GroupCommit) write(fl Flusher, pipelined bool) {
 		go g.flushLoop(fl, flushes, flushed)
 	}
 	for p := range g.reqs {
+		g.busy.Add(1)
 		g.held.Add(1)
 		g.slots <- struct{}{}
 		g.held.Add(-1)
@@ -359,6 +367,7 @@ func (g *GroupCommit) flushLoop(fl Flusher, flushes <-chan *committed, flushed c
 // finish hands a durable batch's deliveries over and answers its
 // publishes.
 func (g *GroupCommit) finish(c *committed) {
+	defer g.busy.Add(-1)
 	if c.err == nil && g.to != nil {
 		g.handOver(c.items, c.lease)
 	}

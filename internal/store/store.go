@@ -327,6 +327,15 @@ type Maintainer interface {
 	TokenPrune(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
+// LazyFinisher is a Store that can write results in the next transaction
+// begun for other writes, such as a publish's, instead of one of their
+// own: at everyday rates that spares the writer a transaction per result.
+// It waits up to wait for one to begin; results are never lost by waiting,
+// only their deliveries stay leased a little longer.
+type LazyFinisher interface {
+	DeliveryFinishLazy(ctx context.Context, results []Result, wait time.Duration) error
+}
+
 // Checker is a store that can say whether it can take work now, for a
 // readiness probe. Both adapters implement it.
 type Checker interface {

@@ -140,13 +140,21 @@ func (c *combiner) wait(ctx context.Context, j *writeJob) error {
 // in one of its own once wait has passed with none: for writes that need
 // not be on disk soon, such as the results of deliveries, so that at
 // everyday rates they share the next publish's transaction instead of
-// waking the writer for one of their own.
+// waking the writer for one of their own. While the writer is busy, fn
+// queues as do's writes do: under load transactions follow one another,
+// and a write held back would only hold the memory of what it records.
 func (c *combiner) ride(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, wait time.Duration) error {
 	j := &writeJob{fn: fn, done: make(chan error, 1)}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return errClosed
+	}
+	if c.running {
+		// The writer is busy: the job queues as any other, and so
+		// shares a transaction soon without waiting.
+		c.mu.Unlock()
+		return c.enter(ctx, j)
 	}
 	c.riders = append(c.riders, j)
 	c.mu.Unlock()

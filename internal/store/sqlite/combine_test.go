@@ -189,3 +189,56 @@ func TestAbandonedWriteNeverRuns(t *testing.T) {
 		t.Error("the write ran after its caller gave up")
 	}
 }
+
+// TestRideJoinsTheNextTransaction checks that a riding write waits for
+// the next transaction begun for another write and joins it, and that one
+// with no other write comes once its wait has passed.
+func TestRideJoinsTheNextTransaction(t *testing.T) {
+	s := openScratch(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	txs := map[*sql.Tx]int{}
+	write := func(x int) func(ctx context.Context, tx *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			mu.Lock()
+			txs[tx]++
+			mu.Unlock()
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (x) VALUES (?)`, x)
+			return err
+		}
+	}
+	rode := make(chan error, 1)
+	go func() { rode <- s.comb.ride(ctx, write(1), time.Hour) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for riders := 0; riders == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		s.comb.mu.Lock()
+		riders = len(s.comb.riders)
+		s.comb.mu.Unlock()
+	}
+	if err := s.lazyTx(ctx, write(2)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-rode:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the riding write did not join the next transaction")
+	}
+	if len(txs) != 1 {
+		t.Errorf("the two writes ran in %d transactions, want 1", len(txs))
+	}
+
+	start := time.Now()
+	if err := s.comb.ride(ctx, write(3), 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 20*time.Millisecond {
+		t.Errorf("a lone riding write came after %v, before its wait", waited)
+	}
+	if got := rowsOf(t, s); !slices.Equal(got, []int{1, 2, 3}) {
+		t.Errorf("rows %v, want [1 2 3]", got)
+	}
+}

@@ -437,17 +437,21 @@ var (
 	insertAttempts = insertRows(insertAttemptSQL, 14)
 )
 
-// resultRide is how long results wait for a transaction begun for other
-// writes to join (see combiner.ride) before they begin one of their own.
-// Until then their deliveries stay leased to this process, which alone
-// sends them, and a crash only has them sent again.
-const resultRide = 50 * time.Millisecond
-
 // DeliveryFinish stores the results of claimed deliveries. The rows are
 // made before the transaction, so that the one writer spends its time on
-// the writes alone. They join the next transaction that begins, such as a
-// publish's, or begin one after resultRide.
+// the writes alone.
 func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) error {
+	return s.deliveryFinish(ctx, results, 0)
+}
+
+// DeliveryFinishLazy is DeliveryFinish, but the results join the next
+// transaction that begins for other writes, such as a publish's, and begin
+// one of their own only once wait has passed with none (see combiner.ride).
+func (s *Store) DeliveryFinishLazy(ctx context.Context, results []store.Result, wait time.Duration) error {
+	return s.deliveryFinish(ctx, results, wait)
+}
+
+func (s *Store) deliveryFinish(ctx context.Context, results []store.Result, wait time.Duration) error {
 	if len(results) == 0 {
 		return nil
 	}
@@ -456,7 +460,7 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 	for _, r := range results {
 		health.Add(r)
 	}
-	err := s.comb.ride(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	write := func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.finishDeliveries(ctx, tx, results); err != nil {
 			return err
 		}
@@ -469,8 +473,14 @@ func (s *Store) DeliveryFinish(ctx context.Context, results []store.Result) erro
 			}
 		}
 		return nil
-	}, resultRide)
-	if err = s.wrote(err); err != nil {
+	}
+	var err error
+	if wait > 0 {
+		err = s.wrote(s.comb.ride(ctx, write, wait))
+	} else {
+		err = s.lazyTx(ctx, write)
+	}
+	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
 	return nil
