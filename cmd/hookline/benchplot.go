@@ -23,7 +23,9 @@ func benchPlotCommand() *cobra.Command {
 		Long: `Draw the server's CPU per message against the offered rate, both on log
 scales, from reports that "hookline bench --json" wrote: one line per
 report, from its open-loop runs (the curve, rate-100, rate-1000, ...), the
-median of the runs at each rate. Name each report's line with LABEL=.
+median of the runs at each rate. Name each report's line with LABEL=. For
+a report made with --baseline, REPORT.json#baseline and REPORT.json#this
+take one binary's runs.
 
 With --total LABEL, that report also gets a dashed line of the CPU of
 every process but the benchmark's own, per message: on a quiet machine,

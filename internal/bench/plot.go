@@ -30,8 +30,11 @@ type PlotPoint struct {
 }
 
 // ReadPlotSeries reads a report written by --json and returns the figures
-// of its open-loop runs (those with a rate) that ended without error.
+// of its open-loop runs (those with a rate) that ended without error. A
+// path ending in "#baseline" or "#this" takes only that binary's runs of
+// a report made with --baseline.
 func ReadPlotSeries(path, label string) (PlotSeries, error) {
+	path, binary, filtered := strings.Cut(path, "#")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return PlotSeries{}, err
@@ -43,6 +46,9 @@ func ReadPlotSeries(path, label string) (PlotSeries, error) {
 	byRate := map[float64][][2]float64{}
 	for _, r := range rep.Results {
 		if r.Rate <= 0 || r.Error != "" || r.Server == nil || r.Accepted == 0 {
+			continue
+		}
+		if filtered && r.Binary != binary {
 			continue
 		}
 		other := r.OtherCPUSeconds / float64(r.Accepted) * 1e6

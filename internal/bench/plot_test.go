@@ -85,6 +85,14 @@ func TestPlot(t *testing.T) {
 	if !strings.Contains(out, "SQLite: server at 100/s: 800 µs") {
 		t.Error("the point at 100/s does not carry its figure")
 	}
+	rep.Results[3].Binary = "baseline"
+	b, _ = json.Marshal(rep)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := ReadPlotSeries(path+"#baseline", "before"); err != nil || len(s.Points) != 1 || s.Points[0].Rate != 1000 {
+		t.Errorf("the baseline's runs: %+v, %v; want the one at 1000/s", s.Points, err)
+	}
 	if _, err := ReadPlotSeries(filepath.Join(t.TempDir(), "none.json"), "x"); err == nil {
 		t.Error("a missing report was read")
 	}
