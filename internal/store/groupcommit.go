@@ -9,6 +9,21 @@ import (
 	"time"
 )
 
+type aloneKey struct{}
+
+// WithAlone marks a write as one that comes alone, with no other write
+// queued behind it: a store may then do it on the caller's goroutine
+// rather than hand it to a writer that shares transactions.
+func WithAlone(ctx context.Context) context.Context {
+	return context.WithValue(ctx, aloneKey{}, true)
+}
+
+// Alone reports whether ctx marks a write that comes alone (see WithAlone).
+func Alone(ctx context.Context) bool {
+	alone, _ := ctx.Value(aloneKey{}).(bool)
+	return alone
+}
+
 // ErrStopped is returned by GroupCommit.Publish after Stop.
 var ErrStopped = errors.New("publisher stopped")
 
@@ -221,7 +236,7 @@ func (g *GroupCommit) publishNow(m *MessageCreate) error {
 		c.lease = g.to.Lease()
 	}
 	m.Lease = c.lease
-	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+	ctx, cancel := context.WithTimeout(WithAlone(context.Background()), g.timeout)
 	defer cancel()
 	if g.fl != nil {
 		c.err = g.fl.MessageCreateUnflushed(ctx, c.items)

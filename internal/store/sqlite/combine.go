@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hookline/hookline/internal/store"
 )
 
 // maxCombined is the most callers' writes one transaction takes.
@@ -37,12 +39,11 @@ const (
 // instead of once per caller. A job may run twice (see runBatch), so its
 // function must set its results afresh each time it runs.
 //
-// A write that finds the writer free and nothing queued runs at once on
-// its caller's goroutine: at everyday rates most writes come alone, and
-// handing each to another goroutine and back would cost two wake-ups of
-// an idle thread, more CPU than many a transaction. Writes that come
-// while one runs queue up, and the combiner's own goroutine runs them as
-// one transaction when it ends.
+// A write that comes alone (store.Alone) and finds the writer free runs at
+// once on its caller's goroutine: at everyday rates handing each write to
+// another goroutine and back would cost two wake-ups of an idle thread,
+// more CPU than many a transaction. Other writes queue, and the combiner's
+// own goroutine runs them as one transaction.
 type combiner struct {
 	s *Store
 
@@ -93,18 +94,20 @@ func (c *combiner) queued() int {
 // error, or the commit's. ctx bounds the wait for the transaction to
 // begin; once fn has started it runs to the end.
 func (c *combiner) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	return c.enter(ctx, &writeJob{fn: fn, done: make(chan error, 1)})
+	return c.enter(ctx, &writeJob{fn: fn, done: make(chan error, 1)}, store.Alone(ctx))
 }
 
-// enter runs j at once on the caller's goroutine when the writer is free,
-// with the riders waiting then, or else queues it for run.
-func (c *combiner) enter(ctx context.Context, j *writeJob) error {
+// enter queues j for run, or, with now and the writer free, runs it at
+// once on the caller's goroutine with the riders waiting then. Only writes
+// that come alone run at once: under load a write run at once would take
+// a transaction of its own where the queue would have shared one.
+func (c *combiner) enter(ctx context.Context, j *writeJob, now bool) error {
 	c.mu.Lock()
 	switch {
 	case c.closed:
 		c.mu.Unlock()
 		return errClosed
-	case !c.running:
+	case now && !c.running:
 		c.running = true
 		c.wg.Add(1)
 		batch := c.takeRiders(append(make([]*writeJob, 0, 1+len(c.riders)), j))
@@ -115,6 +118,13 @@ func (c *combiner) enter(ctx context.Context, j *writeJob) error {
 		return <-j.done
 	}
 	c.queue = append(c.queue, j)
+	if !c.running {
+		c.running = true
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
 	c.mu.Unlock()
 	return c.wait(ctx, j)
 }
@@ -154,7 +164,7 @@ func (c *combiner) ride(ctx context.Context, fn func(ctx context.Context, tx *sq
 		// The writer is busy: the job queues as any other, and so
 		// shares a transaction soon without waiting.
 		c.mu.Unlock()
-		return c.enter(ctx, j)
+		return c.enter(ctx, j, false)
 	}
 	c.riders = append(c.riders, j)
 	c.mu.Unlock()
@@ -181,7 +191,8 @@ func (c *combiner) ride(ctx context.Context, fn func(ctx context.Context, tx *sq
 		// A transaction took it meanwhile.
 		return c.wait(ctx, j)
 	}
-	return c.enter(ctx, j)
+	// No write came in all that time: this one comes alone.
+	return c.enter(ctx, j, true)
 }
 
 // dropRider takes j off the riders, and reports whether it was there.
