@@ -85,8 +85,8 @@ var plotColors = []string{"#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df"}
 // scale) against the offered rate (messages/s, log scale).
 func WritePlot(w io.Writer, title string, series []PlotSeries) error {
 	const (
-		width, height          = 720, 420
-		left, right, top, bott = 70, 180, 40, 50
+		width, height          = 780, 420
+		left, right, top, bott = 70, 230, 40, 50
 	)
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range series {
@@ -101,12 +101,9 @@ func WritePlot(w io.Writer, title string, series []PlotSeries) error {
 	if math.IsInf(xmin, 0) || xmin <= 0 || ymin <= 0 {
 		return fmt.Errorf("plot: no positive figures to draw")
 	}
-	// Whole decades on both axes.
-	xlo, xhi := math.Floor(math.Log10(xmin)), math.Ceil(math.Log10(xmax))
+	// The rates' own span, a little wider, across; whole decades up.
+	xlo, xhi := math.Log10(xmin)-0.1, math.Log10(xmax)+0.1
 	ylo, yhi := math.Floor(math.Log10(ymin)), math.Ceil(math.Log10(ymax))
-	if xhi == xlo {
-		xhi++
-	}
 	if yhi == ylo {
 		yhi++
 	}
@@ -120,11 +117,11 @@ func WritePlot(w io.Writer, title string, series []PlotSeries) error {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", width, height)
 	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="14" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
-	for e := xlo; e <= xhi; e++ {
+	for e := math.Floor(xlo); e <= xhi; e++ {
 		for _, m := range []float64{1, 2, 5} {
 			x := m * math.Pow(10, e)
-			if math.Log10(x) > xhi+1e-9 {
-				break
+			if math.Log10(x) < xlo || math.Log10(x) > xhi {
+				continue
 			}
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#d0d7de"/>`+"\n", px(x), top, px(x), height-bott)
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", px(x), height-bott+16, plotNumber(x))
