@@ -295,7 +295,7 @@ func (g *grower) size(ctx context.Context, have *fill.Counts, n int64) (GrowthSi
 	r.logf("%s: filled to %d messages: %d rows in %.1fs (%.0f rows/s)", name, n, c.Rows(), secs, gz.FillRowsPerSec)
 
 	if sz, ok := st.(store.Sizer); ok {
-		if err := sz.Analyze(ctx); err != nil {
+		if err := sz.Settle(ctx); err != nil {
 			return gz, err
 		}
 		if gz.DiskBytes, err = sz.DiskSize(ctx); err != nil {

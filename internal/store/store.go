@@ -387,18 +387,19 @@ type TroubleLister interface {
 	EndpointTroubleList(ctx context.Context, limit int) (failing, disabled []hookline.Endpoint, err error)
 }
 
-// Sizer is a store that can say how much disk its data takes and bring
-// its query planner's statistics up to date, for measuring how its costs
-// grow with what it holds. Both adapters implement it.
+// Sizer is a store that can say how much disk its data takes and settle
+// its tables after a bulk load, for measuring how its costs grow with
+// what it holds. Both adapters implement it.
 type Sizer interface {
 	// DiskSize returns the bytes the store's data takes on disk: for
 	// SQLite the database file and its write-ahead log, for PostgreSQL its
 	// tables with their indexes and TOAST in the store's schema.
 	DiskSize(ctx context.Context) (int64, error)
-	// Analyze gathers the statistics the database plans queries from, as
-	// after a bulk load: PostgreSQL's autovacuum does it soon anyway;
-	// SQLite plans without them, so there it does nothing.
-	Analyze(ctx context.Context) error
+	// Settle leaves the tables after a bulk load as use would: on
+	// PostgreSQL vacuumed, with the planner's statistics gathered, as
+	// autovacuum does over the next minutes; SQLite needs neither, so
+	// there it does nothing.
+	Settle(ctx context.Context) error
 }
 
 // NodeInfo is a node of a cluster as the store knows it.

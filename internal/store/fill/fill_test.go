@@ -61,7 +61,7 @@ func TestGrowInSteps(t *testing.T) {
 	if !slices.IsSorted(msgIDs) || !slices.IsSorted(attemptIDs) {
 		t.Error("message or attempt IDs do not grow with the history")
 	}
-	if err := st.Analyze(ctx); err != nil {
+	if err := st.Settle(ctx); err != nil {
 		t.Error(err)
 	}
 	if n, err := st.DiskSize(ctx); err != nil || n < 3000*500 {

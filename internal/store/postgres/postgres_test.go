@@ -547,3 +547,36 @@ func TestFailedPublishStoresNothing(t *testing.T) {
 		t.Errorf("publish after a failed batch: %v", err)
 	}
 }
+
+// TestSettleVacuums checks that Settle leaves the tables of the store's
+// schema vacuumed and analyzed, as autovacuum would after a bulk load.
+func TestSettleVacuums(t *testing.T) {
+	t.Parallel()
+	u := pgtest.URL(t)
+	s, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	app, _ := newApp(t, s)
+	if err := s.MessageCreate(ctx, []*store.MessageCreate{message(app.ID, "")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var vacuumed, analyzed bool
+	err = conn.QueryRow(ctx, `SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND relname = 'messages'`).Scan(&vacuumed, &analyzed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !vacuumed || !analyzed {
+		t.Errorf("after Settle, messages vacuumed %v and analyzed %v; want both", vacuumed, analyzed)
+	}
+}

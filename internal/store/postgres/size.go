@@ -25,23 +25,25 @@ func (s *Store) DiskSize(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// Analyze gathers the planner's statistics of the store's tables, as
-// autovacuum does soon after a bulk load. It names them, so that a
-// database holding other schemas is not analyzed whole.
-func (s *Store) Analyze(ctx context.Context) error {
+// Settle vacuums the store's tables and gathers the planner's
+// statistics, as autovacuum does soon after a bulk load: then the figures
+// measured next are those of the tables as use leaves them, not of
+// autovacuum working through the load behind them. It names the tables,
+// so that a database holding other schemas is not vacuumed whole.
+func (s *Store) Settle(ctx context.Context) error {
 	rows, err := s.pool.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()`)
 	if err != nil {
-		return fmt.Errorf("analyze: %w", err)
+		return fmt.Errorf("vacuum: %w", err)
 	}
 	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return fmt.Errorf("analyze: %w", err)
+		return fmt.Errorf("vacuum: %w", err)
 	}
 	if len(tables) == 0 {
 		return nil
 	}
-	if _, err := s.pool.Exec(ctx, `ANALYZE `+strings.Join(tables, ", ")); err != nil {
-		return fmt.Errorf("analyze: %w", err)
+	if _, err := s.pool.Exec(ctx, `VACUUM (ANALYZE) `+strings.Join(tables, ", ")); err != nil {
+		return fmt.Errorf("vacuum: %w", err)
 	}
 	return nil
 }

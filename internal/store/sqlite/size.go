@@ -28,7 +28,7 @@ func (s *Store) DiskSize(context.Context) (int64, error) {
 	return total, nil
 }
 
-// Analyze does nothing: hookline never runs SQLite's ANALYZE, so its
+// Settle does nothing: hookline never runs SQLite's ANALYZE, so its
 // queries are planned without statistics, and a measurement should see
 // them planned the way they are in use.
-func (s *Store) Analyze(context.Context) error { return nil }
+func (s *Store) Settle(context.Context) error { return nil }
