@@ -97,13 +97,16 @@ func (s *Store) AppDelete(ctx context.Context, id string) error {
 		if n == 0 {
 			return fmt.Errorf("app %s: %w", id, hookline.ErrNotFound)
 		}
-		for _, table := range []string{"deliveries", "attempts", "messages", "endpoints", "apps"} {
-			col := "app_id"
-			if table == "apps" {
-				col = "id"
-			}
-			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE `+col+` = $1`, id); err != nil {
-				return fmt.Errorf("delete app %s: %w", table, err)
+		for _, del := range []struct{ table, where string }{
+			// Deliveries have no index by app: they go by their messages.
+			{"deliveries", "msg_id IN (SELECT id FROM messages WHERE app_id = $1)"},
+			{"attempts", "app_id = $1"},
+			{"messages", "app_id = $1"},
+			{"endpoints", "app_id = $1"},
+			{"apps", "id = $1"},
+		} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+del.table+` WHERE `+del.where, id); err != nil {
+				return fmt.Errorf("delete app %s: %w", del.table, err)
 			}
 		}
 		return nil
