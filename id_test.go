@@ -104,6 +104,7 @@ func TestIDFloor(t *testing.T) {
 func TestIDCeiling(t *testing.T) {
 	t.Parallel()
 	created := time.Date(2026, 11, 28, 1, 2, 3, 500_000_000, time.UTC)
+	whole := created.Truncate(time.Second)
 	for _, tt := range []struct {
 		name   string
 		id     time.Time // when the row's ID was read
@@ -115,6 +116,10 @@ func TestIDCeiling(t *testing.T) {
 		{"ID read as late as may be", created.Add(IDLag), created.Add(time.Nanosecond), true},
 		{"ID read just under a second past the lag", created.Add(IDLag + 400*time.Millisecond), created.Add(time.Nanosecond), true},
 		{"ID two seconds past the lag", created.Add(IDLag + 2*time.Second), created.Add(time.Nanosecond), false},
+		{"ID a second inside the lag", created.Add(IDLag - time.Second), created, true},
+		{"ID a second past the lag", created.Add(IDLag + time.Second), created, false},
+		{"on a whole second, ID a second inside the lag", whole.Add(IDLag - time.Second), whole, true},
+		{"on a whole second, ID a second past the lag", whole.Add(IDLag + time.Second), whole, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ceiling := IDCeiling(PrefixMessage, tt.before)

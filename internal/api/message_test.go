@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/storetest"
 )
 
 func TestMessages(t *testing.T) {
@@ -307,4 +308,39 @@ func TestMessageDepth(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMessageIDsWithinLag checks that every message the API makes is named
+// within hookline.IDLag of its creation time, which lists with a before
+// bound rely on to start their walk below it (see hookline.IDCeiling).
+func TestMessageIDsWithinLag(t *testing.T) {
+	st := openSQLite(t)
+	e := newEnv(t, st)
+	e.createApp("Acme", "acme")
+	e.createEventType("invoice.paid")
+	ep := e.createEndpoint("acme", map[string]any{"url": "https://x.test"})
+	for _, tt := range []struct {
+		name, path string
+		body       map[string]any
+	}{
+		{"publish", "/api/v1/app/acme/msg", map[string]any{"eventType": "invoice.paid", "payload": map[string]any{"a": 1}}},
+		{"publish creating the app", "/api/v1/app/beta/msg",
+			map[string]any{"eventType": "invoice.paid", "payload": map[string]any{}, "application": map[string]any{"name": "Beta", "uid": "beta"}}},
+		{"send example", "/api/v1/app/acme/endpoint/" + ep.ID + "/send-example", map[string]any{"eventType": "invoice.paid"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := e.in(t)
+			var m msgOut
+			e.do("POST", tt.path, tt.body).want(http.StatusAccepted).decode(&m)
+			mf, ok := st.(store.MessageFinder)
+			if !ok {
+				t.Fatal("the SQLite store finds no message by ID alone")
+			}
+			stored, err := mf.MessageFind(context.Background(), m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			storetest.WantIDLag(t, hookline.PrefixMessage, stored.ID, stored.CreatedAt)
+		})
+	}
 }

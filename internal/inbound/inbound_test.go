@@ -23,6 +23,7 @@ import (
 	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlite"
+	"github.com/hookline/hookline/internal/store/storetest"
 )
 
 const ghSecret = "It's a Secret to Everybody"
@@ -645,5 +646,73 @@ func TestPublishRouteSkipsOperationalApp(t *testing.T) {
 	}
 	if len(msgs) != 0 {
 		t.Errorf("a publish route put %d messages in the reserved app", len(msgs))
+	}
+}
+
+// TestMessageIDsWithinLag checks that the messages routes make, of a
+// request as it arrives and of its replay, are named within hookline.IDLag
+// of their creation time, which lists with a before bound rely on to start
+// their walk below it (see hookline.IDCeiling).
+func TestMessageIDsWithinLag(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	now := time.Now()
+	target := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "internal", Name: "internal", CreatedAt: now, UpdatedAt: now}
+	if err := e.st.AppCreate(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	src, path := e.source(t, func(s *hookline.Source) {
+		s.Routes = []hookline.Route{
+			{ID: "fwd", Type: hookline.RouteForward, URL: "https://app.example/hooks"},
+			{ID: "pub", Type: hookline.RoutePublish, App: "internal", EventType: "github.push"},
+		}
+	})
+	forward, err := e.st.AppGet(ctx, src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, step := range []struct {
+		name string
+		do   func(t *testing.T)
+	}{
+		{"receive", func(t *testing.T) {
+			body := `{"ref":"refs/heads/main"}`
+			if code, _ := e.post(t, "POST", path, body, githubHeaders(body, "d-1")); code != http.StatusOK {
+				t.Fatalf("status %d", code)
+			}
+		}},
+		{"replay", func(t *testing.T) {
+			// The request came an hour ago: its replay's messages are
+			// made now, and must say so.
+			x := e.received(t, src)[0]
+			x.CreatedAt = x.CreatedAt.Add(-time.Hour)
+			if err := e.svc.Replay(ctx, src, &x); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			step.do(t)
+			for route, app := range map[string]*hookline.App{"forward": forward, "publish": target} {
+				msgs, _, err := e.st.MessageList(ctx, app.ID, store.MessageFilter{Page: store.Page{Limit: 10}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				made := 0
+				for _, m := range msgs {
+					if seen[m.ID] {
+						continue
+					}
+					seen[m.ID] = true
+					made++
+					storetest.WantIDLag(t, hookline.PrefixMessage, m.ID, m.CreatedAt)
+				}
+				if made != 1 {
+					t.Errorf("the %s route made %d messages, want 1", route, made)
+				}
+			}
+		})
 	}
 }

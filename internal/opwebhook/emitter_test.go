@@ -13,6 +13,7 @@ import (
 	"github.com/hookline/hookline/internal/opwebhook"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlite"
+	"github.com/hookline/hookline/internal/store/storetest"
 )
 
 func openStore(t *testing.T) *sqlite.Store {
@@ -125,5 +126,37 @@ func TestEmitterWithoutEndpoints(t *testing.T) {
 	}
 	if _, err := st.AppGet(ctx, opwebhook.AppID); err == nil {
 		t.Error("publishing made the reserved app")
+	}
+}
+
+// TestEmitterIDsWithinLag checks that the messages the emitter publishes
+// are named within hookline.IDLag of their creation time, which lists with
+// a before bound rely on to start their walk below it (see
+// hookline.IDCeiling).
+func TestEmitterIDsWithinLag(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t)
+	now := time.Now()
+	if err := st.AppCreate(ctx, &hookline.App{ID: opwebhook.AppID, Name: opwebhook.AppName, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	em := opwebhook.New(opwebhook.Options{Store: st})
+	if err := em.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ep := &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: hookline.NewID(hookline.PrefixApp), UID: "main"}
+	em.Emit(opwebhook.Endpoint(opwebhook.EndpointCreated, ep))
+	em.Emit(opwebhook.EndpointDisabledBy(ep, false))
+	stop(t, em)
+	msgs, _, err := st.MessageList(ctx, opwebhook.AppID, store.MessageFilter{Page: store.Page{Limit: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages published, want 2", len(msgs))
+	}
+	for _, m := range msgs {
+		storetest.WantIDLag(t, hookline.PrefixMessage, m.ID, m.CreatedAt)
 	}
 }

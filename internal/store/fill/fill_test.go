@@ -9,9 +9,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/fill"
 	"github.com/hookline/hookline/internal/store/sqlite"
+	"github.com/hookline/hookline/internal/store/storetest"
 )
 
 // TestGrowInSteps grows a store in two steps and reads back what it holds:
@@ -41,6 +43,11 @@ func TestGrowInSteps(t *testing.T) {
 		got[r.Kind()]++
 		if r.Message != nil {
 			msgIDs = append(msgIDs, r.Message.ID)
+			// Lists with a time window bound their walk by ID: each
+			// message must be named as though made at its creation time.
+			if !t.Failed() {
+				storetest.WantIDLag(t, hookline.PrefixMessage, r.Message.ID, r.Message.CreatedAt)
+			}
 		}
 		if r.Attempt != nil {
 			attemptIDs = append(attemptIDs, r.Attempt.ID)
