@@ -396,9 +396,10 @@ type Sizer interface {
 	// tables with their indexes and TOAST in the store's schema.
 	DiskSize(ctx context.Context) (int64, error)
 	// Settle leaves the tables after a bulk load as use would: on
-	// PostgreSQL vacuumed, with the planner's statistics gathered, as
-	// autovacuum does over the next minutes; SQLite needs neither, so
-	// there it does nothing.
+	// PostgreSQL vacuumed, with the planner's statistics gathered and the
+	// pages this dirtied written, as autovacuum and the checkpointer do
+	// over the next minutes; SQLite needs none of it, so there it does
+	// nothing.
 	Settle(ctx context.Context) error
 }
 
