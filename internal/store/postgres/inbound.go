@@ -223,7 +223,7 @@ func (s *Store) ReceivedCreate(ctx context.Context, rc *store.Receive) error {
 			return nil
 		}
 		if len(rc.Messages) > 0 {
-			if err := createMessages(ctx, tx, rc.Messages, false); err != nil {
+			if err := createMessages(ctx, tx, rc.Messages, false, nil); err != nil {
 				return err
 			}
 		}

@@ -70,6 +70,9 @@ type Store struct {
 	// pingConn is the health check's connection (see Ping).
 	pingMu   sync.Mutex
 	pingConn *pgx.Conn
+
+	// apps keeps what publishes read of their apps (see MessageCreate).
+	apps appCache
 }
 
 var (

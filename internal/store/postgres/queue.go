@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,9 +70,12 @@ func textOrNull(v any) pgtype.Text {
 const sendingStatus = "3"
 
 // MessageCreate stores a batch of messages with their deliveries in one
-// transaction of two round trips, however many messages: the first begins
-// it and reads what the batch needs, the second inserts each kind of row
-// as one multi-row INSERT from arrays and commits.
+// transaction. When the store knows the batch's apps from an earlier
+// publish, that is one round trip: the insert checks that the apps and
+// their endpoints are still those it knew. Otherwise, or when they
+// changed, it is two: the first begins the transaction and reads what the
+// batch needs, the second inserts each kind of row as one multi-row INSERT
+// from arrays and commits.
 func (s *Store) MessageCreate(ctx context.Context, batch []*store.MessageCreate) error {
 	var err error
 	for try := 0; try < 3; try++ {
@@ -94,7 +99,7 @@ func (s *Store) createOwn(ctx context.Context, batch []*store.MessageCreate) err
 		return err
 	}
 	defer c.Release()
-	err = createMessages(ctx, c.Conn(), batch, true)
+	err = createMessages(ctx, c.Conn(), batch, true, &s.apps)
 	if err != nil && c.Conn().PgConn().TxStatus() != 'I' {
 		// A connection left in a transaction is closed on release
 		// instead; the rollback keeps it.
@@ -115,15 +120,75 @@ type batcher interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// createMessages stores batch through c in two round trips. With own set,
-// c is a connection outside a transaction, and the first round trip begins
-// one that the second commits; without, c is a transaction that goes on.
-func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate, own bool) error {
+// appInfo is what a publish reads of an app: its rate limit, its enabled
+// endpoints, and the fingerprint of the rows they were read from.
+type appInfo struct {
+	rate      *int
+	endpoints []hookline.Endpoint
+	fp        string
+}
+
+// appFingerprint is an expression that changes whenever the app a, or
+// any of its endpoints, is written, created or deleted: the transaction
+// IDs of the app's row and of its endpoints' rows, and their count. A
+// publish keeps an app's endpoints only as long as it is the same, and
+// no trigger or shared counter has to be written for it.
+const appFingerprint = `a.xmin::text || ':' || (SELECT count(*) || ':' || coalesce(sum(e.xmin::text::bigint), 0)
+	FROM endpoints e WHERE e.app_id = a.id)`
+
+// appCache keeps the appInfo of the apps publishes have read, for the
+// next publishes to the same apps to check instead of read.
+type appCache struct {
+	mu   sync.Mutex
+	apps map[string]*appInfo
+}
+
+// appCacheMax bounds the apps kept; past it the cache starts again empty.
+const appCacheMax = 10_000
+
+// lookup returns the kept appInfo of every one of ids, or false if one is
+// missing.
+func (c *appCache) lookup(ids []string) (map[string]*appInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	infos := make(map[string]*appInfo, len(ids))
+	for _, id := range ids {
+		a, ok := c.apps[id]
+		if !ok {
+			return nil, false
+		}
+		infos[id] = a
+	}
+	return infos, true
+}
+
+func (c *appCache) put(infos map[string]*appInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.apps == nil || len(c.apps)+len(infos) > appCacheMax {
+		c.apps = make(map[string]*appInfo, len(infos))
+	}
+	maps.Copy(c.apps, infos)
+}
+
+func (c *appCache) forget(ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		delete(c.apps, id)
+	}
+}
+
+// createMessages stores batch through c. With own set, c is a connection
+// outside a transaction, and the batch is a transaction of its own;
+// without, c is a transaction that goes on. With cache, a batch whose
+// apps it holds is stored in one round trip, else in two (see
+// MessageCreate).
+func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate, own bool, cache *appCache) error {
 	var appIDs []string
 	seenApp := map[string]bool{}
 	var keyApps, keyIDs []string
 	for _, item := range batch {
-		item.Err, item.Existing, item.Deliveries, item.Tasks = nil, false, nil, nil
 		m := item.Message
 		if !seenApp[m.AppID] {
 			seenApp[m.AppID] = true
@@ -133,6 +198,18 @@ func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate
 			keyApps, keyIDs = append(keyApps, m.AppID), append(keyIDs, clean(m.EventID))
 		}
 	}
+	if own && cache != nil {
+		if infos, ok := cache.lookup(appIDs); ok {
+			stored, err := insertMessages(ctx, c, batch, infos, nil, true, true)
+			if err != nil || stored {
+				return err
+			}
+			// An app or its endpoints changed since they were read:
+			// nothing was stored, and they are read again.
+			cache.forget(appIDs)
+		}
+	}
+
 	// One round trip reads the apps, their enabled endpoints, and the
 	// messages that already have one of the batch's event IDs. FOR KEY
 	// SHARE keeps the apps from being deleted under the new messages.
@@ -140,7 +217,7 @@ func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate
 	if own {
 		b.Queue(`BEGIN`)
 	}
-	b.Queue(`SELECT id, rate_limit FROM apps WHERE id = ANY($1) FOR KEY SHARE`, appIDs)
+	b.Queue(`SELECT a.id, a.rate_limit, `+appFingerprint+` FROM apps a WHERE a.id = ANY($1) FOR KEY SHARE OF a`, appIDs)
 	b.Queue(`SELECT `+endpointCols+` FROM endpoints WHERE app_id = ANY($1) AND NOT disabled ORDER BY id`, appIDs)
 	b.Queue(`SELECT `+messageCols+` FROM messages WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, keyApps, keyIDs)
 	br := c.SendBatch(ctx, b)
@@ -151,14 +228,13 @@ func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate
 		}
 	}
 	rows, err := br.Query()
-	type appRate struct {
-		id   string
-		rate *int
-	}
-	apps, err := sqlstore.Collect(rows, err, func(r pgx.Rows) (appRate, error) {
-		var a appRate
-		err := r.Scan(&a.id, &a.rate)
-		return a, err
+	infos := map[string]*appInfo{}
+	_, err = sqlstore.Collect(rows, err, func(r pgx.Rows) (struct{}, error) {
+		var id string
+		a := &appInfo{endpoints: []hookline.Endpoint{}}
+		err := r.Scan(&id, &a.rate, &a.fp)
+		infos[id] = a
+		return struct{}{}, err
 	})
 	if err != nil {
 		br.Close()
@@ -179,19 +255,30 @@ func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate
 	if err := br.Close(); err != nil {
 		return err
 	}
-	endpoints := make(map[string][]hookline.Endpoint, len(apps))
-	rates := make(map[string]*int, len(apps))
-	for _, a := range apps {
-		endpoints[a.id], rates[a.id] = []hookline.Endpoint{}, a.rate
-	}
 	for _, e := range eps {
-		endpoints[e.AppID] = append(endpoints[e.AppID], e)
+		if a := infos[e.AppID]; a != nil {
+			a.endpoints = append(a.endpoints, e)
+		}
+	}
+	if cache != nil {
+		cache.put(infos)
 	}
 	byKey := make(map[appKey]*hookline.Message, len(existing))
 	for i := range existing {
 		byKey[appKey{existing[i].AppID, existing[i].EventID}] = &existing[i]
 	}
+	_, err = insertMessages(ctx, c, batch, infos, byKey, own, false)
+	return err
+}
 
+// insertMessages writes the messages of batch with their deliveries, from
+// the apps of infos, and with own commits the transaction. With check, it
+// also begins it, and writes nothing unless every app's fingerprint is
+// still the one in infos: then it reports false. byKey holds the messages
+// already stored with one of the batch's event IDs; without it, a message
+// whose event ID is taken is found after the insert skips it.
+func insertMessages(ctx context.Context, c batcher, batch []*store.MessageCreate, infos map[string]*appInfo,
+	byKey map[appKey]*hookline.Message, own, check bool) (bool, error) {
 	// The messages to insert; an event ID seen earlier in the batch makes
 	// a later item a repeat of the earlier one.
 	var (
@@ -204,8 +291,9 @@ func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate
 		repeats                                         []*store.MessageCreate
 	)
 	for _, item := range batch {
+		item.Err, item.Existing, item.Deliveries, item.Tasks = nil, false, nil, nil
 		m := item.Message
-		if _, ok := endpoints[m.AppID]; !ok {
+		if _, ok := infos[m.AppID]; !ok {
 			item.Err = fmt.Errorf("app %s: %w", m.AppID, hookline.ErrNotFound)
 			continue
 		}
@@ -246,30 +334,48 @@ func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate
 	)
 	for _, item := range fresh {
 		m := item.Message
-		eps := endpoints[m.AppID]
-		for i := range eps {
-			ep := &eps[i]
+		app := infos[m.AppID]
+		for i := range app.endpoints {
+			ep := &app.endpoints[i]
 			if !item.Accepts(ep) {
 				continue
 			}
-			d, due, leased := leases.Deliver(item, ep, rates[m.AppID])
+			d, due, leased := leases.Deliver(item, ep, app.rate)
 			pending = pending || !leased
 			dIDs, dApps, dMsgs, dEps = append(dIDs, d.ID), append(dApps, d.AppID), append(dMsgs, d.MessageID), append(dEps, d.EndpointID)
 			dStatus, dTimes, dNext = append(dStatus, int(d.Status)), append(dTimes, m.CreatedAt.UTC()), append(dNext, due.UTC())
 		}
 	}
+	// Empty, not nil, arrays when nothing is checked: a NULL array has no
+	// cardinality, and the insert would find the check failed.
+	checkIDs, checkFPs := []string{}, []string{}
+	if check {
+		for id, a := range infos {
+			checkIDs, checkFPs = append(checkIDs, id), append(checkFPs, a.fp)
+		}
+	}
 
-	// The second round trip inserts the messages and, in the same
-	// statement, the deliveries of those it inserted. ON CONFLICT covers a
-	// message with the same event ID committed by another node since the
-	// read above: it is skipped, and so are its deliveries.
-	b = &pgx.Batch{}
+	// The insert writes the messages and, in the same statement, the
+	// deliveries of those it inserted. ON CONFLICT covers a message with
+	// the same event ID committed by another node since it was looked for:
+	// it is skipped, and so are its deliveries. The check counts the apps
+	// whose fingerprint is unchanged, holding them FOR KEY SHARE, and
+	// inserts nothing unless all are.
+	b := &pgx.Batch{}
+	if check && own {
+		b.Queue(`BEGIN`)
+	}
 	if len(fresh) > 0 {
-		b.Queue(`WITH m AS (
+		b.Queue(`WITH ok AS (
+				SELECT count(*) AS n FROM (
+					SELECT a.id FROM apps a JOIN unnest($18::text[], $19::text[]) AS k(id, fp) ON a.id = k.id
+					WHERE k.fp = `+appFingerprint+` FOR KEY SHARE OF a) AS same
+			), m AS (
 				INSERT INTO messages (`+messageCols+`)
 				SELECT id, app, et, eid, ch::jsonb, p, ct, h::jsonb, c, tp
 				FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::timestamptz[], $10::text[])
 					AS u(id, app, et, eid, ch, p, ct, h, c, tp)
+				WHERE (SELECT n FROM ok) = cardinality($18::text[])
 				ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING RETURNING id
 			), d AS (
 				INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, trigger_type, attempts, next_attempt, created_at, updated_at)
@@ -278,8 +384,9 @@ func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate
 					AS u(id, app, msg, ep, st, c, nx)
 				WHERE msg IN (SELECT id FROM m)
 			)
-			SELECT id FROM m`, ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created, traceParents,
-			dIDs, dApps, dMsgs, dEps, dStatus, dTimes, dNext)
+			SELECT (SELECT n FROM ok) = cardinality($18::text[]), coalesce(array_agg(id), '{}') FROM m`,
+			ids, appCol, types, eventIDs, chans, payloads, ctypes, hs, created, traceParents,
+			dIDs, dApps, dMsgs, dEps, dStatus, dTimes, dNext, checkIDs, checkFPs)
 		if pending {
 			// Deliveries leased to this node need no other node woken.
 			b.Queue(`SELECT pg_notify('` + notifyChannel + `', current_schema())`)
@@ -288,24 +395,35 @@ func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate
 	if own {
 		b.Queue(`COMMIT`)
 	}
-	var inserted []string
-	if b.Len() > 0 {
-		br = c.SendBatch(ctx, b)
-		if len(fresh) > 0 {
-			rows, err := br.Query()
-			inserted, err = sqlstore.Collect(rows, err, sqlstore.ScanString[pgx.Rows])
-			if err != nil {
-				br.Close()
-				return fmt.Errorf("insert messages: %w", err)
-			}
+	if b.Len() == 0 {
+		return true, nil
+	}
+	var (
+		inserted []string
+		same     = true
+	)
+	br := c.SendBatch(ctx, b)
+	if check && own {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return false, err
 		}
-		if err := br.Close(); err != nil {
-			return fmt.Errorf("insert messages: %w", err)
+	}
+	if len(fresh) > 0 {
+		if err := br.QueryRow().Scan(&same, &inserted); err != nil {
+			br.Close()
+			return false, fmt.Errorf("insert messages: %w", err)
 		}
+	}
+	if err := br.Close(); err != nil {
+		return false, fmt.Errorf("insert messages: %w", err)
+	}
+	if !same {
+		return false, nil
 	}
 	if len(inserted) < len(fresh) {
 		if err := raced(ctx, c, fresh, inserted); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, item := range repeats {
@@ -313,7 +431,7 @@ func createMessages(ctx context.Context, c batcher, batch []*store.MessageCreate
 		cp := *first.Message
 		item.Message, item.Existing = &cp, true
 	}
-	return nil
+	return true, nil
 }
 
 // raced marks the items of fresh that the insert skipped, because another
