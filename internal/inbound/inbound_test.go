@@ -88,6 +88,17 @@ func ghSign(body string) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
+// app stores a new app with uid as its UID and name.
+func (e *env) app(t *testing.T, uid string) *hookline.App {
+	t.Helper()
+	now := time.Now()
+	a := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: uid, Name: uid, CreatedAt: now, UpdatedAt: now}
+	if err := e.st.AppCreate(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func (e *env) post(t *testing.T, method, path, body string, header map[string]string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
@@ -268,10 +279,7 @@ func TestRoutes(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	now := time.Now()
-	target := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "internal", Name: "internal", CreatedAt: now, UpdatedAt: now}
-	if err := e.st.AppCreate(ctx, target); err != nil {
-		t.Fatal(err)
-	}
+	target := e.app(t, "internal")
 	sub := &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: target.ID, URL: "https://svc.example/hook", Version: 1, Format: hookline.FormatJSON, CreatedAt: now, UpdatedAt: now}
 	if err := e.st.EndpointCreate(ctx, sub); err != nil {
 		t.Fatal(err)
@@ -657,11 +665,7 @@ func TestMessageIDsWithinLag(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	now := time.Now()
-	target := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "internal", Name: "internal", CreatedAt: now, UpdatedAt: now}
-	if err := e.st.AppCreate(ctx, target); err != nil {
-		t.Fatal(err)
-	}
+	target := e.app(t, "internal")
 	src, path := e.source(t, func(s *hookline.Source) {
 		s.Routes = []hookline.Route{
 			{ID: "fwd", Type: hookline.RouteForward, URL: "https://app.example/hooks"},

@@ -27,10 +27,7 @@ func TestTraceRoutes(t *testing.T) {
 	e := newEnv(t, nil, func(o *inbound.Options) { o.Tracer = tp.Tracer("test") })
 	ctx := context.Background()
 	now := time.Now()
-	target := &hookline.App{ID: hookline.NewID(hookline.PrefixApp), UID: "internal", Name: "internal", CreatedAt: now, UpdatedAt: now}
-	if err := e.st.AppCreate(ctx, target); err != nil {
-		t.Fatal(err)
-	}
+	target := e.app(t, "internal")
 	sub := &hookline.Endpoint{ID: hookline.NewID(hookline.PrefixEndpoint), AppID: target.ID, URL: "https://svc.example/hook", Version: 1, Format: hookline.FormatJSON, CreatedAt: now, UpdatedAt: now}
 	if err := e.st.EndpointCreate(ctx, sub); err != nil {
 		t.Fatal(err)
