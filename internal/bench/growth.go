@@ -306,6 +306,13 @@ func (g *grower) size(ctx context.Context, have *fill.Counts, n int64) (GrowthSi
 	if err := g.prune(ctx, st, &gz); err != nil {
 		return gz, err
 	}
+	// The prune changed old pages, which the checkpoint its WAL sets off
+	// would write out under the measurements that follow.
+	if sz, ok := st.(store.Sizer); ok {
+		if err := sz.Settle(ctx); err != nil {
+			return gz, err
+		}
+	}
 	err = st.Close()
 	st = nil
 	if err != nil {
