@@ -430,16 +430,26 @@ func (g *grower) serve(ctx context.Context, gz *GrowthSize) error {
 		return err
 	}
 	api.base = srv.URL
+	// The upkeep starts pruning once the node leads, which on PostgreSQL
+	// may wait for the last server's session to let go of the lock, and
+	// logs what it pruned at the end of a round.
+	logPath := filepath.Join(g.dir, logName+".log")
+	if err := waitLog(ctx, logPath, leaderRE, upkeepWait); err != nil {
+		return err
+	}
 	if lr, err = g.publish(ctx, api, 1000); err != nil {
 		return err
 	}
 	gz.PruneRate1000 = lr.Ack.Summary()
+	if err := waitLog(ctx, logPath, upkeepRE, upkeepWait); err != nil {
+		return err
+	}
 	_, err = srv.Stop(time.Minute)
 	srv = nil
 	if err != nil {
 		return err
 	}
-	if b, err := os.ReadFile(filepath.Join(g.dir, logName+".log")); err == nil {
+	if b, err := os.ReadFile(logPath); err == nil {
 		gz.UpkeepPruned = upkeepPruned(b)
 	}
 	r.logf("%s: p99 at 1000/s while the upkeep prunes %.2f ms (it pruned %d rows)", name, gz.PruneRate1000.P99, gz.UpkeepPruned)
@@ -552,6 +562,33 @@ func (g *grower) lists(ctx context.Context, api *apiClient, gz *GrowthSize) erro
 // upkeepRE matches the server's log line of a round of retention
 // pruning, in the text or the JSON log format.
 var upkeepRE = regexp.MustCompile(`"?msg"?[=:]"?retention\b.*?"?rows_pruned"?[=:](\d+)`)
+
+// leaderRE matches the server's log line when it becomes the upkeep's
+// leader, in the text or the JSON log format.
+var leaderRE = regexp.MustCompile(`"?msg"?[=:]"upkeep leader".*?"?leading"?[=:]true`)
+
+// upkeepWait bounds the waits for the upkeep's log lines: a node tries to
+// lead once a minute, and a round logs within half a minute.
+const upkeepWait = 2 * time.Minute
+
+// waitLog waits until the log at path has a line that re matches, for at
+// most d.
+func waitLog(ctx context.Context, path string, re *regexp.Regexp, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		if b, err := os.ReadFile(path); err == nil && re.Match(b) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s has no line matching %s after %s; is the upkeep running?", path, re, d)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
 
 // upkeepPruned sums the rows the server's upkeep logged pruning.
 func upkeepPruned(log []byte) int64 {

@@ -155,4 +155,18 @@ time=2026-12-06T23:48:25.720Z level=INFO msg=retention node_id=n rows_pruned=180
 	if got := upkeepPruned([]byte(log)); got != 20000 {
 		t.Errorf("upkeepPruned = %d, want 20000", got)
 	}
+	json := `{"time":"2026-12-06T23:49:00Z","level":"INFO","msg":"upkeep leader","node_id":"n","leading":true}`
+	for _, tc := range []struct {
+		log  string
+		want bool
+	}{
+		{log, true},
+		{json, true},
+		{strings.Replace(log, "leading=true", "leading=false", 1), false},
+		{strings.Replace(json, "true", "false", 1), false},
+	} {
+		if got := leaderRE.MatchString(strings.SplitN(tc.log, "\n", 2)[0]); got != tc.want {
+			t.Errorf("leaderRE matches %q: %v, want %v", tc.log, got, tc.want)
+		}
+	}
 }
