@@ -51,6 +51,11 @@ Scenarios (--scenario, repeatable, or all):
                 the size on disk per message, each phase bounded by
                 --duration (default 5s). Fill progress and its rate go to
                 stderr; see docs/growth.md.
+  floor-100, floor-1000
+                not part of all: the same load and receiver against the
+                floor server ("hookline bench floor-server --help"), which
+                only reads each message, writes and flushes it, answers 202
+                and POSTs it on: the least CPU a message can cost here
   curve         not part of all: 5 s at each of 50, 100, 200, 500, 1,000,
                 2,000, 5,000 and 10,000 messages/s, for the server's CPU per
                 message against the rate; draw it with "hookline bench plot"
@@ -110,7 +115,7 @@ with the machine and the flags to a file. Progress goes to stderr.`,
 		},
 	}
 	opts.Bind(cmd.Flags())
-	cmd.AddCommand(benchPlotCommand())
+	cmd.AddCommand(benchPlotCommand(), benchFloorCommand())
 	return cmd
 }
 

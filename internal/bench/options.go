@@ -304,7 +304,7 @@ func (o *Options) scenarios() []Scenario {
 	var out []Scenario
 	seen := map[string]bool{}
 	for _, sc := range Scenarios() {
-		if !slices.Contains(o.Scenarios, sc.Name) && (!all || sc.Growth) {
+		if !slices.Contains(o.Scenarios, sc.Name) && (!all || sc.Growth || sc.Floor) {
 			continue
 		}
 		if seen[sc.Name] {

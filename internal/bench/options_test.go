@@ -108,8 +108,8 @@ func TestScenarioOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := o.scenarios()
-	if len(all) != len(Scenarios())-1 || slices.ContainsFunc(all, func(s Scenario) bool { return s.Growth }) {
-		t.Fatalf("all selected %d scenarios, want every one but growth, %d", len(all), len(Scenarios())-1)
+	if len(all) != len(Scenarios())-3 || slices.ContainsFunc(all, func(s Scenario) bool { return s.Growth || s.Floor }) {
+		t.Fatalf("all selected %d scenarios, want every one but growth and the two floors, %d", len(all), len(Scenarios())-3)
 	}
 	if got := find(all, "backlog").Count; got != 100_000 {
 		t.Errorf("backlog within all: count %d, want 100000", got)

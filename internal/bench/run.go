@@ -307,6 +307,9 @@ func (r *runner) scenario(ctx context.Context, sc Scenario) (res Result) {
 	if sc.Growth {
 		return r.growth(ctx, sc)
 	}
+	if sc.Floor {
+		return r.floor(ctx, sc)
+	}
 	res = newResult(sc)
 	fail := func(err error) Result {
 		res.Error = err.Error()

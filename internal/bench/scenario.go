@@ -42,6 +42,10 @@ type Scenario struct {
 	// Duration bounds each of its timed phases. It takes long, so "all"
 	// leaves it out.
 	Growth bool
+	// Floor runs the load and the receiver against a floor server (see
+	// ServeFloor) instead of hookline: the least CPU a durable message
+	// costs on this machine at the scenario's rate. "all" leaves it out.
+	Floor bool
 }
 
 // flakySchedule retries quickly, so that the flaky scenario ends in
@@ -82,6 +86,10 @@ func Scenarios() []Scenario {
 			Endpoints: 1, PayloadSize: 1024, Concurrency: 64, Rate: 200, Duration: 20 * time.Second, Hostile: true},
 		{Name: "payload-64k", Description: "closed loop with 64 KiB payloads, 1 endpoint",
 			Endpoints: 1, PayloadSize: 64 << 10, Concurrency: 32, Duration: 10 * time.Second},
+		{Name: "floor-100", Description: "open loop at 100 messages/s, 1 endpoint, against the floor server instead of hookline: HTTP in, one write and fdatasync, 202, HTTP out",
+			Endpoints: 1, PayloadSize: 1024, Concurrency: 64, Rate: 100, Duration: 10 * time.Second, Floor: true},
+		{Name: "floor-1000", Description: "open loop at 1,000 messages/s, 1 endpoint, against the floor server instead of hookline: HTTP in, one write and fdatasync, 202, HTTP out",
+			Endpoints: 1, PayloadSize: 1024, Concurrency: 256, Rate: 1000, Duration: 10 * time.Second, Floor: true},
 		{Name: "growth", Description: "one database grown through --growth-sizes messages with their deliveries, attempts and received requests; at each size: start-up, publishing, list routes, retention prune, size on disk",
 			Endpoints: 1, PayloadSize: 1024, Concurrency: 128, Duration: 5 * time.Second, Growth: true},
 	}
@@ -104,7 +112,7 @@ func curve() []Scenario {
 }
 
 // ScenarioNames returns the names of every scenario, in the order "all"
-// runs them (all but growth).
+// runs them (all but growth and the floor).
 func ScenarioNames() []string {
 	var names []string
 	for _, s := range Scenarios() {
