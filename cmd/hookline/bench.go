@@ -59,6 +59,7 @@ Scenarios (--scenario, repeatable, or all):
   curve         not part of all: 5 s at each of 50, 100, 200, 500, 1,000,
                 2,000, 5,000 and 10,000 messages/s, for the server's CPU per
                 message against the rate; draw it with "hookline bench plot"
+  floor-curve   not part of all: the curve against the floor server
 
 Figures on a shared or virtual machine vary by a fifth from run to run.
 To compare two builds, give the other one with --baseline: each scenario

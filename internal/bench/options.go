@@ -167,11 +167,11 @@ func (o *Options) Validate() error {
 		bad("--scenario: name at least one scenario: %s, or all", strings.Join(ScenarioNames(), ", "))
 	}
 	for _, s := range o.Scenarios {
-		if s == "curve" && o.Overrides["rate"] {
-			bad("--rate with --scenario curve: the curve runs at rates of its own")
+		if (s == "curve" || s == "floor-curve") && o.Overrides["rate"] {
+			bad("--rate with --scenario %s: the curve runs at rates of its own", s)
 		}
-		if s != "all" && s != "curve" && !slices.Contains(ScenarioNames(), s) {
-			bad("--scenario %q: no such scenario; choose from %s, all, or curve", s, strings.Join(ScenarioNames(), ", "))
+		if s != "all" && s != "curve" && s != "floor-curve" && !slices.Contains(ScenarioNames(), s) {
+			bad("--scenario %q: no such scenario; choose from %s, all, curve or floor-curve", s, strings.Join(ScenarioNames(), ", "))
 		}
 	}
 	if o.Target != "" {
@@ -298,7 +298,8 @@ func (o *Options) repeat() int {
 }
 
 // scenarios returns the scenarios the options select, with the overrides
-// applied; "curve" adds the points of the curve after the others.
+// applied; "curve" and "floor-curve" add the points of their curves after
+// the others.
 func (o *Options) scenarios() []Scenario {
 	all := slices.Contains(o.Scenarios, "all")
 	var out []Scenario
@@ -320,7 +321,12 @@ func (o *Options) scenarios() []Scenario {
 		})
 	}
 	if slices.Contains(o.Scenarios, "curve") {
-		for _, sc := range curve() {
+		for _, sc := range curve(false) {
+			out = append(out, o.apply(sc, false))
+		}
+	}
+	if slices.Contains(o.Scenarios, "floor-curve") {
+		for _, sc := range curve(true) {
 			out = append(out, o.apply(sc, false))
 		}
 	}

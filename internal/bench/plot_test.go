@@ -27,12 +27,25 @@ func TestCurveScenarios(t *testing.T) {
 			t.Errorf("curve point %d: rate %v count %d, want %d and %d", i, sc.Rate, sc.Count, rate, rate*5)
 		}
 	}
+	fo, err := parse("--scenario", "floor-curve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor := fo.scenarios()
+	if len(floor) != len(CurveRates) {
+		t.Fatalf("floor-curve: %d scenarios, want %d", len(floor), len(CurveRates))
+	}
+	for i, sc := range floor {
+		if !sc.Floor || sc.Rate != float64(CurveRates[i]) || !strings.HasPrefix(sc.Name, "floor-curve-") {
+			t.Errorf("floor curve point %d: %s floor %v rate %v, want a floor point at %d", i, sc.Name, sc.Floor, sc.Rate, CurveRates[i])
+		}
+	}
 	all, err := parse("--scenario", "all")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sc := range all.scenarios() {
-		if strings.HasPrefix(sc.Name, "curve-") {
+		if strings.HasPrefix(sc.Name, "curve-") || sc.Floor {
 			t.Errorf("all runs %s", sc.Name)
 		}
 	}

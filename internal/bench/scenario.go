@@ -100,13 +100,19 @@ func Scenarios() []Scenario {
 var CurveRates = []int{50, 100, 200, 500, 1000, 2000, 5000, 10000}
 
 // curve returns the scenarios of the curve, which "--scenario curve"
-// selects and "all" leaves out.
-func curve() []Scenario {
+// selects and "all" leaves out; with floor, those of the floor server's
+// curve, which "--scenario floor-curve" selects.
+func curve(floor bool) []Scenario {
 	var out []Scenario
 	for _, rate := range CurveRates {
-		out = append(out, Scenario{Name: fmt.Sprintf("curve-%d", rate),
+		sc := Scenario{Name: fmt.Sprintf("curve-%d", rate),
 			Description: fmt.Sprintf("curve point: open loop at %d messages/s for 5 s, 1 endpoint", rate),
-			Endpoints:   1, PayloadSize: 1024, Concurrency: 256, Rate: float64(rate), Duration: 5 * time.Second})
+			Endpoints:   1, PayloadSize: 1024, Concurrency: 256, Rate: float64(rate), Duration: 5 * time.Second}
+		if floor {
+			sc.Name, sc.Floor = "floor-"+sc.Name, true
+			sc.Description += ", against the floor server"
+		}
+		out = append(out, sc)
 	}
 	return out
 }
