@@ -17,7 +17,8 @@ func benchFloorCommand() *cobra.Command {
 		Long: `floor-server runs the least a webhook server must do for each message: it
 reads an HTTP POST, writes its body to --file and flushes it to disk
 (fdatasync) before it answers 202, then POSTs the body to --deliver-to with
-a keep-alive client. It keeps no tables, indexes or records.
+a keep-alive client. Writes that come while a flush runs share the next one,
+as in a database's group commit. It keeps no tables, indexes or records.
 
 "hookline bench --scenario floor-100,floor-1000" starts it and measures its
 CPU per message at those rates with the same load and receiver as hookline's
