@@ -135,8 +135,9 @@ type Options struct {
 	// in another order. Default 1.
 	FlushWriters int
 	// FlushDelay is how long a result may wait for others to share its
-	// write. Sent deliveries are recorded no later than this after their
-	// response; a delivery whose result was not yet written when its
+	// write; one that comes alone after a quiet spell does not wait (see
+	// writeLoop). Sent deliveries are recorded no later than this after
+	// their response; a delivery whose result was not yet written when its
 	// node died is sent again. Default 10ms.
 	FlushDelay time.Duration
 	// DisableAfter disables an endpoint that fails when it has not had a

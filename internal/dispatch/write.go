@@ -13,26 +13,53 @@ import (
 // goes at once. While one batch is written the next gathers, so the batch
 // size grows with the load and the store sees few, larger transactions.
 // FlushWriters loops share the results.
+//
+// A result that comes more than half a FlushDelay after the last one, to
+// a store whose results can join its next transaction (store.LazyFinisher),
+// goes without waiting, with those already queued: at such rates no other
+// would come in time to share its call, and the store's next transaction,
+// a publish's, gathers it anyway. The wait would only cost a wake-up of
+// its own for each result.
 func (d *Dispatcher) writeLoop() {
 	defer d.writeWG.Done()
 	batch := make([]store.Result, 0, d.opts.FlushBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	_, lazy := d.st.(store.LazyFinisher)
+	var last time.Time
 	for {
 		r, ok := <-d.results
 		if !ok {
 			return
 		}
 		batch = append(batch[:0], r)
-		timer.Reset(d.opts.FlushDelay)
+		now := time.Now()
+		wait := !lazy || now.Sub(last) < d.opts.FlushDelay/2
+		last = now
+		if wait {
+			timer.Reset(d.opts.FlushDelay)
+		}
 	gather:
 		for len(batch) < d.opts.FlushBatch {
+			if !wait {
+				select {
+				case r, ok = <-d.results:
+					if !ok {
+						break gather
+					}
+					batch = append(batch, r)
+					continue
+				default:
+					break gather
+				}
+			}
 			select {
 			case r, ok = <-d.results:
 				if !ok {
 					break gather
 				}
 				batch = append(batch, r)
+				last = time.Now()
 			case <-timer.C:
 				break gather
 			}

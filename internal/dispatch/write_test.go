@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -103,37 +105,62 @@ func (s *lazyStore) DeliveryFinish(ctx context.Context, results []store.Result) 
 	return s.fakeStore.DeliveryFinish(ctx, results)
 }
 
-// TestLazyResults checks that a small batch of results, with none behind
-// it, waits to share the store's next transaction, and that a full batch
-// is written at once.
+// TestLazyResults checks how results reach a store whose results can join
+// its next transaction: a result that comes alone after a quiet spell is
+// handed over at once, lazily, without waiting FlushDelay for others;
+// results that follow it closely wait for company, and as many as need a
+// transaction of their own are written eagerly.
 func TestLazyResults(t *testing.T) {
+	const delay = time.Second
 	tests := []struct {
-		name      string
-		n         int
-		wantLazy  bool
-		wantCalls int
+		name       string
+		then       int
+		lazy, eagr []int
 	}{
-		{"a few results", 3, true, 1},
-		{"more than a transaction of their own needs", lazyResults + 4, false, 1},
+		{"a lone result", 0, []int{1}, nil},
+		{"a few results that follow", 3, []int{1, 3}, nil},
+		{"more than a transaction of their own needs", lazyResults + 4, []int{1}, []int{lazyResults + 4}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ep := newEndpoint("http://127.0.0.1:9/hook")
-			st := &lazyStore{fakeStore: newFakeStore(tasks(ep, tt.n)...)}
-			d := startDispatcher(t, st, Options{Client: answer(http.StatusOK), FlushDelay: time.Second, FlushBatch: 256, Now: fixedNow})
-			d.Wake()
-			st.wait(t, "every result written", func() bool {
-				return count(st.results, ep.ID, hookline.StatusSuccess) == tt.n
+			synctest.Test(t, func(t *testing.T) {
+				ep := newEndpoint("http://receiver.test/hook")
+				st := &lazyStore{fakeStore: newFakeStore(tasks(ep, 1)...)}
+				d := startDispatcher(t, st, Options{Client: answer(http.StatusOK), FlushDelay: delay, FlushBatch: 256, Now: fixedNow})
+				d.Wake()
+				synctest.Wait()
+				st.mu.Lock()
+				first := slices.Clone(st.lazy)
+				st.mu.Unlock()
+				if !slices.Equal(first, []int{1}) {
+					t.Fatalf("lazy writes %v at once, want [1]: a lone result must not wait %v", first, delay)
+				}
+				if tt.then > 0 {
+					time.Sleep(time.Millisecond)
+					st.add(tasks(ep, tt.then)...)
+					d.Wake()
+					synctest.Wait()
+					st.mu.Lock()
+					early := len(st.lazy) + len(st.eager)
+					st.mu.Unlock()
+					if early != 1 {
+						t.Errorf("%d writes before FlushDelay passed, want 1: results that follow closely wait for company", early)
+					}
+					time.Sleep(delay)
+					synctest.Wait()
+				}
+				if err := d.Stop(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				st.mu.Lock()
+				defer st.mu.Unlock()
+				if !slices.Equal(st.lazy, tt.lazy) || !slices.Equal(st.eager, tt.eagr) {
+					t.Errorf("lazy writes %v, others %v; want %v and %v", st.lazy, st.eager, tt.lazy, tt.eagr)
+				}
+				if n := count(st.results, ep.ID, hookline.StatusSuccess); n != 1+tt.then {
+					t.Errorf("%d results written, want %d", n, 1+tt.then)
+				}
 			})
-			st.mu.Lock()
-			defer st.mu.Unlock()
-			calls := st.eager
-			if tt.wantLazy {
-				calls = st.lazy
-			}
-			if len(calls) != tt.wantCalls || len(st.lazy)+len(st.eager) != tt.wantCalls || calls[0] != tt.n {
-				t.Errorf("lazy writes %v, others %v; want one %s write of %d", st.lazy, st.eager, map[bool]string{true: "lazy", false: "eager"}[tt.wantLazy], tt.n)
-			}
 		})
 	}
 }
