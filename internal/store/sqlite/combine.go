@@ -25,6 +25,9 @@ type writeJob struct {
 	// state is jobQueued until the combiner starts the job or its caller
 	// gives up on it, whichever comes first.
 	state atomic.Int32
+	// due is when a rider stops waiting for another write's transaction
+	// (see ride).
+	due time.Time
 }
 
 const (
@@ -57,6 +60,11 @@ type combiner struct {
 	closed  bool
 	// riders are jobs that wait to join the next transaction (see ride).
 	riders []*writeJob
+	// riderTimer queues the riders that are due; riderAt is when it fires,
+	// zero while it is stopped. One timer serves every rider: arming one
+	// per ride would wake an idle thread to take each new timer in.
+	riderTimer *time.Timer
+	riderAt    time.Time
 
 	kick chan struct{}
 	quit chan struct{}
@@ -66,6 +74,8 @@ type combiner struct {
 
 func startCombiner(s *Store) *combiner {
 	c := &combiner{s: s, kick: make(chan struct{}, 1), quit: make(chan struct{})}
+	c.riderTimer = time.AfterFunc(time.Hour, c.ridersDue)
+	c.riderTimer.Stop()
 	c.wg.Add(1)
 	go c.run()
 	return c
@@ -77,6 +87,7 @@ func (c *combiner) close() {
 	c.once.Do(func() {
 		c.mu.Lock()
 		c.closed = true
+		c.riderTimer.Stop()
 		c.mu.Unlock()
 		close(c.quit)
 	})
@@ -154,7 +165,7 @@ func (c *combiner) wait(ctx context.Context, j *writeJob) error {
 // queues as do's writes do: under load transactions follow one another,
 // and a write held back would only hold the memory of what it records.
 func (c *combiner) ride(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, wait time.Duration) error {
-	j := &writeJob{fn: fn, done: make(chan error, 1)}
+	j := &writeJob{fn: fn, done: make(chan error, 1), due: time.Now().Add(wait)}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -167,13 +178,13 @@ func (c *combiner) ride(ctx context.Context, fn func(ctx context.Context, tx *sq
 		return c.enter(ctx, j, false)
 	}
 	c.riders = append(c.riders, j)
+	if c.riderAt.IsZero() || j.due.Before(c.riderAt) {
+		c.armRiders(j.due)
+	}
 	c.mu.Unlock()
-	t := time.NewTimer(wait)
-	defer t.Stop()
 	select {
 	case err := <-j.done:
 		return err
-	case <-t.C:
 	case <-ctx.Done():
 		if j.state.CompareAndSwap(jobQueued, jobAbandoned) {
 			c.dropRider(j)
@@ -187,12 +198,51 @@ func (c *combiner) ride(ctx context.Context, fn func(ctx context.Context, tx *sq
 		}
 		return <-j.done
 	}
-	if !c.dropRider(j) {
-		// A transaction took it meanwhile.
-		return c.wait(ctx, j)
+}
+
+// armRiders has the rider timer fire at at. c.mu is held.
+func (c *combiner) armRiders(at time.Time) {
+	c.riderAt = at
+	c.riderTimer.Reset(time.Until(at))
+}
+
+// ridersDue runs when the rider timer fires: the riders that have waited
+// their time with no other write come alone, queued for run, and the timer
+// is armed again for the next rider due, if any. A timer that fires late
+// for riders a transaction already took finds none due.
+func (c *combiner) ridersDue() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.riderAt = time.Time{}
+	if c.closed {
+		return
 	}
-	// No write came in all that time: this one comes alone.
-	return c.enter(ctx, j, true)
+	now := time.Now()
+	var next time.Time
+	kept := c.riders[:0]
+	for _, j := range c.riders {
+		switch {
+		case !j.due.After(now):
+			c.queue = append(c.queue, j)
+		default:
+			kept = append(kept, j)
+			if next.IsZero() || j.due.Before(next) {
+				next = j.due
+			}
+		}
+	}
+	clear(c.riders[len(kept):])
+	c.riders = kept
+	if !next.IsZero() {
+		c.armRiders(next)
+	}
+	if len(c.queue) > 0 && !c.running {
+		c.running = true
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // dropRider takes j off the riders, and reports whether it was there.

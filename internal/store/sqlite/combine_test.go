@@ -242,3 +242,77 @@ func TestRideJoinsTheNextTransaction(t *testing.T) {
 		t.Errorf("rows %v, want [1 2 3]", got)
 	}
 }
+
+// TestRidersShareATimer checks the one timer that riders share: a rider
+// with a shorter wait than those before it brings their transaction
+// forward (it takes them along), and a rider that comes while the timer is
+// armed for a rider a transaction has since taken still comes once its
+// own wait has passed.
+func TestRidersShareATimer(t *testing.T) {
+	s := openScratch(t)
+	ctx := context.Background()
+	insert := func(x int) func(ctx context.Context, tx *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (x) VALUES (?)`, x)
+			return err
+		}
+	}
+	riders := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for got := -1; got != n && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+			s.comb.mu.Lock()
+			got = len(s.comb.riders)
+			s.comb.mu.Unlock()
+		}
+	}
+	type came struct {
+		after time.Duration
+		err   error
+	}
+	ride := func(x int, wait time.Duration) <-chan came {
+		out := make(chan came, 1)
+		start := time.Now()
+		go func() {
+			err := s.comb.ride(ctx, insert(x), wait)
+			out <- came{time.Since(start), err}
+		}()
+		return out
+	}
+	recv := func(c <-chan came, what string) came {
+		t.Helper()
+		select {
+		case r := <-c:
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never came", what)
+			return came{}
+		}
+	}
+
+	long := ride(1, time.Hour)
+	riders(1)
+	short := ride(2, 20*time.Millisecond)
+	a, b := recv(long, "the rider with an hour's wait"), recv(short, "the rider with 20ms")
+	if b.after < 20*time.Millisecond || a.after > 5*time.Second {
+		t.Errorf("the 20ms rider came after %v and the hour's rider after %v; want both at about 20ms", b.after, a.after)
+	}
+
+	taken := ride(3, 100*time.Millisecond)
+	riders(1)
+	if err := s.lazyTx(ctx, insert(4)); err != nil {
+		t.Fatal(err)
+	}
+	recv(taken, "the rider a transaction took")
+	late := ride(5, 300*time.Millisecond)
+	if r := recv(late, "the rider that came while the timer was armed for a taken one"); r.after < 300*time.Millisecond {
+		t.Errorf("it came after %v, before its 300ms", r.after)
+	}
+	if rows := rowsOf(t, s); !slices.Equal(rows, []int{1, 2, 3, 4, 5}) {
+		t.Errorf("rows %v, want [1 2 3 4 5]", rows)
+	}
+}
