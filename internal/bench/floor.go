@@ -28,6 +28,9 @@ type FloorOptions struct {
 	File string
 	// DeliverTo is the URL each message is POSTed to once accepted.
 	DeliverTo string
+	// NoFlush leaves the written messages to the operating system, for
+	// what the flush itself costs: not a server anyone should run.
+	NoFlush bool
 }
 
 // floorFileSize is where the floor server's writes wrap around to the
@@ -56,7 +59,7 @@ func ServeFloor(ctx context.Context, opts FloorOptions) error {
 	if err != nil {
 		return fmt.Errorf("floor server: %w", err)
 	}
-	fl := &floor{f: f, out: make(chan []byte, 4096), to: opts.DeliverTo,
+	fl := &floor{f: f, out: make(chan []byte, 4096), to: opts.DeliverTo, noFlush: opts.NoFlush,
 		hc: &fasthttp.Client{MaxConnsPerHost: floorSenders, MaxIdleConnDuration: time.Minute, NoDefaultUserAgentHeader: true}}
 	var wg sync.WaitGroup
 	for range floorSenders {
@@ -82,8 +85,9 @@ type floor struct {
 	off     int64
 	written int64 // writes made, under mu
 
-	syncMu sync.Mutex
-	synced int64 // writes the last flush covered, under syncMu
+	syncMu  sync.Mutex
+	synced  int64 // writes the last flush covered, under syncMu
+	noFlush bool
 
 	out chan []byte
 	to  string
@@ -120,7 +124,7 @@ func (fl *floor) write(b []byte) error {
 	fl.written++
 	mine := fl.written
 	fl.mu.Unlock()
-	if err != nil {
+	if err != nil || fl.noFlush {
 		return err
 	}
 	fl.syncMu.Lock()
@@ -178,8 +182,8 @@ type floorServer struct {
 }
 
 // startFloor starts "bin bench floor-server" in dir, delivering to
-// deliverTo, and waits until it accepts connections.
-func startFloor(ctx context.Context, bin, dir, deliverTo string) (*floorServer, error) {
+// deliverTo, with the extra flags, and waits until it accepts connections.
+func startFloor(ctx context.Context, bin, dir, deliverTo string, extra []string) (*floorServer, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -190,8 +194,8 @@ func startFloor(ctx context.Context, bin, dir, deliverTo string) (*floorServer, 
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "bench", "floor-server", "--addr", addr,
-		"--file", filepath.Join(dir, "floor.log"), "--deliver-to", deliverTo)
+	cmd := exec.Command(bin, append([]string{"bench", "floor-server", "--addr", addr,
+		"--file", filepath.Join(dir, "floor.log"), "--deliver-to", deliverTo}, extra...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start floor server: %w", err)
@@ -252,13 +256,15 @@ func (r *runner) floor(ctx context.Context, sc Scenario) Result {
 		return fail(err)
 	}
 	defer sink.Close()
-	fs, err := startFloor(ctx, r.opts.Server, dir, sink.URL(0))
+	// The user's --serve-arg values go to the floor server.
+	fs, err := startFloor(ctx, r.opts.Server, dir, sink.URL(0), r.opts.ServeArgs)
 	if err != nil {
 		return fail(err)
 	}
 	defer fs.stop()
 	tg := target{base: "http://" + fs.addr, pid: fs.cmd.Process.Pid}
 	res.Server = &ServerStats{PID: tg.pid, Version: "floor"}
+	res.ServeArgs = r.opts.ServeArgs
 	r.logf("%s: floor server (pid %d) on %s; publishing", sc.Name, tg.pid, fs.addr)
 	accepted := &SeqSet{}
 	client := NewLoadClient(sc.Concurrency)

@@ -114,7 +114,7 @@ func (o *Options) Bind(fs *pflag.FlagSet) {
 		"scenario to run, repeatable or comma-separated, or all: "+strings.Join(ScenarioNames(), ", "))
 	fs.StringVar(&o.DB, "db", o.DB, "database the started server uses, passed to its --db (default: a new SQLite file per scenario in a temporary directory)")
 	fs.StringArrayVar(&o.ServeArgs, "serve-arg", o.ServeArgs,
-		"extra argument for the started server's serve command, repeatable, such as --serve-arg=--workers=512")
+		"extra argument for the started server's serve command, repeatable, such as --serve-arg=--workers=512; the floor scenarios give it to the floor server instead")
 	fs.StringVar(&o.Baseline, "baseline", o.Baseline,
 		"another hookline binary to compare with, such as one built from an earlier commit: each scenario runs on a server started from it and from this binary in turn, and the table adds both medians and the change")
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat,
