@@ -164,3 +164,28 @@ func TestLazyResults(t *testing.T) {
 		})
 	}
 }
+
+// TestResultsWaitForCompanyWithoutLazyStore checks that a store whose
+// results cannot join its next transaction still has a lone result wait
+// FlushDelay for others, as each of its writes is a transaction of its own.
+func TestResultsWaitForCompanyWithoutLazyStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const delay = time.Second
+		ep := newEndpoint("http://receiver.test/hook")
+		st := newFakeStore(tasks(ep, 1)...)
+		d := startDispatcher(t, st, Options{Client: answer(http.StatusOK), FlushDelay: delay, FlushBatch: 256, Now: fixedNow})
+		d.Wake()
+		synctest.Wait()
+		if results, _ := st.snapshot(); len(results) != 0 {
+			t.Fatalf("%d results written at once, want none before FlushDelay", len(results))
+		}
+		time.Sleep(delay)
+		synctest.Wait()
+		if results, _ := st.snapshot(); len(results) != 1 {
+			t.Errorf("%d results written after FlushDelay, want 1", len(results))
+		}
+		if err := d.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
