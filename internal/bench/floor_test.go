@@ -87,18 +87,14 @@ func TestRealFloor(t *testing.T) {
 	opts.Scenarios = []string{"floor-100"}
 	opts.Duration = time.Second
 	opts.Overrides = map[string]bool{"duration": true}
-	var progress bytes.Buffer
-	rep, err := Run(context.Background(), opts, "test", []string{"hookline", "bench"}, &progress)
-	if err != nil {
-		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
-	}
+	rep := runBench(t, opts)
 	if len(rep.Results) != 1 {
 		t.Fatalf("%d results, want 1", len(rep.Results))
 	}
 	r := rep.Results[0]
 	if r.Error != "" || r.Accepted < 50 || r.Delivered != r.Accepted || r.Lost != 0 || r.Duplicates != 0 {
-		t.Errorf("error %q, accepted %d, delivered %d, lost %d, duplicates %d\nprogress:\n%s",
-			r.Error, r.Accepted, r.Delivered, r.Lost, r.Duplicates, progress.String())
+		t.Errorf("error %q, accepted %d, delivered %d, lost %d, duplicates %d",
+			r.Error, r.Accepted, r.Delivered, r.Lost, r.Duplicates)
 	}
 	if r.Server == nil || r.Server.CPUSeconds <= 0 || r.Server.Version != "floor" {
 		t.Errorf("server = %+v", r.Server)

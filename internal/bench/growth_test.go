@@ -47,11 +47,7 @@ func TestGrowth(t *testing.T) {
 			opts.GrowthSizes = []int64{2000, 5000}
 			opts.Duration = 300 * time.Millisecond
 			opts.Overrides = map[string]bool{"duration": true}
-			var progress bytes.Buffer
-			rep, err := Run(context.Background(), opts, "test", []string{"hookline", "bench"}, &progress)
-			if err != nil {
-				t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
-			}
+			rep := runBench(t, opts)
 			g := rep.Results[0].Growth
 			if g == nil || len(g.Sizes) != 2 {
 				t.Fatalf("growth figures %+v; want two sizes", g)

@@ -49,6 +49,18 @@ func hooklineBinary(t *testing.T) string {
 	return binPath
 }
 
+// runBench runs the benchmark as the command does and fails the test,
+// with the progress it printed, if the run fails.
+func runBench(t *testing.T, opts Options) *Report {
+	t.Helper()
+	var progress bytes.Buffer
+	rep, err := Run(context.Background(), opts, "test", []string{"hookline", "bench"}, &progress)
+	if err != nil {
+		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
+	}
+	return rep
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if binPath != "" {
@@ -69,11 +81,7 @@ func TestRealRun(t *testing.T) {
 	opts.Duration, opts.Concurrency = time.Second, 8
 	opts.Overrides = map[string]bool{"duration": true, "concurrency": true}
 	opts.JSON = filepath.Join(t.TempDir(), "report.json")
-	var progress bytes.Buffer
-	rep, err := Run(context.Background(), opts, "test", []string{"hookline", "bench"}, &progress)
-	if err != nil {
-		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
-	}
+	rep := runBench(t, opts)
 	if len(rep.Results) != 1 {
 		t.Fatalf("%d results, want 1", len(rep.Results))
 	}
@@ -129,11 +137,7 @@ func TestRealCompare(t *testing.T) {
 	opts.Scenarios = []string{"max"}
 	opts.Duration, opts.Concurrency = time.Second, 4
 	opts.Overrides = map[string]bool{"duration": true, "concurrency": true}
-	var progress bytes.Buffer
-	rep, err := Run(context.Background(), opts, "test", []string{"hookline", "bench"}, &progress)
-	if err != nil {
-		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
-	}
+	rep := runBench(t, opts)
 	var order []string
 	for _, r := range rep.Results {
 		order = append(order, fmt.Sprintf("%s #%d", r.Binary, r.Round))
