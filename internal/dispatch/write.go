@@ -38,33 +38,11 @@ func (d *Dispatcher) writeLoop() {
 		last = now
 		if wait {
 			timer.Reset(d.opts.FlushDelay)
+			batch, ok = d.gather(batch, timer.C, &last)
+			timer.Stop()
+		} else {
+			batch, ok = d.gather(batch, nil, nil)
 		}
-	gather:
-		for len(batch) < d.opts.FlushBatch {
-			if !wait {
-				select {
-				case r, ok = <-d.results:
-					if !ok {
-						break gather
-					}
-					batch = append(batch, r)
-					continue
-				default:
-					break gather
-				}
-			}
-			select {
-			case r, ok = <-d.results:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-				last = time.Now()
-			case <-timer.C:
-				break gather
-			}
-		}
-		timer.Stop()
 		d.nameMu.Lock()
 		nameAttempts(batch)
 		d.nameMu.Unlock()
@@ -74,6 +52,38 @@ func (d *Dispatcher) writeLoop() {
 			return
 		}
 	}
+}
+
+// gather adds results to batch until it is full, or reports false once
+// the results have ended. With timeout it waits for more until timeout
+// fires, setting last to when the latest came; without, it takes only
+// those already queued.
+func (d *Dispatcher) gather(batch []store.Result, timeout <-chan time.Time, last *time.Time) ([]store.Result, bool) {
+	for len(batch) < d.opts.FlushBatch {
+		if timeout == nil {
+			select {
+			case r, ok := <-d.results:
+				if !ok {
+					return batch, false
+				}
+				batch = append(batch, r)
+				continue
+			default:
+				return batch, true
+			}
+		}
+		select {
+		case r, ok := <-d.results:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, r)
+			*last = time.Now()
+		case <-timeout:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // nameAttempts gives the attempts of a batch about to be written their
