@@ -190,6 +190,21 @@ func TestAbandonedWriteNeverRuns(t *testing.T) {
 	}
 }
 
+// writerIdle waits for the writer to be free: a rider that finds it still
+// busy with the last transaction queues at once, as it should.
+func writerIdle(t *testing.T, s *Store) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		s.comb.mu.Lock()
+		running := s.comb.running
+		s.comb.mu.Unlock()
+		if !running {
+			return
+		}
+	}
+	t.Fatal("the writer stayed busy")
+}
+
 // TestRideJoinsTheNextTransaction checks that a riding write waits for
 // the next transaction begun for another write and joins it, and that one
 // with no other write comes once its wait has passed.
@@ -231,6 +246,7 @@ func TestRideJoinsTheNextTransaction(t *testing.T) {
 		t.Errorf("the two writes ran in %d transactions, want 1", len(txs))
 	}
 
+	writerIdle(t, s)
 	start := time.Now()
 	if err := s.comb.ride(ctx, write(3), 20*time.Millisecond); err != nil {
 		t.Fatal(err)
@@ -302,12 +318,14 @@ func TestRidersShareATimer(t *testing.T) {
 		t.Errorf("the 20ms rider came after %v and the hour's rider after %v; want both at about 20ms", b.after, a.after)
 	}
 
+	writerIdle(t, s)
 	taken := ride(3, 100*time.Millisecond)
 	riders(1)
 	if err := s.lazyTx(ctx, insert(4)); err != nil {
 		t.Fatal(err)
 	}
 	recv(taken, "the rider a transaction took")
+	writerIdle(t, s)
 	late := ride(5, 300*time.Millisecond)
 	if r := recv(late, "the rider that came while the timer was armed for a taken one"); r.after < 300*time.Millisecond {
 		t.Errorf("it came after %v, before its 300ms", r.after)
